@@ -1,0 +1,20 @@
+"""CNN Lab: the Streamlit entry point — page config, navigation, and the shared sidebar."""
+
+import streamlit as st
+
+import ui_session
+
+st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/build.py", title="Build", icon="🧱"),
+    st.Page("pages/train.py", title="Train", icon="🏋️"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon="🔬"),
+    st.Page("pages/draw.py", title="Draw", icon="✏️"),
+    st.Page("pages/learn.py", title="Learn", icon="📐"),
+]
+
+page = st.navigation(PAGES)
+ui_session.sidebar()
+page.run()

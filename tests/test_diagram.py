@@ -1,0 +1,32 @@
+"""The network diagram: one block per row, labelled with its shape, valid SVG."""
+
+import xml.etree.ElementTree as ET
+
+from cnnlab import diagram, presets, shapes, spec
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def blocks(arch):
+    root = ET.fromstring(diagram.network_svg(shapes.summarize(arch)))
+    return [[t.text for t in g.findall(f"{SVG}text")] for g in root.iter(f"{SVG}g")]
+
+
+def test_one_labelled_block_per_row_plus_input():
+    labels = blocks(presets.get("two-conv"))
+    assert labels[0] == ["input", "28×28×1"]
+    assert labels[1] == ["conv_1", "26×26×32"]
+    assert labels[-1] == ["output", "10"]
+    assert len(labels) == 1 + len(shapes.summarize(presets.get("two-conv")).rows)
+
+
+def test_block_size_follows_the_feature_map():
+    def height(kernel):
+        arch = spec.Architecture("k", (spec.make_layer("conv2d", filters=4, kernel_size=kernel),))
+        root = ET.fromstring(diagram.network_svg(shapes.summarize(arch)))
+        conv = list(root.iter(f"{SVG}g"))[1]
+        ys = [float(p.split(",")[1]) for poly in conv.findall(f"{SVG}polygon")
+              for p in poly.get("points").split()]
+        return max(ys) - min(ys)
+
+    assert height(3) > height(15)  # a 26x26 map is drawn taller than a 14x14 one
