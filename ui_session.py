@@ -17,6 +17,7 @@ _ids = itertools.count(1)  # widget keys for layers; unique across sessions, whi
 
 
 def _init() -> None:
+    """Create this session's state once."""
     if "arch" not in st.session_state:
         set_arch(presets.get(presets.DEFAULT_PRESET))
     if "runs" not in st.session_state:
@@ -89,3 +90,150 @@ def job() -> Any | None:
 
 def set_job(value: Any | None) -> None:
     st.session_state.job = value
+
+
+# --- training jobs ---------------------------------------------------------------------------
+
+QUICK_EPOCHS = 3
+
+
+def start_job(arch: spec.Architecture, dataset_name: str, hyperparameters: Any) -> None:
+    """Queue a training job for this session (imports TensorFlow on first use).
+
+    Raises ValueError (DatasetError, SpecError included) with a message to show.
+    """
+    from cnnlab import datasets, engine
+
+    dataset = datasets.load_dataset(dataset_name)
+    st.session_state.job = engine.start_training(arch, dataset, hyperparameters)
+    st.session_state.job_harvested = False
+
+
+def active_job() -> Any | None:
+    """This session's job while it is queued, running or stopping; None otherwise."""
+    current = job()
+    return current if current is not None and not current.done else None
+
+
+def harvest() -> bool:
+    """Keep the result of a job that has just ended as a run; True the first time."""
+    current = job()
+    if current is None or not current.done or st.session_state.get("job_harvested", True):
+        return False
+    st.session_state.job_harvested = True
+    result = current.result()
+    if result is not None:
+        add_run(result)
+    return True
+
+
+def progress_text(snap: Any) -> str:
+    """One line: where a job is, in words a learner reads at a glance."""
+    if snap.status == "queued":
+        return (f"⏳ {snap.name}: waiting, place {snap.queue_position} in the queue "
+                f"(other users are training)")
+    if snap.phase in ("waiting", "building"):
+        return f"⚙️ {snap.name}: building the model…"
+    if snap.phase == "evaluating":
+        return f"🧮 {snap.name}: testing on the test images…"
+    parts = [f"{snap.name}: epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/"
+             f"{snap.batches_per_epoch}"]
+    if snap.samples_per_second:
+        parts.append(f"{snap.samples_per_second:,.0f} images/s")
+    if snap.seconds_left is not None:
+        parts.append(f"about {snap.seconds_left:.0f} s left")
+    if snap.status == "stopping":
+        parts.append("stopping after this batch")
+    return "🟢 " + " · ".join(parts)
+
+
+def show_progress(snap: Any) -> None:
+    st.progress(snap.fraction, text=progress_text(snap))
+
+
+def _job_badge() -> None:
+    current = job()
+    if current is None:
+        return
+    if harvest():
+        st.rerun(scope="app")
+    snap = current.snapshot()
+    if snap.done:
+        if snap.status == "failed":
+            st.error(f"{snap.name} failed: {snap.message}")
+        return
+    show_progress(snap)
+
+
+def sidebar() -> None:
+    """The current model and a live badge while a job runs; shown on every page."""
+    with st.sidebar:
+        run = current_run()
+        st.markdown("**Current model**")
+        if run is None:
+            st.caption("none trained yet — train one on the Train page, or use Quick start on "
+                       "Home")
+        else:
+            params = shapes.summarize(run.architecture).total_params
+            status = "stopped early" if run.stopped else "trained"
+            st.markdown(f"`{run.name}` · {params:,} parameters  \n{run.dataset} · {status}, "
+                        f"{run.epochs_completed} epoch(s)  \ntest accuracy "
+                        f"**{run.test_accuracy:.1%}**")
+        st.caption(f"Being built: `{get_arch().name}`")
+        live = active_job() is not None
+        st.fragment(run_every=1.0 if live else None)(_job_badge)()
+
+
+def quick_start_panel(key: str) -> None:
+    """Train the default network on the built-in digits in one click, with progress shown."""
+    from_quick = st.session_state.get("quick_started")
+
+    def live() -> None:
+        current = job()
+        if current is None:
+            return
+        if harvest():
+            st.rerun(scope="app")
+        snap = current.snapshot()
+        if not snap.done:
+            show_progress(snap)
+
+    if active_job() is not None:
+        st.fragment(run_every=0.5)(live)()
+        st.button("■ Stop", key=f"{key}_quick_stop", on_click=lambda: job().stop())
+        return
+    run = current_run()
+    if run is not None:
+        st.success(f"Model ready: `{run.name}`, test accuracy {run.test_accuracy:.1%}. "
+                   "Now draw a digit and see what it answers.")
+        st.page_link("pages/draw.py", label="Draw a digit →", icon="✏️")
+        if not from_quick:
+            return
+    if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
+                 type="primary"):
+        from cnnlab import runs
+
+        try:
+            start_job(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
+                      runs.Hyperparameters(epochs=QUICK_EPOCHS))
+            st.session_state.quick_started = True
+        except ValueError as exc:
+            st.error(str(exc))
+        st.rerun()
+
+
+def model_or_offer(key: str) -> Any | None:
+    """The current run; if there is none, offer to make one or pick a kept run (no dead end)."""
+    run = current_run()
+    if run is not None:
+        return run
+    st.info("This page needs a trained model, and this session has none selected yet.")
+    kept = runs()
+    if kept:
+        names = [r.name for r in kept]
+        choice = st.selectbox("use a run of this session", names, key=f"{key}_pick_run")
+        if st.button("Use this run", key=f"{key}_use_run"):
+            select_run(names.index(choice))
+            st.rerun()
+    quick_start_panel(key)
+    return None

@@ -1,0 +1,39 @@
+"""Home: what CNN Lab is, the path through it, and a one-click quick start."""
+
+import streamlit as st
+
+import ui_session
+
+STEPS = [
+    ("pages/build.py", "🧱", "Build", "compose a CNN layer by layer; every shape and parameter "
+                                      "is computed live, with the formula behind it"),
+    ("pages/train.py", "🏋️", "Train", "train it on real digits and watch loss and accuracy grow"),
+    ("pages/feature_maps.py", "🔬", "Feature maps", "see what every layer sees, and how the "
+                                                    "filters sharpened over the epochs"),
+    ("pages/draw.py", "✏️", "Draw", "draw a digit and watch the network think"),
+    ("pages/learn.py", "📐", "Learn", "step through convolution, stride, padding and pooling, "
+                                      "every number shown"),
+]
+
+
+def render() -> None:
+    st.title("🧠 CNN Lab")
+    st.markdown(
+        "Learn how **convolutional neural networks** work by building one, training it on real "
+        "handwritten digits, and looking inside while it thinks — all on this computer's CPU."
+    )
+    cols = st.columns(len(STEPS))
+    for col, (path, icon, title, text) in zip(cols, STEPS, strict=True):
+        with col.container(border=True):
+            st.page_link(path, label=title, icon=icon)
+            st.caption(text)
+    st.subheader("Quick start")
+    st.markdown(
+        "One click trains the default network (`two-conv`: two convolution and pooling stages "
+        "and a dense layer) on the built-in 5,000 digits for a few epochs — about 15 seconds "
+        "here. Then draw a digit and see what it answers."
+    )
+    ui_session.quick_start_panel(key="home")
+
+
+render()

@@ -1,0 +1,215 @@
+"""Train: train the network live on real data, stop at any time, compare runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import ui_session
+from cnnlab import charts, datasets, hints, runs, shapes
+
+FOLDER = "a local folder of IDX files"
+MAX_RUN_UPLOAD_MB = 200
+
+
+def dataset_choice(running: bool) -> str | None:
+    """The data set picker with its state; returns a loadable name or folder, or None."""
+    status = {info.name: info for info in datasets.dataset_status()}
+    options = [*datasets.NAMES, FOLDER]
+    choice = st.selectbox("data set", options, key="train_dataset", disabled=running,
+                          format_func=lambda n: n if n == FOLDER else f"{n} — "
+                          f"{status[n].description}")
+    if choice == FOLDER:
+        folder = st.text_input("folder path", key="train_folder", disabled=running,
+                               placeholder="/usr/share/datasets/fashion-mnist")
+        return folder.strip() or None
+    info = status[choice]
+    if info.available_offline:
+        return choice
+    st.warning(f"{choice} is not on this computer yet. {info.detail}")
+    if st.button(f"Download {choice}", key="train_download", disabled=running):
+        bar = st.progress(0.0, text=f"downloading {choice}…")
+        try:
+            datasets.load_dataset(choice, progress=lambda done, total: bar.progress(
+                min(done / total, 1.0) if total else 0.0, text=f"downloading {choice}: "
+                f"{done / 1e6:.1f} of {total / 1e6:.1f} MB"))
+            st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+    return None
+
+
+def dataset_preview(name: str) -> datasets.Dataset | None:
+    try:
+        data = datasets.load_dataset(name)
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+    with st.expander(f"{data.name}: {len(data.y_train):,} training and {len(data.y_test):,} test "
+                     f"images, {data.num_classes} classes", expanded=False):
+        picks = np.concatenate(datasets.sample_images(data, per_class=2, seed=0))
+        st.image([data.x_train[i][..., 0] for i in picks], width=56,
+                 caption=[data.class_names[data.y_train[i]] for i in picks])
+        st.dataframe(pd.DataFrame({"class": data.class_names,
+                                   "training images": data.class_counts("train"),
+                                   "test images": data.class_counts("test")}),
+                     hide_index=True, key="train_counts")
+    return data
+
+
+def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
+    cols = st.columns(3)
+    epochs = cols[0].number_input("epochs", 1, runs.MAX_EPOCHS, 3, key="train_epochs",
+                                  disabled=running)
+    batch = cols[1].select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
+                                  key="train_batch", disabled=running)
+    optimizer = cols[2].selectbox("optimizer", ["adam", "sgd", "rmsprop"], key="train_opt",
+                                  disabled=running)
+    cols = st.columns(3)
+    rate = cols[0].select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
+                                                   1.0], 1e-3, key="train_lr", disabled=running,
+                                 format_func=lambda v: f"{v:g}")
+    val = cols[1].slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
+                         disabled=running)
+    seed = cols[2].number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running)
+    try:
+        return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
+                                    int(seed))
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+
+
+def live_view() -> None:
+    """Progress and curves of this session's job; refreshed by a fragment while it runs."""
+    job = ui_session.job()
+    if job is None:
+        st.info("Choose a data set and settings, then press **Train**. The curves grow here "
+                "while it trains.")
+        return
+    if ui_session.harvest():
+        st.rerun(scope="app")
+    snap = job.snapshot()
+    if snap.status == "failed":
+        st.error(f"Training {snap.name} failed: {snap.message}")
+    elif not snap.done:
+        ui_session.show_progress(snap)
+    cols = st.columns(2)
+    for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
+        col.altair_chart(charts.training_chart(snap.curve, snap.history, metric, snap.epochs),
+                         key=f"train_chart_{metric}")
+    for hint in hints.training_hints(snap.history, snap.curve,
+                                     job.hyperparameters.learning_rate):
+        st.warning(hint, icon="💡")
+
+
+def results(run) -> None:
+    st.subheader(f"Results of {run.name}" + (" (stopped early)" if run.stopped else ""))
+    m = run.metrics
+    cols = st.columns(4)
+    cols[0].metric("test accuracy", f"{m['test_accuracy']:.2%}")
+    cols[1].metric("test loss", f"{m['test_loss']:.4f}")
+    cols[2].metric("epochs trained", f"{run.epochs_completed} of {run.hyperparameters.epochs}")
+    cols[3].metric("test images", f"{m['test_samples']:,}")
+    left, right = st.columns(2)
+    left.altair_chart(charts.confusion_chart(m["confusion_matrix"], run.class_names),
+                      key="train_confusion")
+    right.altair_chart(charts.class_bar_chart(m["per_class_accuracy"], run.class_names,
+                                              "accuracy per class"), key="train_per_class")
+    wrong = run.misclassified[:24]
+    if wrong:
+        data = datasets.load_dataset(run.dataset) if run.dataset in datasets.NAMES else None
+        if data is not None:
+            st.markdown("**Misclassified test images** (most confident mistakes first)")
+            st.image([data.x_test[w.index][..., 0] for w in wrong], width=64,
+                     caption=[f"true {run.class_names[w.true_label]} → "
+                              f"{run.class_names[w.predicted_label]}" for w in wrong])
+
+
+def run_history() -> None:
+    kept = ui_session.runs()
+    if not kept:
+        return
+    st.subheader("Runs of this session")
+    table = pd.DataFrame([{
+        "run": r.name, "architecture": r.architecture.name, "data set": r.dataset,
+        "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
+        "batch": r.hyperparameters.batch_size, "optimizer": r.hyperparameters.optimizer,
+        "learning rate": r.hyperparameters.learning_rate,
+        "train acc": r.history[-1].accuracy if r.history else np.nan,
+        "val acc": r.history[-1].val_accuracy if r.history else np.nan,
+        "test acc": r.test_accuracy, "ended": "stopped" if r.stopped else "finished",
+    } for r in kept])
+    picked = st.dataframe(table, hide_index=True, key="train_runs", on_select="rerun",
+                          selection_mode="multi-row")
+    selected = picked.selection.rows or [len(kept) - 1]
+    cols = st.columns(2)
+    histories = {kept[i].name: kept[i].history for i in selected}
+    for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
+        col.altair_chart(charts.compare_chart(histories, metric), key=f"train_compare_{metric}")
+    names = [r.name for r in kept]
+    cols = st.columns([2, 1, 2])
+    current = ui_session.current_run()
+    chosen = cols[0].selectbox("current model (used by Feature maps and Draw)", names,
+                               names.index(current.name) if current else len(names) - 1,
+                               key="train_current")
+    ui_session.select_run(names.index(chosen))
+    run = kept[names.index(chosen)]
+    cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(run), f"{run.name}.zip",
+                            "application/zip", key="train_zip")
+    upload = cols[2].file_uploader("upload a run (.zip)", type=["zip"], key="train_upload",
+                                   max_upload_size=MAX_RUN_UPLOAD_MB)
+    if upload is not None and st.session_state.get("train_uploaded") != upload.file_id:
+        from cnnlab import run_files
+
+        try:
+            ui_session.add_run(run_files.run_from_zip_bytes(upload.getvalue()))
+            st.session_state.train_uploaded = upload.file_id
+            st.rerun()
+        except ValueError as exc:
+            st.error(f"{upload.name}: {exc}")
+
+
+def run_zip(run) -> bytes:
+    from cnnlab import run_files
+
+    return run_files.run_to_zip_bytes(run)
+
+
+def render() -> None:
+    st.title("🏋️ Train")
+    ui_session.harvest()
+    arch = ui_session.get_arch()
+    running = ui_session.active_job() is not None
+    setup, live = st.columns([2, 3], gap="large")
+    with setup:
+        summary = shapes.summarize(arch)
+        st.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters "
+                    f"([change it](/build))")
+        name = dataset_choice(running)
+        data = dataset_preview(name) if name else None
+        hyper = hyperparameter_inputs(running)
+        problems = shapes.summarize(arch, data.image_shape if data else None,
+                                    data.num_classes if data else None).problems
+        for problem in problems:
+            st.error(problem.message)
+        if running:
+            st.button("■ Stop", key="train_stop", type="primary",
+                      on_click=lambda: ui_session.job().stop())
+        elif st.button("▶ Train", key="train_start", type="primary",
+                       disabled=bool(problems) or data is None or hyper is None):
+            try:
+                ui_session.start_job(arch, name, hyper)
+                st.rerun()
+            except ValueError as exc:
+                st.error(str(exc))
+    with live:
+        st.fragment(run_every=0.5 if running else None)(live_view)()
+    run = ui_session.current_run()
+    if run is not None and not running:
+        results(run)
+    run_history()
+
+
+render()
