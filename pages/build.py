@@ -101,7 +101,7 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
     """One bordered row per layer; returns the edited layers and a message slot per layer."""
     layers, slots, ids = [], {}, ui_session.layer_ids()
     types = list(spec.LAYER_TYPES)
-    for index, (layer, lid) in enumerate(zip(arch.layers, ids)):
+    for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
             head = st.columns([0.5, 2.2, 0.5, 0.5, 0.5, 3])
