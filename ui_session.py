@@ -237,3 +237,35 @@ def model_or_offer(key: str) -> Any | None:
             st.rerun()
     quick_start_panel(key)
     return None
+
+
+# --- inference: one compiled predictor per run, kept in this session -------------------------
+
+def predictor(run: Any, epoch: int | None = None) -> Any:
+    """The run's :class:`cnnlab.inference.Predictor`, built once; at a saved epoch if given."""
+    from cnnlab import inference
+
+    cache = st.session_state.setdefault("predictors", {})
+    if id(run) not in cache:
+        cache.clear()  # one model's compiled calls at a time per session keeps memory flat
+        cache[id(run)] = inference.Predictor(run.model)
+    base = cache[id(run)]
+    last = max(run.epoch_weights) if run.epoch_weights else None
+    if epoch is None or epoch == last or epoch not in run.epoch_weights:
+        return base
+    return base.at_weights(run.epoch_weights[epoch])
+
+
+def canvas_rgba(stroke_width: int, key: str) -> Any | None:
+    """The drawing as an RGBA array, or None before anything is drawn.
+
+    The seam for tests: an array put in ``st.session_state.draw_test_image`` replaces the canvas.
+    """
+    if st.session_state.get("draw_test_image") is not None:
+        return st.session_state.draw_test_image
+    from streamlit_drawable_canvas import st_canvas  # registers its component on import
+
+    result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF",
+                       background_color="#000000", height=280, width=280,
+                       drawing_mode="freedraw", return_image_data=True, key=key)
+    return result.image_data

@@ -157,7 +157,7 @@ def render() -> None:
 
 def shapes_panel(summary) -> None:
     st.html(diagram.network_svg(summary))
-    rows = [{"#": row.position or "", "layer": row.name,
+    rows = [{"#": str(row.position or ""), "layer": row.name,
              "type": row.type + (" (automatic)" if row.auto else ""),
              "output": "×".join(map(str, row.output_shape)), "params": row.params,
              "MACs": row.macs,
