@@ -1,0 +1,74 @@
+"""Draw: draw a digit with the mouse and watch the network think."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import ui_session
+from cnnlab import charts, preprocess, render
+
+MAX_UPLOAD_MB = 5
+
+
+def drawing_input() -> preprocess.Preprocessed | None:
+    """The canvas (or an uploaded image file) preprocessed the MNIST way; None if nothing yet."""
+    stroke = st.slider("pen width", 8, 40, 22, 2, key="draw_stroke")
+    rgba = ui_session.canvas_rgba(stroke, key="draw_canvas")
+    st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas toolbar.")
+    upload = st.file_uploader("…or classify an image file (PNG or JPEG)", type=["png", "jpg",
+                              "jpeg"], key="draw_upload", max_upload_size=MAX_UPLOAD_MB)
+    try:
+        if upload is not None:
+            return preprocess.preprocess_image_bytes(upload.getvalue())
+        if rgba is not None:
+            return preprocess.preprocess_canvas(np.asarray(rgba))
+    except ValueError as exc:
+        st.error(str(exc))
+    return None
+
+
+def compact_maps(pred, image: np.ndarray) -> None:
+    maps = [m for m in pred.feature_maps(image) if m.spatial and m.type == "conv2d"]
+    if not maps:
+        return
+    st.markdown("**What the conv layers see in your drawing**")
+    for fmap in maps:
+        rgb, _, _ = render.channel_grid(fmap.values, scale=2, cols=16)
+        st.image(rgb, caption=f"{fmap.name} · {'×'.join(map(str, fmap.output_shape))}")
+
+
+def render_page() -> None:
+    st.title("✏️ Draw")
+    run = ui_session.model_or_offer("draw")
+    if run is None:
+        return
+    if "fashion" in run.dataset.lower():
+        st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "
+                "clothing classes, so it will still answer, but your digits will look like "
+                "clothes to it. Train on mnist-5k for digits.")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        prepared = drawing_input()
+    with right:
+        if prepared is None or prepared.blank:
+            st.info("👈 Draw a digit in the black box: the prediction appears when you lift "
+                    "the pen.")
+            return
+        image = prepared.as_uint8()  # (28, 28) uint8, what the model sees
+        st.session_state.last_drawing = image[..., None]
+        pred = ui_session.predictor(run)
+        probs = pred.probabilities(image)
+        top = int(np.argmax(probs))
+        st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")
+        st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top),
+                        key="draw_probs")
+        titles = [title for title, _ in prepared.steps]
+        st.image([(np.clip(step, 0, 1) * 255).astype(np.uint8)
+                  for _, step in prepared.steps], caption=titles, width=110)
+        compact_maps(pred, image)
+        st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
+                     icon="🔬", query_params={"input": "drawing"})
+
+
+render_page()

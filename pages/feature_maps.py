@@ -1,0 +1,122 @@
+"""Feature maps: what every layer of the current model sees, and how its filters look."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import ui_session
+from cnnlab import charts, datasets, render
+
+INPUTS = ("a test image", "my drawing")
+
+
+def choose_input(run) -> tuple[np.ndarray, str] | None:
+    """The image to look at (uint8, model-shaped) and a caption, from a test image or a drawing."""
+    drawing = st.session_state.get("last_drawing")
+    if st.query_params.get("input") == "drawing" and drawing is not None:
+        st.session_state.fm_source = INPUTS[1]
+        del st.query_params["input"]
+    source = st.radio("input", INPUTS, key="fm_source", horizontal=True)
+    if source == INPUTS[1]:
+        if drawing is None:
+            st.info("Nothing drawn yet: draw a digit on the Draw page, then come back.")
+            st.page_link("pages/draw.py", label="Go to Draw", icon="✏️")
+            return None
+        return drawing, "your drawing"
+    try:
+        data = datasets.load_dataset(run.dataset)
+    except ValueError as exc:
+        st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
+        return None
+    count = len(data.y_test)
+    cols = st.columns([2, 2, 1], vertical_alignment="bottom")
+    label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class")
+    if cols[2].button("🎲 random", key="fm_random"):
+        pool = np.arange(count) if label == "any" else np.flatnonzero(
+            data.y_test == data.class_names.index(label))
+        st.session_state.fm_index = int(np.random.default_rng().choice(pool))
+    elif label != "any" and data.class_names[data.y_test[st.session_state.get("fm_index", 0)]] \
+            != label:
+        st.session_state.fm_index = int(np.flatnonzero(
+            data.y_test == data.class_names.index(label))[0])
+    index = cols[1].number_input(f"test image (0–{count - 1})", 0, count - 1, key="fm_index")
+    return data.x_test[index], f"test image {index}: {data.class_names[data.y_test[index]]}"
+
+
+def layer_grid(fmap) -> None:
+    """One layer: its name, type, shape, all channels on one colour scale, and the legend."""
+    shape = "×".join(map(str, fmap.output_shape))
+    st.markdown(f"**{fmap.name}** · {fmap.type} · {shape}")
+    if fmap.spatial:
+        rgb, vmin, vmax = render.channel_grid(fmap.values)
+    else:
+        rgb, vmin, vmax = render.vector_strip(fmap.values)
+    st.image(rgb)
+    st.image(render.colorbar_image(vmin, vmax, width=220), caption=f"{vmin:.3g} … {vmax:.3g}")
+
+
+def filters_section(pred) -> None:
+    convs = pred.conv_filters()
+    if not convs:
+        return
+    with st.expander("Filters (the learned kernels) of every conv layer"):
+        mode = st.radio("deeper layers", ["averaged over input channels",
+                                          "input channel 0 only"], key="fm_filter_mode",
+                        horizontal=True)
+        for conv in convs:
+            rgb, vmin, vmax, description = render.filter_grid(
+                conv.kernel, mode="mean" if mode.startswith("averaged") else "channel")
+            st.markdown(f"**{conv.name}** — {description}")
+            st.image(rgb, caption=f"blue < 0 < red, from {vmin:.3g} to {vmax:.3g}")
+
+
+def zoom(maps) -> None:
+    spatial = [m for m in maps if m.spatial]
+    if not spatial:
+        return
+    with st.expander("Look at one feature map up close"):
+        cols = st.columns(2)
+        names = [m.name for m in spatial]
+        chosen = spatial[names.index(cols[0].selectbox("layer", names, key="fm_zoom_layer"))]
+        channel = cols[1].number_input("channel", 0, chosen.output_shape[2] - 1, 0,
+                                       key="fm_zoom_channel")
+        values = chosen.values[..., channel]
+        rgb, vmin, vmax = render.channel_grid(values[..., None], scale=max(
+            1, 280 // values.shape[0]))
+        st.image(rgb, caption=f"{chosen.name}, channel {channel}: values from {vmin:.4g} to "
+                              f"{vmax:.4g}")
+
+
+def render_page() -> None:
+    st.title("🔬 Feature maps")
+    run = ui_session.model_or_offer("fm")
+    if run is None:
+        return
+    chosen = choose_input(run)
+    epochs = sorted(run.epoch_weights)
+    epoch = epochs[-1] if epochs else None
+    if len(epochs) > 1:
+        epoch = st.select_slider("weights after epoch (0 = before training)", epochs,
+                                 epochs[-1], key="fm_epoch")
+    if chosen is None:
+        return
+    image, caption = chosen
+    pred = ui_session.predictor(run, epoch)
+    maps = pred.feature_maps(image)
+    left, right = st.columns([1, 3])
+    left.image(render.upscale(np.asarray(image, np.uint8).squeeze(), 5), caption=caption)
+    probs = maps[-1].values
+    top = int(np.argmax(probs))
+    left.markdown(f"Prediction: **{run.class_names[top]}** ({probs[top]:.0%})")
+    left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top),
+                      key="fm_probs")
+    with right:
+        for fmap in maps[:-1]:
+            with st.container(border=True, key=f"fm_layer_{fmap.name}"):
+                layer_grid(fmap)
+    zoom(maps)
+    filters_section(pred)
+
+
+render_page()

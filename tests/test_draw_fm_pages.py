@@ -1,0 +1,104 @@
+"""AppTest of the Feature maps and Draw pages (issue: the app, part 2)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from cnnlab import shapes
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    """One epoch of tutorial-1conv on the built-in digits (a couple of seconds)."""
+    from cnnlab import datasets, engine, presets
+    from cnnlab.runs import Hyperparameters
+
+    job = engine.start_training(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
+                                Hyperparameters(epochs=1, seed=1))
+    assert job.wait(TIMEOUT) and job.snapshot().status == "finished"
+    return job.result()
+
+
+def page(path: str, run=None, drawing: np.ndarray | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if run is not None:
+        at.session_state["runs"] = [run]
+        at.session_state["current_run"] = 0
+    if drawing is not None:
+        at.session_state["draw_test_image"] = drawing
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def canvas_with(draw_fn) -> np.ndarray:
+    """A 280x280 RGBA canvas like streamlit-drawable-canvas returns: white ink on black."""
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    draw_fn(ImageDraw.Draw(img))
+    return np.asarray(img)
+
+
+def a_one(draw: ImageDraw.ImageDraw) -> None:
+    draw.line([(150, 40), (150, 240)], fill=(255, 255, 255, 255), width=22)
+
+
+@pytest.mark.parametrize("path", ["pages/feature_maps.py", "pages/draw.py"])
+def test_without_a_model_the_page_offers_to_make_one(path):
+    at = page(path)
+    key = "fm" if "feature" in path else "draw"
+    assert at.button(key=f"{key}_quick").label.startswith("▶ Quick start")
+    assert any("needs a trained model" in i.value for i in at.info)
+
+
+def test_feature_maps_show_one_grid_per_layer_with_the_right_shapes(digits_run):
+    at = page("pages/feature_maps.py", digits_run)
+    rows = shapes.summarize(digits_run.architecture).rows
+    header = re.compile(r"^\*\*\w+\*\* · \w+ · [\d×]+$")
+    headers = [m.value for m in at.markdown if header.match(m.value)]
+    expected = [f"**{r.name}** · {r.type} · {'×'.join(map(str, r.output_shape))}"
+                for r in rows[:-1]]
+    assert headers == expected
+    assert at.markdown and any(m.value.startswith("Prediction: **") for m in at.markdown)
+
+
+def test_feature_maps_epoch_slider_and_random_image(digits_run):
+    at = page("pages/feature_maps.py", digits_run)
+    at.select_slider(key="fm_epoch").set_value(0).run()
+    assert not at.exception
+    at.button(key="fm_random").click().run()
+    assert not at.exception
+
+
+def test_draw_page_predicts_a_drawing_through_the_seam(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    prediction = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
+    assert prediction and prediction[0].startswith("Prediction: 1 (")
+    captions = [c for image in at.image for c in image.captions]
+    assert captions[:4] == ["as drawn", "cropped", "scaled to 20 px", "centred 28×28"]
+    assert "conv_1 · 26×26×32" in captions  # the compact feature maps of the drawing
+    assert at.session_state["last_drawing"].shape == (28, 28, 1)
+
+
+def test_draw_page_blank_canvas_gives_a_hint_and_no_prediction(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(lambda d: None))
+    assert not [h for h in at.subheader if h.value.startswith("Prediction:")]
+    assert any("Draw a digit" in i.value for i in at.info)
+
+
+def test_drawing_is_selectable_on_the_feature_maps_page(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    at.switch_page("pages/feature_maps.py").run()
+    at.radio(key="fm_source").set_value("my drawing").run()
+    assert not at.exception
+    assert "Prediction: **1**" in [m.value.split(" (")[0] for m in at.markdown]
+    assert "your drawing" in [c for image in at.image for c in image.captions]
