@@ -7,12 +7,12 @@ import ui_session
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/build.py", title="Build", icon="🧱"),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/feature_maps.py", title="Feature maps", icon="🔬"),
-    st.Page("pages/draw.py", title="Draw", icon="✏️"),
-    st.Page("pages/learn.py", title="Learn", icon="📐"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/build.py", title="Build", icon=":material/construction:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/layers:"),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

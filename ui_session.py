@@ -13,11 +13,33 @@ import streamlit as st
 
 from cnnlab import presets, shapes, spec
 
-_ids = itertools.count(1)  # widget keys for layers; unique across sessions, which is harmless
+_ids = itertools.count(1)
+_navigation_checked = False  # widget keys for layers; unique across sessions, which is harmless
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make a deep link on a fresh server use app.py's navigation.
+
+    Streamlit runs the first script of a new server the old multipage way when a ``pages/``
+    folder exists (pages listed by file name, no page config) until ``st.navigation`` has run
+    once; a page opened by its URL first would show that. Switch over and run again.
+    """
+    global _navigation_checked
+    if _navigation_checked:  # once per process: the old mode only happens before the first run
+        return
+    _navigation_checked = True
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a later Streamlit without the old mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def _init() -> None:
     """Create this session's state once."""
+    _leave_pages_directory_mode()
     if "arch" not in st.session_state:
         set_arch(presets.get(presets.DEFAULT_PRESET))
     if "runs" not in st.session_state:
@@ -206,7 +228,7 @@ def quick_start_panel(key: str) -> None:
     if run is not None:
         st.success(f"Model ready: `{run.name}`, test accuracy {run.test_accuracy:.1%}. "
                    "Now draw a digit and see what it answers.")
-        st.page_link("pages/draw.py", label="Draw a digit →", icon="✏️")
+        st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
         if not from_quick:
             return
     if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",

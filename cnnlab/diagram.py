@@ -80,12 +80,12 @@ def network_svg(summary: shapes.Summary) -> str:
         title = f"{name} ({kind}{', automatic' if auto else ''}): {shape_text}"
         parts.append(
             f'<g class="block"><title>{html.escape(title)}</title>{block}'
-            f'<text x="{centre:.1f}" y="{label_y}" text-anchor="middle" font-size="11" '
+            f'<text x="{centre:.1f}" y="{label_y}" text-anchor="middle" font-size="13" '
             f'font-family="sans-serif" fill="#263238">{html.escape(name)}</text>'
-            f'<text x="{centre:.1f}" y="{label_y + 14}" text-anchor="middle" font-size="10" '
+            f'<text x="{centre:.1f}" y="{label_y + 14}" text-anchor="middle" font-size="12" '
             f'font-family="monospace" fill="#546e7a">{html.escape(shape_text)}</text></g>')
         x += max(width, 9 * max(len(shape_text), len(name)) * 0.75) + 22
     total_width = x
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_width:.0f} '
-            f'{label_y + 24}" width="100%" style="max-width:{total_width:.0f}px" '
+            f'{label_y + 26}" width="100%" style="max-width:{total_width:.0f}px" '
             f'role="img" aria-label="network diagram">{"".join(parts)}</svg>')

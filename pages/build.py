@@ -23,7 +23,10 @@ def _pair(col_h, col_w, label: str, key: str, value: tuple[int, int], top: int):
 
 
 def _padding(col, key: str, value: str) -> str:
-    return col.selectbox("padding", spec.PADDINGS, spec.PADDINGS.index(value), key=key)
+    chosen = col.segmented_control("padding", spec.PADDINGS, default=value, key=key,
+                                   help='"valid": no padding, the map shrinks; "same": zeros '
+                                        "around the edge keep the size (at stride 1)")
+    return chosen or value  # clicking the selected option again deselects it: keep the value
 
 
 def _activation(col, key: str, value: str) -> str:
@@ -36,16 +39,17 @@ def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
     """The widgets of one layer's fields; returns the layer as the widgets now say."""
     kind = layer.type
     if kind == "conv2d":
-        cols = st.columns([1.2, 1, 1, 1, 1, 1.2, 1.4])
+        cols = st.columns(5)
         filters = cols[0].number_input("filters", 1, 512, min(layer.filters, 512),
                                        key=f"{key}_filters")
         kernel = _pair(cols[1], cols[2], "kernel", f"{key}_kernel", layer.kernel_size, 11)
         strides = _pair(cols[3], cols[4], "stride", f"{key}_stride", layer.strides, 5)
+        cols = st.columns([2, 3])
         return spec.make_layer(kind, filters=int(filters), kernel_size=kernel, strides=strides,
-                               padding=_padding(cols[5], f"{key}_padding", layer.padding),
-                               activation=_activation(cols[6], f"{key}_act", layer.activation))
+                               padding=_padding(cols[0], f"{key}_padding", layer.padding),
+                               activation=_activation(cols[1], f"{key}_act", layer.activation))
     if kind in spec.POOL_TYPES:
-        cols = st.columns([1, 1, 1, 1, 1.2, 2.6])
+        cols = st.columns([1, 1, 1, 1, 2])
         pool = _pair(cols[0], cols[1], "size", f"{key}_pool", layer.pool_size, 8)
         strides = _pair(cols[2], cols[3], "stride", f"{key}_stride", layer.strides, 8)
         return spec.make_layer(kind, pool_size=pool, strides=strides,
@@ -104,17 +108,17 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
-            head = st.columns([0.5, 2.2, 0.5, 0.5, 0.5, 3])
+            head = st.columns([0.4, 2.4, 1, 1, 1, 2.4], vertical_alignment="center")
             head[0].markdown(f"**{index + 1}**")
             head[1].selectbox("type", types, types.index(layer.type), key=f"{key}_type",
                               format_func=TYPE_LABELS.get, label_visibility="collapsed",
                               on_change=_change_type, args=(index, f"{key}_type"))
-            head[2].button("↑", key=f"{key}_up", on_click=_move, args=(index, -1),
-                           disabled=index == 0, help="move up")
-            head[3].button("↓", key=f"{key}_down", on_click=_move, args=(index, 1),
-                           disabled=index == len(ids) - 1, help="move down")
-            head[4].button("✕", key=f"{key}_remove", on_click=_remove, args=(index,),
-                           help="remove this layer")
+            head[2].button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
+                           args=(index, -1), disabled=index == 0, help="move up")
+            head[3].button(":material/arrow_downward:", key=f"{key}_down", on_click=_move,
+                           args=(index, 1), disabled=index == len(ids) - 1, help="move down")
+            head[4].button(":material/delete:", key=f"{key}_remove", on_click=_remove,
+                           args=(index,), help="remove this layer")
             slots[index + 1] = head[5].empty()
             layers.append(layer_fields(layer, key))
     return layers, slots
@@ -126,11 +130,11 @@ def add_controls(count: int) -> None:
                       format_func=TYPE_LABELS.get)
     cols[1].selectbox("where", range(count + 1), key="build_add_where",
                       format_func=lambda i: "at the end" if i == 0 else f"before layer {i}")
-    cols[2].button("＋ Add", key="build_add", on_click=_add, width="stretch")
+    cols[2].button("Add", icon=":material/add:", key="build_add", on_click=_add, width="stretch")
 
 
 def render() -> None:
-    st.title("🧱 Build")
+    st.title("Build")
     arch = ui_session.get_arch()
     top = st.columns([2, 1, 3], vertical_alignment="bottom")
     top[0].selectbox("start from a preset", ["(empty)", *presets.PRESET_NAMES],
@@ -149,16 +153,16 @@ def render() -> None:
     ui_session.update_arch(arch, ui_session.layer_ids())
     summary = ui_session.current_summary()
     for problem in summary.problems:
-        (slots.get(problem.layer) or right).error(problem.message, icon="⚠️")
+        (slots.get(problem.layer) or right).error(problem.message, icon=":material/warning:")
     with right:
         shapes_panel(summary)
         actions(arch, summary)
 
 
 def shapes_panel(summary) -> None:
-    st.html(diagram.network_svg(summary))
-    rows = [{"#": str(row.position or ""), "layer": row.name,
-             "type": row.type + (" (automatic)" if row.auto else ""),
+    st.markdown(diagram.network_svg(summary), unsafe_allow_html=True)
+    rows = [{"#": str(row.position or ""),
+             "layer": row.name + (" (automatic)" if row.auto else ""),
              "output": "×".join(map(str, row.output_shape)), "params": row.params,
              "MACs": row.macs,
              "receptive field": "×".join(map(str, row.receptive_field))
@@ -175,14 +179,16 @@ def shapes_panel(summary) -> None:
             for row in spatial:
                 k = row.layer.kernel_size or row.layer.pool_size
                 op = {"conv2d": "conv", "max_pool2d": "max", "avg_pool2d": "avg"}[row.type]
-                st.page_link("pages/learn.py", label=f"{row.name}: {row.formula}", icon="🔍",
+                st.page_link("pages/learn.py", label=f"{row.name}: {row.formula}",
+                             icon=":material/calculate:",
                              query_params={"op": op, "n": row.input_shape[0], "k": k[0],
                                            "s": row.layer.strides[0], "pad": row.layer.padding})
 
 
 def actions(arch: spec.Architecture, summary) -> None:
     if summary.ok:
-        st.page_link("pages/train.py", label="Train this network →", icon="🏋️")
+        st.page_link("pages/train.py", label="Train this network →",
+                     icon=":material/model_training:")
     else:
         st.button("Train this network →", key="build_train_disabled", disabled=True,
                   help="fix the marked layers first")

@@ -39,7 +39,7 @@ def compact_maps(pred, image: np.ndarray) -> None:
 
 
 def render_page() -> None:
-    st.title("✏️ Draw")
+    st.title("Draw")
     run = ui_session.model_or_offer("draw")
     if run is None:
         return
@@ -68,7 +68,7 @@ def render_page() -> None:
                   for _, step in prepared.steps], caption=titles, width=110)
         compact_maps(pred, image)
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
-                     icon="🔬", query_params={"input": "drawing"})
+                     icon=":material/layers:", query_params={"input": "drawing"})
 
 
 render_page()

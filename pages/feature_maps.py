@@ -21,7 +21,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
     if source == INPUTS[1]:
         if drawing is None:
             st.info("Nothing drawn yet: draw a digit on the Draw page, then come back.")
-            st.page_link("pages/draw.py", label="Go to Draw", icon="✏️")
+            st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return drawing, "your drawing"
     try:
@@ -89,7 +89,7 @@ def zoom(maps) -> None:
 
 
 def render_page() -> None:
-    st.title("🔬 Feature maps")
+    st.title("Feature maps")
     run = ui_session.model_or_offer("fm")
     if run is None:
         return

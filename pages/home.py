@@ -5,19 +5,21 @@ import streamlit as st
 import ui_session
 
 STEPS = [
-    ("pages/build.py", "🧱", "Build", "compose a CNN layer by layer; every shape and parameter "
-                                      "is computed live, with the formula behind it"),
-    ("pages/train.py", "🏋️", "Train", "train it on real digits and watch loss and accuracy grow"),
-    ("pages/feature_maps.py", "🔬", "Feature maps", "see what every layer sees, and how the "
-                                                    "filters sharpened over the epochs"),
-    ("pages/draw.py", "✏️", "Draw", "draw a digit and watch the network think"),
-    ("pages/learn.py", "📐", "Learn", "step through convolution, stride, padding and pooling, "
-                                      "every number shown"),
+    ("pages/build.py", ":material/construction:", "Build",
+     "compose a CNN layer by layer; every shape and parameter is computed live, with the "
+     "formula behind it"),
+    ("pages/train.py", ":material/model_training:", "Train",
+     "train it on real digits and watch loss and accuracy grow"),
+    ("pages/feature_maps.py", ":material/layers:", "Feature maps",
+     "see what every layer sees, and how the filters sharpened over the epochs"),
+    ("pages/draw.py", ":material/draw:", "Draw", "draw a digit and watch the network think"),
+    ("pages/learn.py", ":material/school:", "Learn",
+     "step through convolution, stride, padding and pooling, every number shown"),
 ]
 
 
 def render() -> None:
-    st.title("🧠 CNN Lab")
+    st.title("CNN Lab")
     st.markdown(
         "Learn how **convolutional neural networks** work by building one, training it on real "
         "handwritten digits, and looking inside while it thinks — all on this computer's CPU."

@@ -279,7 +279,7 @@ def real_image() -> None:
 
 def render() -> None:
     _init()
-    st.title("📐 Learn: convolution, stride, padding and pooling")
+    st.title("Learn: convolution, stride, padding and pooling")
     section = st.segmented_control("explore", SECTIONS, key="learn_section", required=True,
                                    persist_state=KEEP, label_visibility="collapsed")
     prefix, n, notes = st.session_state.learn_notes  # from the last link, until n changes

@@ -101,7 +101,7 @@ def live_view() -> None:
                          key=f"train_chart_{metric}")
     for hint in hints.training_hints(snap.history, snap.curve,
                                      job.hyperparameters.learning_rate):
-        st.warning(hint, icon="💡")
+        st.warning(hint, icon=":material/lightbulb:")
 
 
 def results(run) -> None:
@@ -178,7 +178,7 @@ def run_zip(run) -> bytes:
 
 
 def render() -> None:
-    st.title("🏋️ Train")
+    st.title("Train")
     ui_session.harvest()
     arch = ui_session.get_arch()
     running = ui_session.active_job() is not None

@@ -67,11 +67,11 @@ def test_add_move_and_remove_layers():
     rows = len(table(at))
     at.selectbox(key="build_add_type").set_value("batch_norm").run()
     at.button(key="build_add").click().run()
-    assert len(table(at)) == rows + 1 and table(at).iloc[-2]["type"] == "batch_norm"
+    assert len(table(at)) == rows + 1 and table(at).iloc[-2]["layer"] == "bn_1"
     by_suffix(at.button, "_remove")[0].click().run()
-    assert table(at).iloc[0]["type"] == "max_pool2d"
+    assert table(at).iloc[0]["layer"] == "pool_1"
     by_suffix(at.button, "_down")[0].click().run()
-    assert list(table(at)["type"][:2]) == ["conv2d", "max_pool2d"]
+    assert list(table(at)["layer"][:2]) == ["conv_1", "pool_1"]
 
 
 def test_preset_loads():
