@@ -11,9 +11,9 @@ import pandas as pd
 from cnnlab.runs import Curve, EpochRecord
 
 SERIES_COLOURS = {
-    "training, per batch (smoothed)": "#90caf9",
-    "training, per epoch": "#1565c0",
-    "validation, per epoch": "#ef6c00",
+    "train, per batch (smoothed)": "#90caf9",
+    "train, per epoch": "#1565c0",
+    "validation": "#ef6c00",
 }
 
 
@@ -43,16 +43,16 @@ def curve_frame(curve: Curve, history: Sequence[EpochRecord], metric: str) -> pd
     if values:
         frames.append(pd.DataFrame({
             "epoch": np.asarray(curve.steps, dtype=float) / max(curve.batches_per_epoch, 1),
-            "value": smooth(values), "series": "training, per batch (smoothed)"}))
+            "value": smooth(values), "series": "train, per batch (smoothed)"}))
     per_batch = max(curve.batches_per_epoch, 1)
     x = [r.epoch - 1 + (r.batches / per_batch if not r.complete else 1.0) for r in history]
     frames.append(pd.DataFrame({"epoch": x, "value": [getattr(r, metric) for r in history],
-                                "series": "training, per epoch"}))
+                                "series": "train, per epoch"}))
     val = [(xi, getattr(r, f"val_{metric}")) for xi, r in zip(x, history, strict=True)
            if getattr(r, f"val_{metric}") is not None]
     if val:
         frames.append(pd.DataFrame({"epoch": [v[0] for v in val], "value": [v[1] for v in val],
-                                    "series": "validation, per epoch"}))
+                                    "series": "validation"}))
     frame = pd.concat(frames, ignore_index=True)
     return frame[np.isfinite(frame["value"].astype(float))]
 
@@ -72,7 +72,7 @@ def training_chart(curve: Curve, history: Sequence[EpochRecord], metric: str,
     frame = curve_frame(curve, history, metric)
     x_scale = alt.Scale(domain=[0, epochs]) if epochs else alt.Scale(zero=True)
     y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
-    colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
+    colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=3, labelLimit=220),
                        scale=alt.Scale(domain=list(SERIES_COLOURS),
                                        range=list(SERIES_COLOURS.values())))
     base = alt.Chart(frame).encode(
@@ -81,7 +81,7 @@ def training_chart(curve: Curve, history: Sequence[EpochRecord], metric: str,
         tooltip=["series", alt.Tooltip("epoch:Q", format=".2f"),
                  alt.Tooltip("value:Q", format=".4f")])
     lines = base.mark_line(strokeWidth=1.5)
-    points = base.transform_filter(alt.datum.series != "training, per batch (smoothed)"
+    points = base.transform_filter(alt.datum.series != "train, per batch (smoothed)"
                                    ).mark_point(filled=True, size=40)
     return (lines + points).properties(height=260, title=metric)
 

@@ -1,0 +1,38 @@
+"""The chart data behind the Train page's curves."""
+
+import math
+
+from cnnlab import charts
+from cnnlab.runs import Curve, EpochRecord
+
+
+def test_smooth_is_debiased_and_follows_the_values():
+    assert charts.smooth([2.0, 2.0]).tolist() == [2.0, 2.0]
+    values = charts.smooth([0.0, 10.0], weight=0.5)
+    assert values[0] == 0.0 and math.isclose(values[1], 10 * 0.5 / 0.75)
+
+
+def test_curve_frame_places_batches_and_epochs_on_one_axis():
+    curve = Curve(steps=(5, 10, 15), loss=(2.0, 1.0, 0.5), accuracy=(0.2, 0.5, 0.8),
+                  batches_per_point=5, batches_per_epoch=10)
+    history = [EpochRecord(1, 1.5, 0.4, 1.2, 0.5, 1.0, 10),
+               EpochRecord(2, 0.5, 0.8, None, None, 0.5, 5, complete=False)]
+    frame = charts.curve_frame(curve, history, "loss")
+    batches = frame[frame.series == "train, per batch (smoothed)"]
+    assert batches.epoch.tolist() == [0.5, 1.0, 1.5]
+    epochs = frame[frame.series == "train, per epoch"]
+    assert epochs.epoch.tolist() == [1.0, 1.5]  # the stopped second epoch ends half-way
+    assert frame[frame.series == "validation"].value.tolist() == [1.2]
+
+
+def test_nan_losses_are_dropped_from_the_chart_data():
+    curve = Curve(steps=(1, 2), loss=(1.0, float("nan")), accuracy=(0.1, 0.1))
+    frame = charts.curve_frame(curve, [], "loss")
+    assert frame.value.notna().all() and len(frame) == 1
+
+
+def test_confusion_chart_holds_every_cell():
+    chart = charts.confusion_chart([[3, 1], [0, 4]], ["cat", "dog"])
+    data = chart.data
+    assert sorted(zip(data["true"], data["predicted"], data["count"], strict=True)) == [
+        ("cat", "cat", 3), ("cat", "dog", 1), ("dog", "cat", 0), ("dog", "dog", 4)]
