@@ -156,6 +156,8 @@ def progress_text(snap: Any) -> str:
                 f"(other users are training)")
     if snap.phase in ("waiting", "building"):
         return f"⚙️ {snap.name}: building the model…"
+    if snap.phase == "training" and snap.epoch <= 1 and snap.batch == 0:
+        return f"⚙️ {snap.name}: preparing the first batch (TensorFlow compiles the model)…"
     if snap.phase == "evaluating":
         return f"🧮 {snap.name}: testing on the test images…"
     parts = [f"{snap.name}: epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/"
