@@ -210,20 +210,8 @@ def sidebar() -> None:
 
 def quick_start_panel(key: str) -> None:
     """Train the default network on the built-in digits in one click, with progress shown."""
-    from_quick = st.session_state.get("quick_started")
-
-    def live() -> None:
-        current = job()
-        if current is None:
-            return
-        if harvest():
-            st.rerun(scope="app")
-        snap = current.snapshot()
-        if not snap.done:
-            show_progress(snap)
-
     if active_job() is not None:
-        st.fragment(run_every=0.5)(live)()
+        st.fragment(run_every=0.5)(_job_badge)()
         st.button("■ Stop", key=f"{key}_quick_stop", on_click=lambda: job().stop())
         return
     run = current_run()
@@ -231,8 +219,7 @@ def quick_start_panel(key: str) -> None:
         st.success(f"Model ready: `{run.name}`, test accuracy {run.test_accuracy:.1%}. "
                    "Now draw a digit and see what it answers.")
         st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
-        if not from_quick:
-            return
+        return
     if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
                  type="primary"):
         from cnnlab import runs
@@ -240,7 +227,6 @@ def quick_start_panel(key: str) -> None:
         try:
             start_job(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
                       runs.Hyperparameters(epochs=QUICK_EPOCHS))
-            st.session_state.quick_started = True
         except ValueError as exc:
             st.error(str(exc))
         st.rerun()

@@ -109,3 +109,15 @@ def test_two_sessions_do_not_see_each_others_runs():
     assert len(first.session_state["runs"]) == 1
     assert second.session_state["runs"] == [] and second.session_state["job"] is None
     assert not [m for m in second.metric if m.label == "test accuracy"]
+
+
+def test_quick_start_trains_the_default_network_and_points_to_draw():
+    at = app_at()
+    at.button(key="home_quick").click().run()
+    assert not at.exception, at.exception
+    job = at.session_state["job"]
+    assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
+    assert job.wait(TIMEOUT)
+    at.run()
+    assert any(s.value.startswith("Model ready: `two-conv") for s in at.success)
+    assert at.session_state["current_run"] == 0
