@@ -82,14 +82,16 @@ def current_summary(input_shape: tuple[int, int, int] | None = None) -> shapes.S
 
 
 def runs() -> list[Any]:
-    """This session's runs (``cnnlab.runs.Run``), oldest first."""
+    """This session's runs (``cnnlab.runs.Run``), oldest first (a just-ended job's included)."""
     _init()
+    harvest()
     return st.session_state.runs
 
 
 def current_run() -> Any | None:
     """The run the Feature maps and Draw pages use, or None."""
     _init()
+    harvest()
     index = st.session_state.current_run
     return st.session_state.runs[index] if index is not None else None
 
