@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnlab import presets, shapes, spec
+from cnnlab import cli_run, presets, shapes, spec
 
 
 class UsageError(Exception):
@@ -101,12 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summary)
     p = sub.add_parser("presets", help="list the built-in architectures")
     p.set_defaults(func=cmd_presets)
-    try:
-        from cnnlab import cli_run  # the training commands, kept apart (they need TensorFlow)
-    except ImportError:
-        cli_run = None
-    if cli_run is not None:
-        cli_run.add_commands(sub)
+    cli_run.add_commands(sub)  # train, predict, datasets: they import TensorFlow when run
     return parser
 
 
