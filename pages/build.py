@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui_session
-from cnnlab import codegen, diagram, editing, presets, spec
+from cnnlab import codegen, diagram, editing, presets, shapes, spec
 
 ACTIVATION_HELP = "relu is the usual choice; tanh and sigmoid squash; linear does nothing"
 TYPE_LABELS = {
@@ -49,7 +49,7 @@ def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
                                padding=_padding(cols[0], f"{key}_padding", layer.padding),
                                activation=_activation(cols[1], f"{key}_act", layer.activation))
     if kind in spec.POOL_TYPES:
-        cols = st.columns([1, 1, 1, 1, 2])
+        cols = st.columns([1, 1, 1, 1, 2.4])
         pool = _pair(cols[0], cols[1], "size", f"{key}_pool", layer.pool_size, 8)
         strides = _pair(cols[2], cols[3], "stride", f"{key}_stride", layer.strides, 8)
         return spec.make_layer(kind, pool_size=pool, strides=strides,
@@ -108,19 +108,21 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
-            head = st.columns([0.4, 2.4, 1, 1, 1, 2.4], vertical_alignment="center")
+            head = st.columns([0.3, 1.8, 2.4], vertical_alignment="center")
             head[0].markdown(f"**{index + 1}**")
             head[1].selectbox("type", types, types.index(layer.type), key=f"{key}_type",
                               format_func=TYPE_LABELS.get, label_visibility="collapsed",
                               on_change=_change_type, args=(index, f"{key}_type"))
-            head[2].button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
+            buttons = head[2].container(horizontal=True, horizontal_alignment="right",
+                                        wrap=False)
+            buttons.button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
                            args=(index, -1), disabled=index == 0, help="move up")
-            head[3].button(":material/arrow_downward:", key=f"{key}_down", on_click=_move,
+            buttons.button(":material/arrow_downward:", key=f"{key}_down", on_click=_move,
                            args=(index, 1), disabled=index == len(ids) - 1, help="move down")
-            head[4].button(":material/delete:", key=f"{key}_remove", on_click=_remove,
+            buttons.button(":material/delete:", key=f"{key}_remove", on_click=_remove,
                            args=(index,), help="remove this layer")
-            slots[index + 1] = head[5].empty()
             layers.append(layer_fields(layer, key))
+            slots[index + 1] = st.empty()  # the layer's result, or the validator's message
     return layers, slots
 
 
@@ -154,9 +156,23 @@ def render() -> None:
     summary = ui_session.current_summary()
     for problem in summary.problems:
         (slots.get(problem.layer) or right).error(problem.message, icon=":material/warning:")
+    marked = {problem.layer for problem in summary.problems}
+    for row in summary.rows:
+        if row.position in slots and row.position not in marked:
+            slots[row.position].caption(row_result(row))
     with right:
         shapes_panel(summary)
         actions(arch, summary)
+
+
+def row_result(row: shapes.Row) -> str:
+    """What a layer's settings give, under its fields: shape, formula, parameters."""
+    parts = [f"→ **{'×'.join(map(str, row.output_shape))}**"]
+    if row.formula:
+        parts.append(row.formula)
+    if "params" not in row.formula:  # a dense layer's formula is its parameter count
+        parts.append(f"{row.params:,} parameters")
+    return " · ".join(parts)
 
 
 def shapes_panel(summary) -> None:
@@ -168,8 +184,17 @@ def shapes_panel(summary) -> None:
              "receptive field": "×".join(map(str, row.receptive_field))
              if row.receptive_field else "", "formula": row.formula} for row in summary.rows]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="build_table",
-                 column_config={"params": st.column_config.NumberColumn(format="localized"),
-                                "MACs": st.column_config.NumberColumn(format="localized")})
+                 column_config={
+                     "#": st.column_config.TextColumn(width=30),
+                     "layer": st.column_config.TextColumn(width=80),
+                     "output": st.column_config.TextColumn(width=80),
+                     "params": st.column_config.NumberColumn(format="localized", width=70),
+                     "MACs": st.column_config.NumberColumn(format="localized", width=80,
+                                                           help="multiply-adds per image"),
+                     "receptive field": st.column_config.TextColumn(
+                         "RF", width=50, help="receptive field: the input pixels one output "
+                         "pixel sees"),
+                     "formula": st.column_config.TextColumn(width="large")})
     cols = st.columns(2)
     cols[0].metric("parameters", f"{summary.total_params:,}")
     cols[1].metric("multiply-adds per image", f"{summary.total_macs:,}")
