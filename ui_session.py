@@ -37,6 +37,36 @@ def _leave_pages_directory_mode() -> None:
         st.rerun()
 
 
+def _close_matplotlib_figures() -> None:
+    """What Streamlit's after-run clean-up does, minus ``keras.backend.clear_session()``."""
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def _keep_keras_state() -> None:
+    """Stop Streamlit from clearing Keras's global state after every script run.
+
+    Streamlit calls ``keras.backend.clear_session()`` at the end of each run, fragments
+    included, once Keras is imported: about 0.2 s holding the GIL here, a few times a second
+    per training session, and it clears TensorFlow's kernel cache under the jobs that are
+    training. CNN Lab keeps no per-run Keras state that needs clearing (models are owned by
+    runs and jobs), so only the matplotlib part of that clean-up is kept. Together with
+    ``runner.postScriptGC = false`` in ``.streamlit/config.toml`` this keeps pages responsive
+    while others train (``bench/run.py``'s sessions row).
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:  # a Streamlit that moved it: nothing to switch off
+        return
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = _close_matplotlib_figures
+
+
+_keep_keras_state()
+
+
 def _init() -> None:
     """Create this session's state once."""
     _leave_pages_directory_mode()

@@ -72,7 +72,7 @@ def training_chart(curve: Curve, history: Sequence[EpochRecord], metric: str,
     frame = curve_frame(curve, history, metric)
     x_scale = alt.Scale(domain=[0, epochs]) if epochs else alt.Scale(zero=True)
     y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
-    legend = alt.Legend(orient="bottom", columns=3, labelLimit=220)
+    legend = alt.Legend(orient="bottom", columns=1, labelLimit=240)
     colour = alt.Color("series:N", title=None, legend=legend,
                        scale=alt.Scale(domain=list(SERIES_COLOURS),
                                        range=list(SERIES_COLOURS.values())))
