@@ -1,0 +1,130 @@
+"""A minimal real-browser harness for the benchmarks: a Streamlit server and headless Chromium.
+
+Everything waits on the app's own state (script idle, no skeletons, the expected element),
+never on fixed sleeps. The Chromium is the system's (``/usr/bin/chromium``): Playwright's
+own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def chromium_available() -> bool:
+    return os.access(CHROMIUM, os.X_OK)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of process ``pid`` in MB, from /proc/<pid>/status (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no VmRSS for process {pid}")
+
+
+@dataclass
+class Server:
+    """A running ``streamlit run app.py``; ``started`` is its launch time (perf_counter)."""
+
+    process: subprocess.Popen
+    url: str
+    started: float
+    ready_seconds: float  # launch to /_stcore/health == ok
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[Server]:
+    """Start the app on a free port, wait until healthy, stop it (and only it) afterwards."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while not _healthy(url):
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {process.returncode}: "
+                                   f"{process.stderr.read()[-2000:]}")
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"streamlit not healthy after {timeout:g} s")
+            time.sleep(0.05)  # polling the health endpoint, not waiting on the app
+        yield Server(process, url, started, time.perf_counter() - started)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A headless system Chromium through Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+_RENDERED = """(expected) => {
+  if (!document.querySelector('[data-test-script-state=notRunning]')) return false;
+  if (document.querySelector('[data-testid=stSkeleton]')) return false;
+  const images = [...document.querySelectorAll('[data-testid=stMain] img')];
+  if (!images.every(img => img.complete && img.naturalWidth > 0)) return false;
+  return Object.entries(expected).every(
+    ([selector, count]) => document.querySelectorAll(selector).length >= count);
+}"""
+CHART = "[data-testid=stVegaLiteChart] :is(svg, canvas)"  # an Altair chart, drawn
+
+
+def wait_rendered(page, expected: str | dict[str, int], timeout: float = 60) -> None:
+    """Until the page is fully rendered: the script idle, no skeletons, every image loaded,
+    and the expected elements there (a CSS selector, or selectors with how many of each;
+    open shadow roots are not searched)."""
+    expected = {expected: 1} if isinstance(expected, str) else expected
+    page.wait_for_function(_RENDERED, arg=expected, timeout=timeout * 1000)
+
+
+def open_page(page, link_text: str) -> None:
+    """Go to another page of the app within this session (the sidebar's navigation link)."""
+    page.locator("[data-testid=stSidebarNav] a", has_text=link_text).first.click()

@@ -1,0 +1,250 @@
+"""What a classroom feels in the browser: each function drives CNN Lab's pages in Chromium.
+
+Every time is measured from the user's action (a page load, a click, a key press, the pen
+lifted) until the app's own state says the result is on screen (see
+:func:`browser.wait_rendered`); nothing sleeps for a fixed time. Runs are compared through the
+run zip the Train page offers for download: the same ``history.json`` that ``cnnlab train``
+writes, so both sides are timed by the same engine callback.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import time
+import zipfile
+from pathlib import Path
+
+import browser
+
+FOLDER_OPTION = "a local folder of IDX files"  # the Train page's data set choice for a folder
+DONE = "[data-testid=stMetric]"  # a finished run shows its "test accuracy" metric
+
+
+def _seconds_since(start: float) -> float:
+    return time.perf_counter() - start
+
+
+def new_page(browser_, url: str = "", path: str = ""):
+    """A fresh browser context (its own Streamlit session) with one page, at ``url/path``."""
+    page = browser_.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    if url:
+        page.goto(f"{url}/{path}", wait_until="commit")
+    return page
+
+
+def first_page(browser_, url: str) -> float:
+    """Seconds from loading the app's address until the Home page is fully rendered."""
+    page = new_page(browser_)
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    browser.wait_rendered(page, ".st-key-home_quick button")
+    seconds = _seconds_since(start)
+    page.context.close()
+    return seconds
+
+
+def go(page, link_text: str, expected: str | dict[str, int]) -> float:
+    """Open another page of this session from the sidebar; seconds until fully rendered."""
+    start = time.perf_counter()
+    browser.open_page(page, link_text)
+    browser.wait_rendered(page, expected)
+    return _seconds_since(start)
+
+
+def _select(page, key: str, option: str, then: str) -> None:
+    """Pick ``option`` in the select box ``key``; wait until ``then`` (a selector) is shown."""
+    page.locator(f".st-key-{key} button[aria-label=Open]").click()
+    page.get_by_role("option", name=option).first.click()
+    browser.wait_rendered(page, then)
+
+
+def _type(page, key: str, text: str, then: str | None = None) -> None:
+    """Type ``text`` into the input ``key`` and press Enter; wait until the text ``then`` is
+    on the page (if given) and the script is idle. A run started right after (a click) gets
+    the typed value even if this change's own rerun has not begun yet."""
+    field = page.locator(f".st-key-{key} input")
+    field.fill(text)
+    field.press("Enter")
+    if then is not None:
+        page.get_by_text(then).first.wait_for()
+    browser.wait_rendered(page, f".st-key-{key}")
+
+
+def setup_training(page, dataset: str | None, epochs: int) -> None:
+    """On the Train page: pick ``dataset`` (a folder path; None keeps mnist-5k) and epochs."""
+    browser.wait_rendered(page, ".st-key-train_start button")
+    if dataset is not None:
+        _select(page, "train_dataset", FOLDER_OPTION, then=".st-key-train_folder input")
+        _type(page, "train_folder", dataset, then=f"{Path(dataset).name}: ")  # its counts
+    _type(page, "train_epochs", str(epochs))
+
+
+def results_heading(page) -> str:
+    heading = page.locator("h3", has_text="Results of")
+    return heading.first.inner_text() if heading.count() else ""
+
+
+def start_training(page) -> str:
+    """Press Train; returns the results heading shown before, to tell the new run apart."""
+    before = results_heading(page)
+    page.locator(".st-key-train_start button").click()
+    return before
+
+
+def wait_trained(page, before: str, timeout: float) -> str:
+    """Until the run started after ``before`` shows its results; returns its name."""
+    page.wait_for_function(
+        """(before) => [...document.querySelectorAll('h3')].some(
+             h => h.innerText.startsWith('Results of') && h.innerText !== before)""",
+        arg=before, timeout=timeout * 1000)
+    browser.wait_rendered(page, ".st-key-train_start button", timeout=timeout)
+    return results_heading(page).removeprefix("Results of ").split(" ")[0]
+
+
+def train(page, timeout: float) -> str:
+    """Train once with the page's settings; returns the run's name."""
+    return wait_trained(page, start_training(page), timeout)
+
+
+def download_run(page) -> dict:
+    """The current run's ``history.json`` and ``metrics.json``, from the page's zip download."""
+    with page.expect_download() as info:
+        page.locator(".st-key-train_zip button").click()
+    data = io.BytesIO(info.value.path().read_bytes())
+    with zipfile.ZipFile(data) as archive:
+        names = {name.rsplit("/", 1)[-1]: name for name in archive.namelist()}
+        return {key: json.loads(archive.read(names[f"{key}.json"]))
+                for key in ("history", "metrics")}
+
+
+def session_runs(page) -> list[str]:
+    """The runs this session lists in the Train page's run table (its accessible grid)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '.st-key-train_runs table[role=grid] tbody tr')].map(
+        row => [...row.children].map(cell => cell.innerText.trim()).find(text => text))""")
+
+
+def feature_maps_visits(page, layers: int, visits: int) -> list[float]:
+    """Seconds until the Feature maps page shows every layer, alternating with Home."""
+    times = []
+    for _ in range(visits):
+        times.append(go(page, "Feature maps", {"[class*=st-key-fm_layer_] img": layers,
+                                               browser.CHART: 1}))
+        go(page, "Home", "h1#cnn-lab")
+    return times
+
+
+# Pen paths in canvas pixels (280 x 280): a 1, a 7 and an L, drawn through many points.
+STROKES = (
+    [(140, 50 + 9 * i) for i in range(21)],
+    [(70 + 7 * i, 60) for i in range(21)] + [(210 - 4 * i, 60 + 9 * i) for i in range(1, 21)],
+    [(100, 50 + 9 * i) for i in range(21)] + [(100 + 5 * i, 230) for i in range(1, 21)],
+)
+
+
+def draw_digits(page, draws: int) -> list[float]:
+    """On the Draw page: seconds from pen-up to the "Prediction:" heading, canvas reset between."""
+    go(page, "Draw", ".st-key-draw_canvas")
+    canvas = page.locator(".st-key-draw_canvas canvas.upper-canvas")
+    canvas.wait_for()
+    prediction = page.locator("h3", has_text="Prediction:")
+    times = []
+    for n in range(draws):
+        if prediction.count():
+            canvas.hover()
+            page.get_by_role("button", name="Reset canvas & history").click(force=True)
+            prediction.wait_for(state="detached")
+            browser.wait_rendered(page, ".st-key-draw_canvas")
+        box = canvas.bounding_box()
+        path = STROKES[n % len(STROKES)]
+        page.mouse.move(box["x"] + path[0][0], box["y"] + path[0][1])
+        page.mouse.down()
+        for x, y in path[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y)
+        start = time.perf_counter()
+        page.mouse.up()
+        prediction.wait_for()
+        times.append(_seconds_since(start))
+        browser.wait_rendered(page, browser.CHART)
+    return times
+
+
+def build_changes(page, changes: int) -> list[float]:
+    """On the Build page: seconds from a new first-conv kernel height (Enter) until the
+    diagram shows conv_1's new output shape; alternates 5 and 3."""
+    go(page, "Build", "svg g.block")
+    field = page.locator("[class*=_kernel_h] input").first
+    times = []
+    for n in range(changes):
+        kernel = 5 if n % 2 == 0 else 3
+        shape = f"{29 - kernel}×26×32"  # 28×28 input, valid padding, 3-wide kernel, 32 filters
+        field.fill(str(kernel))
+        start = time.perf_counter()
+        field.press("Enter")
+        page.wait_for_function(
+            """(shape) => [...document.querySelectorAll('svg g.block')].some(
+                 g => g.textContent.includes('conv_1') && g.textContent.includes(shape))""",
+            arg=shape)
+        times.append(_seconds_since(start))
+        browser.wait_rendered(page, "svg g.block")
+    return times
+
+
+def memory_growth(browser_, server, dataset: str | None, trainings: int,
+                  timeout: float) -> tuple[float, float]:
+    """Server RSS (MB) after one warm-up training and after ``trainings`` more, one session."""
+    page = new_page(browser_, server.url, "train")
+    setup_training(page, dataset, epochs=1)
+    train(page, timeout)
+    before = browser.rss_mb(server.pid)
+    for _ in range(trainings):
+        train(page, timeout)
+    after = browser.rss_mb(server.pid)
+    page.context.close()
+    return before, after
+
+
+def many_sessions(browser_, server, dataset: str | None, sessions: int,
+                  timeout: float) -> dict:
+    """``sessions`` contexts train one epoch at once; an idle one loads the Build page.
+
+    Returns the idle Build page's seconds, how many runs finished, how long all took, and
+    whether every session lists exactly its own run (and no two share one).
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    pages = [new_page(browser_, server.url, "train") for _ in range(sessions)]
+    for page in pages:
+        setup_training(page, dataset, epochs=1)
+    start = time.perf_counter()
+    befores = [start_training(page) for page in pages]
+    for page in pages[:2]:  # both job slots taken (or already done) before the idle one comes
+        page.locator(".st-key-train_stop").or_(page.locator("h3", has_text="Results of")
+                                               ).first.wait_for(timeout=timeout * 1000)
+    idle = new_page(browser_)
+    idle_start = time.perf_counter()
+    idle.goto(f"{server.url}/build", wait_until="commit")
+    browser.wait_rendered(idle, "svg g.block")
+    idle_seconds = _seconds_since(idle_start)
+    names, finished = [], 0
+    for page, before in zip(pages, befores, strict=True):
+        remaining = max(timeout - _seconds_since(start), 1)
+        try:
+            names.append(wait_trained(page, before, remaining))
+            finished += 1
+        except PlaywrightTimeout:  # counted as not finished
+            names.append("")
+    all_seconds = _seconds_since(start)
+    listed = [session_runs(page) if name else [] for page, name in zip(pages, names, strict=True)]
+    own = all(runs == [name] for runs, name in zip(listed, names, strict=True) if name)
+    isolated = own and len(set(filter(None, names))) == finished
+    for page in [*pages, idle]:
+        page.context.close()
+    return {"idle_seconds": idle_seconds, "finished": finished, "seconds": all_seconds,
+            "isolated": isolated}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,320 @@
+"""Benchmarks of what a classroom feels: every figure measured in one run, as one table.
+
+    python bench/run.py              # the full run, a few minutes on 2 cores
+    python bench/run.py --smoke      # tiny sizes (a 512-image data set), to check it runs
+    python bench/run.py --markdown   # the table as Markdown, with the date, for the README
+
+Rows: training throughput of the engine against a plain ``model.fit``
+(``engine_bench.py``), single-image compute on the server (``inference_bench.py``), and
+through a real Chromium (``classroom.py``) against a freshly started ``streamlit run app.py``:
+the first page, training from the Train page against the same training from the CLI, the
+Feature maps, Draw and Build pages, server memory over many trainings, and many sessions
+training at once. Without ``/usr/bin/chromium`` the browser rows say so and are skipped,
+unless ``CNNLAB_REQUIRE_BROWSER=1`` (then it is an error, exit status 2). Exit status 1 when
+a full run misses a target; a smoke run's tiny samples are not judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import browser  # noqa: E402
+import classroom  # noqa: E402
+
+ARCH = "two-conv"  # the default model: the Train page's, Quick start's, the CLI's example
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each measurement does; the smoke run's are tiny."""
+
+    pairs: int = 3  # engine vs fit, alternated
+    fit_images: int | None = None  # None: all 4,000 of mnist-5k
+    fit_arch: str = ARCH
+    fit_epochs: int = 3
+    reps: int = 300  # single-image calls timed
+    epochs: int = 3  # Train page vs CLI
+    visits: int = 5  # Feature maps page loads
+    draws: int = 7
+    changes: int = 8  # Build page edits
+    trainings: int = 10  # memory: after one warm-up
+    sessions: int = 8
+    tiny: int | None = None  # train on a folder of this many mnist-5k images instead
+    timeout: float = 240  # per training or group of trainings in the browser
+
+
+FULL = Sizes()
+SMOKE = Sizes(pairs=1, fit_images=512, fit_arch="tutorial-1conv", fit_epochs=2, reps=5,
+              epochs=1, visits=1, draws=1, changes=2, trainings=2, sessions=3, tiny=512,
+              timeout=60)
+
+
+# key: (what, unit, target, whether higher is better); the issue's rows, in its order.
+TARGETS = {
+    "engine": ("training throughput: engine ÷ plain model.fit", "", 0.95, True),
+    "train": ("training from the Train page in Chromium ÷ the same from the CLI", "", 0.85, True),
+    "draw_server": ("one drawn digit: preprocessing + prediction on the server, p95", "ms", 30,
+                    False),
+    "maps_server": ("feature maps of every layer for one input, compute, p95", "ms", 50, False),
+    "draw": ("Draw page: pen-up to prediction on screen in Chromium, median", "s", 1, False),
+    "maps": ("Feature maps page fully rendered for the default model, in Chromium", "s", 1.5,
+             False),
+    "build": ("Build page: shape table updated after a change, in Chromium", "s", 0.5, False),
+    "first": ("first page of a freshly started server rendered in Chromium", "s", 5, False),
+    "memory": ("server memory growth over {trainings} trainings in a row in one session", "MB",
+               100, False),
+    "sessions": ("{sessions} sessions training at once: all finish, none sees another's runs, "
+                 "an idle session's Build page renders in", "s", 2, False),
+}
+BROWSER_ROWS = ("train", "draw", "maps", "build", "first", "memory", "sessions")
+
+
+@dataclass
+class Row:
+    """One line of the table: a figure and its target (``limit``, ``higher`` is better?)."""
+
+    what: str
+    unit: str
+    limit: float
+    higher: bool
+    value: float | None = None
+    ok: bool = True  # conditions besides the number (all finished, isolation)
+    note: str = ""
+    skipped: str = ""
+
+    @classmethod
+    def of(cls, key: str, sizes: Sizes, value: float | None = None, **kwargs) -> Row:
+        what, unit, limit, higher = TARGETS[key]
+        return cls(what.format(**vars(sizes)), unit, limit, higher, value, **kwargs)
+
+    def measured(self) -> str:
+        if self.skipped:
+            return f"skipped: {self.skipped}"
+        if self.value is None:
+            return "failed: " + self.note
+        return f"{self.value:.3g} {self.unit}".strip()
+
+    def target(self) -> str:
+        return f"{'≥' if self.higher else '≤'} {self.limit:g} {self.unit}".strip()
+
+    def met(self) -> str:
+        if self.skipped or self.value is None:
+            return "—" if self.skipped else "NO"
+        good = self.value >= self.limit if self.higher else self.value <= self.limit
+        return "yes" if good and self.ok else "NO"
+
+
+def engine_vs_fit(sizes: Sizes) -> Row:
+    import engine_bench
+
+    from cnnlab import datasets, presets
+    from cnnlab.runs import Hyperparameters
+
+    full = datasets.load_dataset("mnist-5k")
+    n = sizes.fit_images or len(full.y_train)
+    data = datasets.Dataset("bench", full.class_names, full.x_train[:n], full.y_train[:n],
+                            full.x_test[:200], full.y_test[:200])
+    arch = presets.get(sizes.fit_arch).with_data(data.image_shape, data.num_classes)
+    settings = Hyperparameters(epochs=sizes.fit_epochs, batch_size=64, validation_fraction=0.0)
+    ratios = []
+    for pair in range(sizes.pairs):
+        first, second = ((engine_bench.plain_rate, engine_bench.engine_rate) if pair % 2 == 0
+                         else (engine_bench.engine_rate, engine_bench.plain_rate))
+        rates = {f.__name__: f(arch, data, settings) for f in (first, second)}
+        ratios.append(rates["engine_rate"] / rates["plain_rate"])
+    return Row.of("engine", sizes, float(np.median(ratios)),
+                  note=f"{sizes.fit_arch}, {n:,} images, batch 64, epochs 2..{sizes.fit_epochs}; "
+                       f"median of {sizes.pairs}: {' '.join(f'{r:.3f}' for r in ratios)}")
+
+
+def canvas_drawings(count: int) -> list[np.ndarray]:
+    """280×280 RGBA canvases as the Draw page receives them: test digits, white on black."""
+    from cnnlab import datasets
+
+    digits = datasets.load_dataset("mnist-5k").x_test[:count, :, :, 0]
+    rgba = np.zeros((count, 280, 280, 4), np.uint8)
+    rgba[..., :3] = np.kron(digits, np.ones((10, 10), np.uint8))[..., None]
+    rgba[..., 3] = 255
+    return list(rgba)
+
+
+def server_compute(sizes: Sizes) -> dict[str, Row]:
+    import inference_bench
+
+    from cnnlab import builder, inference, preprocess, presets
+
+    model = builder.build_model(presets.get(ARCH), seed=0)
+    predictor = inference.Predictor(model)
+    drawings = canvas_drawings(20)
+    images = [preprocess.preprocess_canvas(d).as_uint8() for d in drawings]
+    turn = iter(range(10**9))
+
+    def draw_once():  # what the Draw page does with the canvas's pixels
+        canvas = drawings[next(turn) % len(drawings)]
+        return predictor.probabilities(preprocess.preprocess_canvas(canvas).as_uint8())
+
+    _, draw_p95 = inference_bench.percentiles(draw_once, sizes.reps)
+    _, maps_p95 = inference_bench.percentiles(
+        lambda: predictor.feature_maps(images[next(turn) % len(images)]), sizes.reps)
+    note = f"{ARCH}, {sizes.reps} calls, in this process"
+    return {"draw_server": Row.of("draw_server", sizes, draw_p95,
+                                  note=note + "; 280×280 RGBA canvas → probabilities"),
+            "maps_server": Row.of("maps_server", sizes, maps_p95, note=note)}
+
+
+def images_per_second(history: dict, metrics: dict) -> tuple[float, float]:
+    """(all epochs, epochs 2..) training images per second, from history seconds."""
+    seconds = [epoch["seconds"] for epoch in history["epochs"]]
+    samples = metrics["train_samples"]
+    later = samples * (len(seconds) - 1) / sum(seconds[1:]) if len(seconds) > 1 else np.nan
+    return samples * len(seconds) / sum(seconds), later
+
+
+def cli_training(dataset: str, epochs: int, out: Path) -> dict:
+    """``cnnlab train`` with the Train page's defaults; its history and metrics."""
+    subprocess.run([sys.executable, "-m", "cnnlab", "train", ARCH, "--dataset", dataset,
+                    "--out", str(out), "--epochs", str(epochs), "--batch-size", "64",
+                    "--seed", "0", "--validation-split", "0.1"], cwd=HERE.parent, check=True,
+                   stdout=subprocess.DEVNULL)
+    return {key: json.loads((out / f"{key}.json").read_text()) for key in ("history", "metrics")}
+
+
+def write_idx_folder(folder: Path, count: int) -> Path:
+    """The first ``count`` mnist-5k training images (and a quarter as many test images) as
+    the four MNIST IDX files, for the tiny runs."""
+    from cnnlab import datasets
+
+    data = datasets.load_dataset("mnist-5k")
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = {"train": (data.x_train[:count], data.y_train[:count]),
+             "t10k": (data.x_test[:count // 4], data.y_test[:count // 4])}
+    for split, (images, labels) in parts.items():
+        for kind, array, code in (("images-idx3", images[..., 0], 3),
+                                  ("labels-idx1", labels, 1)):
+            header = bytes([0, 0, 8, code]) + b"".join(
+                int(d).to_bytes(4, "big") for d in array.shape)
+            (folder / f"{split}-{kind}-ubyte").write_bytes(header + array.astype(
+                np.uint8).tobytes())
+    return folder
+
+
+def browser_rows(sizes: Sizes, dataset: str | None, cli: dict, layers: int) -> dict[str, Row]:
+    """Every browser row, against one freshly started server."""
+    rows = {}
+    with browser.streamlit_server() as server, browser.chromium() as chromium:
+        start = time.perf_counter()
+        rows["first"] = Row.of("first", sizes, classroom.first_page(chromium, server.url),
+                               note=f"page load → Home rendered; the server was healthy "
+                                    f"{server.ready_seconds:.1f} s after launch")
+        page = classroom.new_page(chromium, server.url, "train")
+        classroom.setup_training(page, dataset, sizes.epochs)
+        classroom.train(page, sizes.timeout)
+        page_rate, page_later = images_per_second(**classroom.download_run(page))
+        cli_rate, cli_later = images_per_second(**cli)
+        rows["train"] = Row.of(
+            "train", sizes, page_rate / cli_rate,
+            note=f"{ARCH}, {dataset or 'mnist-5k'}, {sizes.epochs} epoch(s), batch 64, seed 0; "
+                 f"training images/s from each run's history.json epoch seconds (the page's "
+                 f"from its run zip): page {page_rate:,.0f}, CLI {cli_rate:,.0f}; epochs 2..: "
+                 f"{page_later:,.0f} vs {cli_later:,.0f}")
+        visits = classroom.feature_maps_visits(page, layers, sizes.visits)
+        rows["maps"] = Row.of("maps", sizes, classroom.median(visits),
+                              note=f"sidebar click → all {layers} layer grids, the chart and "
+                                   f"every image shown; median of {len(visits)} visits (first "
+                                   f"{visits[0]:.2f} s)")
+        draws = classroom.draw_digits(page, sizes.draws)
+        rows["draw"] = Row.of("draw", sizes, classroom.median(draws),
+                              note=f"mouse up → 'Prediction:' heading; {len(draws)} drawings, "
+                                   f"max {max(draws):.2f} s")
+        changes = classroom.build_changes(page, sizes.changes)
+        rows["build"] = Row.of("build", sizes, classroom.median(changes),
+                               note=f"Enter in conv_1's kernel height → the diagram shows the "
+                                    f"new shape; median of {len(changes)}, max "
+                                    f"{max(changes):.2f} s")
+        page.context.close()
+        before, after = classroom.memory_growth(chromium, server, dataset, sizes.trainings,
+                                                sizes.timeout)
+        rows["memory"] = Row.of("memory", sizes, after - before,
+                                note=f"server VmRSS {before:,.0f} → {after:,.0f} MB; 1 epoch "
+                                     f"each, after a warm-up training; the session keeps "
+                                     f"every run")
+        crowd = classroom.many_sessions(chromium, server, dataset, sizes.sessions, sizes.timeout)
+        rows["sessions"] = Row.of(
+            "sessions", sizes, crowd["idle_seconds"],
+            ok=crowd["finished"] == sizes.sessions and crowd["isolated"],
+            note=f"{crowd['finished']}/{sizes.sessions} finished, in {crowd['seconds']:.0f} s; "
+                 f"each listed only its own run: {'yes' if crowd['isolated'] else 'NO'}; the "
+                 f"idle session loaded /build while they trained")
+        rows["first"].note += f"; all browser rows took {time.perf_counter() - start:.0f} s"
+    return rows
+
+
+def table(rows: list[Row], markdown: bool) -> str:
+    cells = [("what", "measured", "target", "met?")]
+    cells += [(r.what, r.measured(), r.target(), r.met()) for r in rows]
+    notes = [f"{i}. {r.note}" for i, r in enumerate(rows, 1) if r.note and not r.skipped]
+    if markdown:
+        lines = [f"Measured {datetime.date.today().isoformat()} by `python bench/run.py` on "
+                 f"{os.cpu_count()} CPU cores.", ""]
+        lines += [f"| {' | '.join(c)} |" for c in cells[:1]] + ["|---|---|---|---|"]
+        lines += [f"| {' | '.join(c)} |" for c in cells[1:]]
+        return "\n".join(lines + [""] + notes)
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip()
+             for cell in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines + [""] + notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check it runs")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    sizes = SMOKE if args.smoke else FULL
+    has_browser = browser.chromium_available()
+    if not has_browser and os.environ.get("CNNLAB_REQUIRE_BROWSER") == "1":
+        print(f"error: CNNLAB_REQUIRE_BROWSER=1 but there is no {browser.CHROMIUM}",
+              file=sys.stderr)
+        return 2
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    rows = {"engine": engine_vs_fit(sizes), **server_compute(sizes)}
+    with tempfile.TemporaryDirectory(prefix="cnnlab-bench-") as tmp:
+        dataset = str(write_idx_folder(Path(tmp, "tiny"), sizes.tiny)) if sizes.tiny else None
+        if has_browser:
+            from cnnlab import presets, shapes
+
+            cli = cli_training(dataset or "mnist-5k", sizes.epochs, Path(tmp, "cli"))
+            layers = len(shapes.summarize(presets.get(ARCH)).rows) - 1  # all but the output
+            rows.update(browser_rows(sizes, dataset, cli, layers))
+        else:
+            rows.update({key: Row.of(key, sizes, skipped=f"no {browser.CHROMIUM}")
+                         for key in BROWSER_ROWS})
+    rows = [rows[key] for key in TARGETS]
+    print(table(rows, args.markdown))
+    print(f"\n{'smoke run (tiny sizes, not a verdict); ' if args.smoke else ''}"
+          f"{time.perf_counter() - started:.0f} s; load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores")
+    missed = [r for r in rows if r.met() == "NO"]
+    return 1 if missed and not args.smoke else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

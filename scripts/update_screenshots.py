@@ -1,0 +1,67 @@
+"""Copy the browser tests' screenshots of Build, Train, Feature maps and Draw into the README's
+``docs/screenshots/``, reduced to a 256-colour palette so the four stay a few hundred KB.
+
+    python -m pytest tests/e2e && python scripts/update_screenshots.py
+    python scripts/update_screenshots.py --run      # the same in one go
+
+The screenshots come from ``artifacts/e2e/`` (written by every run of ``tests/e2e``, at a
+1280×800 window). Emoji in the app need a colour emoji font (Debian: fonts-noto-color-emoji).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = REPO / "artifacts" / "e2e"
+TARGET = REPO / "docs" / "screenshots"
+SHOTS = {  # README name <- the test step's screenshot
+    "build.png": "2-build.png",
+    "train.png": "3-train.png",
+    "feature_maps.png": "4-feature-maps.png",
+    "draw.png": "5-draw.png",
+}
+
+
+def optimise(source: Path, target: Path) -> int:
+    """Save ``source`` as a palette PNG at ``target``; its size in bytes."""
+    with Image.open(source) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE)
+    palette.save(target, optimize=True)
+    return target.stat().st_size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", action="store_true",
+                        help="run the browser tests first (python -m pytest tests/e2e)")
+    args = parser.parse_args(argv)
+    if args.run:
+        status = subprocess.call([sys.executable, "-m", "pytest", "tests/e2e", "-q"], cwd=REPO)
+        if status:
+            print(f"error: the browser tests failed (exit status {status}); screenshots not "
+                  "updated", file=sys.stderr)
+            return status
+    missing = [name for name in SHOTS.values() if not (SOURCE / name).is_file()]
+    if missing:
+        print(f"error: {', '.join(missing)} missing in {SOURCE}; run python -m pytest tests/e2e "
+              "first (it needs /usr/bin/chromium)", file=sys.stderr)
+        return 2
+    TARGET.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for name, source in SHOTS.items():
+        size = optimise(SOURCE / source, TARGET / name)
+        total += size
+        print(f"{TARGET.relative_to(REPO) / name}: {size / 1024:.0f} KB")
+    print(f"total {total / 1024:.0f} KB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
