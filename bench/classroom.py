@@ -119,11 +119,16 @@ def download_run(page) -> dict:
                 for key in ("history", "metrics")}
 
 
+RUN_ROWS = ".st-key-train_runs table[role=grid] tbody tr"
+
+
 def session_runs(page) -> list[str]:
-    """The runs this session lists in the Train page's run table (its accessible grid)."""
-    return page.evaluate("""() => [...document.querySelectorAll(
-        '.st-key-train_runs table[role=grid] tbody tr')].map(
-        row => [...row.children].map(cell => cell.innerText.trim()).find(text => text))""")
+    """The runs this session lists in the Train page's run table (its accessible grid),
+    once the table is drawn."""
+    page.wait_for_selector(RUN_ROWS, state="attached")
+    return page.evaluate("""(rows) => [...document.querySelectorAll(rows)].map(
+        row => [...row.children].map(cell => cell.innerText.trim()).find(text => text))""",
+                         RUN_ROWS)
 
 
 def feature_maps_visits(page, layers: int, visits: int) -> list[float]:
@@ -208,26 +213,31 @@ def memory_growth(browser_, server, dataset: str | None, trainings: int,
 
 def many_sessions(browser_, server, dataset: str | None, sessions: int,
                   timeout: float) -> dict:
-    """``sessions`` contexts train one epoch at once; an idle one loads the Build page.
+    """``sessions`` contexts train one epoch at once while another, idle, session moves
+    between Home and Build.
 
-    Returns the idle Build page's seconds, how many runs finished, how long all took, and
-    whether every session lists exactly its own run (and no two share one).
+    Returns the idle session's Build page times (seconds, one per visit while the others
+    train), how many runs finished, how long all took, and whether every session lists
+    exactly its own run (and no two share one).
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    idle = new_page(browser_, server.url, "")
+    browser.wait_rendered(idle, ".st-key-home_quick button")
     pages = [new_page(browser_, server.url, "train") for _ in range(sessions)]
     for page in pages:
         setup_training(page, dataset, epochs=1)
     start = time.perf_counter()
     befores = [start_training(page) for page in pages]
-    for page in pages[:2]:  # both job slots taken (or already done) before the idle one comes
+    for page in pages[:2]:  # both job slots taken (or already done) before the idle one moves
         page.locator(".st-key-train_stop").or_(page.locator("h3", has_text="Results of")
                                                ).first.wait_for(timeout=timeout * 1000)
-    idle = new_page(browser_)
-    idle_start = time.perf_counter()
-    idle.goto(f"{server.url}/build", wait_until="commit")
-    browser.wait_rendered(idle, "svg g.block")
-    idle_seconds = _seconds_since(idle_start)
+    idle_seconds = []
+    while True:  # at least one visit; more until the last in the queue has its results
+        idle_seconds.append(go(idle, "Build", "svg g.block"))
+        go(idle, "Home", ".st-key-home_quick button")
+        if results_heading(pages[-1]) != befores[-1] or _seconds_since(start) > timeout:
+            break
     names, finished = [], 0
     for page, before in zip(pages, befores, strict=True):
         remaining = max(timeout - _seconds_since(start), 1)
@@ -239,7 +249,8 @@ def many_sessions(browser_, server, dataset: str | None, sessions: int,
     all_seconds = _seconds_since(start)
     listed = [session_runs(page) if name else [] for page, name in zip(pages, names, strict=True)]
     own = all(runs == [name] for runs, name in zip(listed, names, strict=True) if name)
-    isolated = own and len(set(filter(None, names))) == finished
+    idle_has_none = "none trained yet" in idle.get_by_test_id("stSidebar").inner_text()
+    isolated = own and len(set(filter(None, names))) == finished and idle_has_none
     for page in [*pages, idle]:
         page.context.close()
     return {"idle_seconds": idle_seconds, "finished": finished, "seconds": all_seconds,

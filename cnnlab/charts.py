@@ -57,34 +57,39 @@ def curve_frame(curve: Curve, history: Sequence[EpochRecord], metric: str) -> pd
     return frame[np.isfinite(frame["value"].astype(float))]
 
 
-def training_chart(curve: Curve, history: Sequence[EpochRecord], metric: str,
-                   epochs: int | None = None) -> alt.Chart:
-    """Loss or accuracy over epochs: per batch (smoothed), per epoch, validation per epoch.
+def training_spec(metric: str, epochs: int | None = None) -> dict:
+    """The Vega-Lite spec of the loss or accuracy chart, without its data.
+
+    The data are :func:`curve_frame`'s rows, passed alongside: while a job trains, the spec
+    stays the same from one refresh to the next and only the data change, so the browser
+    updates the chart in place instead of building it anew (cheap for a class of them).
 
     Args:
-        curve: the thinned per-batch curve.
-        history: the per-epoch records so far.
         metric: ``loss`` or ``accuracy``.
         epochs: the planned number of epochs, to fix the x axis while training.
     Returns:
-        An Altair layered chart.
+        A Vega-Lite spec (a dict) of a layered chart: lines, and points for the epochs.
     """
-    frame = curve_frame(curve, history, metric)
     x_scale = alt.Scale(domain=[0, epochs]) if epochs else alt.Scale(zero=True)
     y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
     legend = alt.Legend(orient="bottom", columns=1, labelLimit=240)
     colour = alt.Color("series:N", title=None, legend=legend,
                        scale=alt.Scale(domain=list(SERIES_COLOURS),
                                        range=list(SERIES_COLOURS.values())))
-    base = alt.Chart(frame).encode(
+    base = alt.Chart().encode(
         x=alt.X("epoch:Q", scale=x_scale, title="epoch"),
         y=alt.Y("value:Q", scale=y_scale, title=metric), color=colour,
-        tooltip=["series", alt.Tooltip("epoch:Q", format=".2f"),
+        tooltip=["series:N", alt.Tooltip("epoch:Q", format=".2f"),
                  alt.Tooltip("value:Q", format=".4f")])
     lines = base.mark_line(strokeWidth=1.5)
     points = base.transform_filter(alt.datum.series != "train, per batch (smoothed)"
                                    ).mark_point(filled=True, size=40)
-    return (lines + points).properties(height=260, title=metric)
+    spec = alt.layer(lines, points).properties(height=260, title=metric).to_dict()
+    spec.pop("datasets", None)  # Altair's placeholder for "no data": the page passes the data
+    spec.pop("data", None)
+    for layer in spec["layer"]:
+        layer.pop("data", None)
+    return spec
 
 
 def compare_chart(histories: dict[str, Sequence[EpochRecord]], metric: str) -> alt.Chart:

@@ -43,7 +43,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnnlab import builder, evaluation, feeding
+from cnnlab import builder, evaluation, feeding, priority
 from cnnlab.job_queue import JOBS, max_jobs, set_max_jobs
 from cnnlab.progress import FINAL_STATUSES, JobEvent, Progress, ProgressCallback, Snapshot
 from cnnlab.runs import Hyperparameters, Run
@@ -180,6 +180,7 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
+            priority.lower_training_priority()  # pages first; training gets the rest
             self._set_status("running", "building")
             if self._stop.is_set():  # stop() may have come between admission and now
                 self._progress.mark_stopping()
@@ -209,6 +210,7 @@ class TrainingJob:
         batches = math.ceil(len(train_idx) / hp.batch_size)
         self._progress.configure(batches, hp.batch_size, len(train_idx))
         self._keep_weights(0, model.get_weights())
+        priority.lower_training_priority()  # TensorFlow's pools exist by now
         callback = ProgressCallback(self._progress, self._stop, self._emit, self._keep_weights)
         if not self._stop.is_set():
             self._progress.set_phase("training")

@@ -95,10 +95,13 @@ def live_view() -> None:
         st.error(f"Training {snap.name} failed: {snap.message}")
     elif not snap.done:
         ui_session.show_progress(snap)
+    if snap.status == "queued":  # nothing to draw yet: keep the waiting sessions cheap
+        return
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.altair_chart(charts.training_chart(snap.curve, snap.history, metric, snap.epochs),
-                         key=f"train_chart_{metric}")
+        col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
+                            charts.training_spec(metric, snap.epochs),
+                            key=f"train_chart_{metric}")
     for hint in hints.training_hints(snap.history, snap.curve,
                                      job.hyperparameters.learning_rate):
         st.warning(hint, icon=":material/lightbulb:")

@@ -16,3 +16,20 @@ def test_engine_bench_smoke():
                      result.stdout, re.M), result.stdout
     assert re.search(r"^memory: RSS [\d,.]+ MB after a warm-up training, .* growth [+-]\d",
                      result.stdout, re.M), result.stdout
+
+
+def test_classroom_table_smoke():
+    """``bench/run.py --smoke`` measures every row of the README's table (the browser rows
+    against a real server and Chromium, or says they were skipped without one)."""
+    result = subprocess.run([sys.executable, "bench/run.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["what", "measured", "target", "met?"], result.stdout
+    rows = lines[2:12]
+    assert len(rows) == 10, result.stdout
+    measured = re.compile(r"  (\d[\d.,]*(e[+-]?\d+)?( (ms|s|MB))?|skipped: no /usr/bin/chromium)"
+                          r"  +[≥≤] [\d.]+( (ms|s|MB))?  +(yes|NO|—)$")
+    for row in rows:
+        assert measured.search(row), row
+    assert "smoke run (tiny sizes, not a verdict)" in result.stdout

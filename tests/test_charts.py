@@ -36,3 +36,13 @@ def test_confusion_chart_holds_every_cell():
     data = chart.data
     assert sorted(zip(data["true"], data["predicted"], data["count"], strict=True)) == [
         ("cat", "cat", 3), ("cat", "dog", 1), ("dog", "cat", 0), ("dog", "dog", 4)]
+
+
+def test_training_spec_holds_no_data_so_live_refreshes_update_in_place():
+    spec = charts.training_spec("loss", 5)
+    assert spec == charts.training_spec("loss", 5)  # the same spec, refresh after refresh
+    assert "data" not in spec and "datasets" not in spec
+    assert all("data" not in layer for layer in spec["layer"])
+    assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 5]
+    assert charts.training_spec("accuracy")["layer"][0]["encoding"]["y"]["scale"] == {
+        "domain": [0, 1]}
