@@ -16,5 +16,5 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-ui_session.sidebar()
+ui_session.sidebar(live_badge=page.title != "Train")
 page.run()

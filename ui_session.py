@@ -221,8 +221,9 @@ def _job_badge() -> None:
     show_progress(snap)
 
 
-def sidebar() -> None:
-    """The current model and a live badge while a job runs; shown on every page."""
+def sidebar(live_badge: bool = True) -> None:
+    """The current model, and a live badge while a job runs (``live_badge``: not on the
+    Train page, which shows the same progress larger); shown on every page."""
     with st.sidebar:
         run = current_run()
         st.markdown("**Current model**")
@@ -236,8 +237,9 @@ def sidebar() -> None:
                         f"{run.epochs_completed} epoch(s)  \ntest accuracy "
                         f"**{run.test_accuracy:.1%}**")
         st.caption(f"Being built: `{get_arch().name}`")
-        live = active_job() is not None
-        st.fragment(run_every=1.0 if live else None)(_job_badge)()
+        if live_badge:
+            live = active_job() is not None
+            st.fragment(run_every=1.0 if live else None)(_job_badge)()
 
 
 def quick_start_panel(key: str) -> None:

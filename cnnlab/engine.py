@@ -34,6 +34,7 @@ Example (what the Train page does: start, poll, stop):
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import threading
@@ -43,7 +44,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnnlab import builder, evaluation, feeding, priority
+from cnnlab import builder, evaluation, feeding
 from cnnlab.job_queue import JOBS, max_jobs, set_max_jobs
 from cnnlab.progress import FINAL_STATUSES, JobEvent, Progress, ProgressCallback, Snapshot
 from cnnlab.runs import Hyperparameters, Run
@@ -180,7 +181,6 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
-            priority.lower_training_priority()  # pages first; training gets the rest
             self._set_status("running", "building")
             if self._stop.is_set():  # stop() may have come between admission and now
                 self._progress.mark_stopping()
@@ -196,6 +196,7 @@ class TrainingJob:
             self._set_status("failed", message=text)
         finally:
             self._dataset = None
+            _return_freed_memory()
             JOBS.finished()
             self._done.set()
 
@@ -210,7 +211,6 @@ class TrainingJob:
         batches = math.ceil(len(train_idx) / hp.batch_size)
         self._progress.configure(batches, hp.batch_size, len(train_idx))
         self._keep_weights(0, model.get_weights())
-        priority.lower_training_priority()  # TensorFlow's pools exist by now
         callback = ProgressCallback(self._progress, self._stop, self._emit, self._keep_weights)
         if not self._stop.is_set():
             self._progress.set_phase("training")
@@ -236,10 +236,30 @@ class TrainingJob:
             stopped_at={"epoch": snap.epoch, "batch": snap.batch} if stopped else None,
             seconds=snap.elapsed,
         )
+        _release_training_state(model)
         return Run(name=self.name, architecture=arch, model=model, hyperparameters=hp,
                    dataset=data.name, class_names=tuple(data.class_names),
                    history=snap.history, metrics=metrics, misclassified=misclassified,
                    curve=snap.curve, epoch_weights=dict(self._epoch_weights))
+
+
+def _release_training_state(model: keras.Model) -> None:
+    """Drop what only training needs (the optimizer's slots, the traced train/test/predict
+    functions) from a trained model, so a session's runs keep just their weights: the model
+    stays usable for ``model(x)``, feature maps and saving its weights."""
+    model.optimizer = None
+    model.train_function = model.test_function = model.predict_function = None
+    model.compiled = False
+
+
+def _return_freed_memory() -> None:
+    """Hand memory freed by the job back to the system (glibc's ``malloc_trim``): each job
+    runs in a new thread, and the freed memory of its allocator arena would otherwise stay
+    in the process's resident size. Does nothing where there is no glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _create_training_variables(model: keras.Model, images: np.ndarray,

@@ -208,7 +208,7 @@ def render() -> None:
             except ValueError as exc:
                 st.error(str(exc))
     with live:
-        st.fragment(run_every=0.5 if running else None)(live_view)()
+        st.fragment(run_every=1.0 if running else None)(live_view)()
     run = ui_session.current_run()
     if run is not None and not running:
         results(run)

@@ -271,3 +271,15 @@ def test_job_limit_from_the_environment(monkeypatch):
     monkeypatch.setenv("CNNLAB_MAX_JOBS", "many")
     with pytest.raises(ValueError, match="CNNLAB_MAX_JOBS must be a whole number >= 1"):
         JobQueue().limit()
+
+
+def test_a_finished_run_keeps_its_weights_but_not_its_training_state(tiny_run, tiny_dataset):
+    model = tiny_run.model
+    assert model.optimizer is None and model.train_function is None  # slots and traces freed
+    images = tiny_dataset.x_test[:4]
+    probabilities = np.asarray(model(images, training=False))
+    assert probabilities.shape == (4, tiny_dataset.num_classes)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    final = tiny_run.epoch_weights[max(tiny_run.epoch_weights)]
+    for kept, now in zip(final, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)
