@@ -35,6 +35,7 @@ Example (what the Train page does: start, poll, stop):
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import math
 import threading
@@ -253,9 +254,16 @@ def _release_training_state(model: keras.Model) -> None:
 
 
 def _return_freed_memory() -> None:
-    """Hand memory freed by the job back to the system (glibc's ``malloc_trim``): each job
-    runs in a new thread, and the freed memory of its allocator arena would otherwise stay
-    in the process's resident size. Does nothing where there is no glibc."""
+    """Free the job's garbage and hand the memory back to the system.
+
+    Keras objects hold reference cycles, so what a training leaves (callbacks, data
+    adapters, traces) waits for a full collection; the Streamlit app switches off the one
+    Streamlit runs after every page script, so a job runs its own, once, at its end. Then
+    glibc's ``malloc_trim``: each job runs in a new thread, and the freed memory of its
+    allocator arena would otherwise stay in the process's resident size (nothing happens
+    where there is no glibc).
+    """
+    gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):

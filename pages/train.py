@@ -95,8 +95,8 @@ def live_view() -> None:
         st.error(f"Training {snap.name} failed: {snap.message}")
     elif not snap.done:
         ui_session.show_progress(snap)
-    if snap.status == "queued":  # nothing to draw yet: keep the waiting sessions cheap
-        return
+    if snap.status == "queued" or (not snap.done and not snap.history and not snap.curve.steps):
+        return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
