@@ -10,6 +10,8 @@ import pandas as pd
 
 from cnnlab.runs import Curve, EpochRecord
 
+SERIES_CAPTION = ("light blue: training, each batch (smoothed) · dark blue: training, each epoch "
+                  "· orange: validation, each epoch")
 SERIES_COLOURS = {
     "train, per batch (smoothed)": "#90caf9",
     "train, per epoch": "#1565c0",
@@ -72,8 +74,7 @@ def training_spec(metric: str, epochs: int | None = None) -> dict:
     """
     x_scale = alt.Scale(domain=[0, epochs]) if epochs else alt.Scale(zero=True)
     y_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=True)
-    legend = alt.Legend(orient="bottom", columns=1, labelLimit=240)
-    colour = alt.Color("series:N", title=None, legend=legend,
+    colour = alt.Color("series:N", title=None, legend=None,  # the page's caption says it
                        scale=alt.Scale(domain=list(SERIES_COLOURS),
                                        range=list(SERIES_COLOURS.values())))
     base = alt.Chart().encode(

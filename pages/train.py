@@ -102,6 +102,7 @@ def live_view() -> None:
         col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
                             charts.training_spec(metric, snap.epochs),
                             key=f"train_chart_{metric}")
+    st.caption(charts.SERIES_CAPTION)
     for hint in hints.training_hints(snap.history, snap.curve,
                                      job.hyperparameters.learning_rate):
         st.warning(hint, icon=":material/lightbulb:")

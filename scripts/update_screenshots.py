@@ -22,7 +22,7 @@ SOURCE = REPO / "artifacts" / "e2e"
 TARGET = REPO / "docs" / "screenshots"
 SHOTS = {  # README name <- the test step's screenshot
     "build.png": "2-build.png",
-    "train.png": "3-train.png",
+    "train.png": "3-train-live.png",
     "feature_maps.png": "4-feature-maps.png",
     "draw.png": "5-draw.png",
 }
