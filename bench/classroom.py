@@ -2,7 +2,7 @@
 
 Every time is measured from the user's action (a page load, a click, a key press, the pen
 lifted) until the app's own state says the result is on screen (see
-:func:`browser.wait_rendered`); nothing sleeps for a fixed time. Runs are compared through the
+:func:`harness.wait_rendered`); nothing sleeps for a fixed time. Runs are compared through the
 run zip the Train page offers for download: the same ``history.json`` that ``cnnlab train``
 writes, so both sides are timed by the same engine callback.
 """
@@ -16,7 +16,7 @@ import time
 import zipfile
 from pathlib import Path
 
-import browser
+import harness
 
 FOLDER_OPTION = "a local folder of IDX files"  # the Train page's data set choice for a folder
 DONE = "[data-testid=stMetric]"  # a finished run shows its "test accuracy" metric
@@ -39,7 +39,7 @@ def first_page(browser_, url: str) -> float:
     page = new_page(browser_)
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    browser.wait_rendered(page, ".st-key-home_quick button")
+    harness.wait_rendered(page, ".st-key-home_quick button")
     seconds = _seconds_since(start)
     page.context.close()
     return seconds
@@ -48,8 +48,8 @@ def first_page(browser_, url: str) -> float:
 def go(page, link_text: str, expected: str | dict[str, int]) -> float:
     """Open another page of this session from the sidebar; seconds until fully rendered."""
     start = time.perf_counter()
-    browser.open_page(page, link_text)
-    browser.wait_rendered(page, expected)
+    harness.open_page(page, link_text)
+    harness.wait_rendered(page, expected)
     return _seconds_since(start)
 
 
@@ -57,7 +57,7 @@ def _select(page, key: str, option: str, then: str) -> None:
     """Pick ``option`` in the select box ``key``; wait until ``then`` (a selector) is shown."""
     page.locator(f".st-key-{key} button[aria-label=Open]").click()
     page.get_by_role("option", name=option).first.click()
-    browser.wait_rendered(page, then)
+    harness.wait_rendered(page, then)
 
 
 def _type(page, key: str, text: str, then: str | None = None) -> None:
@@ -69,12 +69,12 @@ def _type(page, key: str, text: str, then: str | None = None) -> None:
     field.press("Enter")
     if then is not None:
         page.get_by_text(then).first.wait_for()
-    browser.wait_rendered(page, f".st-key-{key}")
+    harness.wait_rendered(page, f".st-key-{key}")
 
 
 def setup_training(page, dataset: str | None, epochs: int) -> None:
     """On the Train page: pick ``dataset`` (a folder path; None keeps mnist-5k) and epochs."""
-    browser.wait_rendered(page, ".st-key-train_start button")
+    harness.wait_rendered(page, ".st-key-train_start button")
     if dataset is not None:
         _select(page, "train_dataset", FOLDER_OPTION, then=".st-key-train_folder input")
         _type(page, "train_folder", dataset, then=f"{Path(dataset).name}: ")  # its counts
@@ -99,7 +99,7 @@ def wait_trained(page, before: str, timeout: float) -> str:
         """(before) => [...document.querySelectorAll('h3')].some(
              h => h.innerText.startsWith('Results of') && h.innerText !== before)""",
         arg=before, timeout=timeout * 1000)
-    browser.wait_rendered(page, ".st-key-train_start button", timeout=timeout)
+    harness.wait_rendered(page, ".st-key-train_start button", timeout=timeout)
     return results_heading(page).removeprefix("Results of ").split(" ")[0]
 
 
@@ -136,7 +136,7 @@ def feature_maps_visits(page, layers: int, visits: int) -> list[float]:
     times = []
     for _ in range(visits):
         times.append(go(page, "Feature maps", {"[class*=st-key-fm_layer_] img": layers,
-                                               browser.CHART: 1}))
+                                               harness.CHART: 1}))
         go(page, "Home", "h1#cnn-lab")
     return times
 
@@ -161,7 +161,7 @@ def draw_digits(page, draws: int) -> list[float]:
             canvas.hover()
             page.get_by_role("button", name="Reset canvas & history").click(force=True)
             prediction.wait_for(state="detached")
-            browser.wait_rendered(page, ".st-key-draw_canvas")
+            harness.wait_rendered(page, ".st-key-draw_canvas")
         box = canvas.bounding_box()
         path = STROKES[n % len(STROKES)]
         page.mouse.move(box["x"] + path[0][0], box["y"] + path[0][1])
@@ -172,7 +172,7 @@ def draw_digits(page, draws: int) -> list[float]:
         page.mouse.up()
         prediction.wait_for()
         times.append(_seconds_since(start))
-        browser.wait_rendered(page, browser.CHART)
+        harness.wait_rendered(page, harness.CHART)
     return times
 
 
@@ -193,7 +193,7 @@ def build_changes(page, changes: int) -> list[float]:
                  g => g.textContent.includes('conv_1') && g.textContent.includes(shape))""",
             arg=shape)
         times.append(_seconds_since(start))
-        browser.wait_rendered(page, "svg g.block")
+        harness.wait_rendered(page, "svg g.block")
     return times
 
 
@@ -203,10 +203,10 @@ def memory_growth(browser_, server, dataset: str | None, trainings: int,
     page = new_page(browser_, server.url, "train")
     setup_training(page, dataset, epochs=1)
     train(page, timeout)
-    before = browser.rss_mb(server.pid)
+    before = harness.rss_mb(server.pid)
     for _ in range(trainings):
         train(page, timeout)
-    after = browser.rss_mb(server.pid)
+    after = harness.rss_mb(server.pid)
     page.context.close()
     return before, after
 
@@ -223,7 +223,7 @@ def many_sessions(browser_, server, dataset: str | None, sessions: int,
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     idle = new_page(browser_, server.url, "")
-    browser.wait_rendered(idle, ".st-key-home_quick button")
+    harness.wait_rendered(idle, ".st-key-home_quick button")
     pages = [new_page(browser_, server.url, "train") for _ in range(sessions)]
     for page in pages:
         setup_training(page, dataset, epochs=1)

@@ -34,8 +34,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import browser  # noqa: E402
 import classroom  # noqa: E402
+import harness  # noqa: E402
 
 ARCH = "two-conv"  # the default model: the Train page's, Quick start's, the CLI's example
 
@@ -217,7 +217,7 @@ def write_idx_folder(folder: Path, count: int) -> Path:
 def browser_rows(sizes: Sizes, dataset: str | None, cli: dict, layers: int) -> dict[str, Row]:
     """Every browser row, against one freshly started server."""
     rows = {}
-    with browser.streamlit_server() as server, browser.chromium() as chromium:
+    with harness.streamlit_server() as server, harness.chromium() as chromium:
         start = time.perf_counter()
         rows["first"] = Row.of("first", sizes, classroom.first_page(chromium, server.url),
                                note=f"page load → Home rendered; the server was healthy "
@@ -291,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
-    has_browser = browser.chromium_available()
+    has_browser = harness.chromium_available()
     if not has_browser and os.environ.get("CNNLAB_REQUIRE_BROWSER") == "1":
-        print(f"error: CNNLAB_REQUIRE_BROWSER=1 but there is no {browser.CHROMIUM}",
+        print(f"error: CNNLAB_REQUIRE_BROWSER=1 but there is no {harness.CHROMIUM}",
               file=sys.stderr)
         return 2
     load = os.getloadavg()[0]
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             layers = len(shapes.summarize(presets.get(ARCH)).rows) - 1  # all but the output
             rows.update(browser_rows(sizes, dataset, cli, layers))
         else:
-            rows.update({key: Row.of(key, sizes, skipped=f"no {browser.CHROMIUM}")
+            rows.update({key: Row.of(key, sizes, skipped=f"no {harness.CHROMIUM}")
                          for key in BROWSER_ROWS})
     rows = [rows[key] for key in TARGETS]
     print(table(rows, args.markdown))

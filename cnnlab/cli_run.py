@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -123,6 +124,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
+    # Ctrl-C raises KeyboardInterrupt even where the parent started us with SIGINT ignored
+    # (a shell's background job, some CI runners), which Python would otherwise keep.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
     interrupted = False
     try:

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+import harness  # noqa: E402  (bench/harness.py: the benchmarks' browser harness, shared)
+
 SHOTS = REPO / "artifacts" / "e2e"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 WINDOW = {"width": 1280, "height": 800}  # modest, so the README screenshots stay small
 SERVER_START_SECONDS = 60
 STEP_MS = 30_000  # one rerun, however busy the machine
@@ -51,42 +47,10 @@ def import_expect():
 @pytest.fixture(scope="package")
 def browser():
     """Chromium, headless. Package scope: Playwright's event loop ends before other tests."""
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    if not harness.chromium_available():
+        _unavailable(f"{harness.CHROMIUM} is missing (apt-get install chromium)")
+    with harness.chromium() as chromium:
         yield chromium
-        chromium.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
-
-
-def _wait_healthy(server: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with status {server.returncode} before answering "
-                        f"{url}; its output ends:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.25)
-    pytest.fail(f"{url} did not answer 'ok' within {SERVER_START_SECONDS} s; streamlit's "
-                f"output ends:\n{_tail(log)}")
 
 
 @pytest.fixture(scope="package")
@@ -95,25 +59,13 @@ def app_url(browser):
 
     Takes ``browser`` first so that a missing browser skips before a server starts.
     """
-    port = _free_port()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    log = SHOTS / "streamlit-server.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(server, f"{base}/_stcore/health", log)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        with harness.streamlit_server(timeout=SERVER_START_SECONDS,
+                                      log=SHOTS / "streamlit-server.log") as server:
+            yield server.url
+    except RuntimeError as exc:  # the server did not come up: say what it printed
+        pytest.fail(str(exc))
 
 
 def _is_external_noise(text: str, url: str) -> bool:

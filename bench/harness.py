@@ -1,4 +1,5 @@
-"""A minimal real-browser harness for the benchmarks: a Streamlit server and headless Chromium.
+"""The real-browser harness of the benchmarks and the end-to-end tests (``tests/e2e``): a
+Streamlit server on a free port and Debian's headless Chromium through Playwright.
 
 Everything waits on the app's own state (script idle, no skeletons, the expected element),
 never on fixed sleeps. The Chromium is the system's (``/usr/bin/chromium``): Playwright's
@@ -12,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -64,32 +66,47 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _tail(output, lines: int = 40) -> str:
+    output.flush()
+    output.seek(0)
+    text = output.read().decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[Server]:
-    """Start the app on a free port, wait until healthy, stop it (and only it) afterwards."""
+def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60,
+                     log: Path | None = None) -> Iterator[Server]:
+    """Start ``streamlit run app.py`` on a free local port, wait until ``/_stcore/health``
+    answers ``ok``, and stop it (and only it) afterwards. ``log``: a file for the server's
+    output (else a temporary one); its end is in the error if the server does not come up."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
-    started = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--browser.gatherUsageStats", "false"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        while not _healthy(url):
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {process.returncode}: "
-                                   f"{process.stderr.read()[-2000:]}")
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"streamlit not healthy after {timeout:g} s")
-            time.sleep(0.05)  # polling the health endpoint, not waiting on the app
-        yield Server(process, url, started, time.perf_counter() - started)
-    finally:
-        process.terminate()
+    with (log.open("w+b") if log is not None else tempfile.TemporaryFile()) as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                                   stdout=output, stderr=subprocess.STDOUT)
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            while not _healthy(url):
+                if process.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with status {process.returncode} "
+                                       f"before answering {url}; its output ends:\n"
+                                       f"{_tail(output)}")
+                if time.perf_counter() - started > timeout:
+                    raise RuntimeError(f"{url}/_stcore/health did not answer 'ok' within "
+                                       f"{timeout:g} s; streamlit's output ends:\n"
+                                       f"{_tail(output)}")
+                time.sleep(0.05)  # polling the health endpoint, not waiting on the app
+            yield Server(process, url, started, time.perf_counter() - started)
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @contextlib.contextmanager
