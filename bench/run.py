@@ -50,6 +50,7 @@ class Sizes:
     fit_epochs: int = 3
     reps: int = 300  # single-image calls timed
     epochs: int = 3  # Train page vs CLI
+    train_pairs: int = 3  # Train page vs CLI, alternated, each page run on a fresh server
     visits: int = 5  # Feature maps page loads
     draws: int = 7
     changes: int = 8  # Build page edits
@@ -61,8 +62,8 @@ class Sizes:
 
 FULL = Sizes()
 SMOKE = Sizes(pairs=1, fit_images=512, fit_arch="tutorial-1conv", fit_epochs=2, reps=5,
-              epochs=1, visits=1, draws=1, changes=2, trainings=2, sessions=3, tiny=512,
-              timeout=60)
+              epochs=1, train_pairs=1, visits=1, draws=1, changes=2, trainings=2, sessions=3,
+              tiny=512, timeout=60)
 
 
 # key: (what, unit, target, whether higher is better); the issue's rows, in its order.
@@ -214,7 +215,41 @@ def write_idx_folder(folder: Path, count: int) -> Path:
     return folder
 
 
-def browser_rows(sizes: Sizes, dataset: str | None, cli: dict, layers: int) -> dict[str, Row]:
+def page_training(sizes: Sizes, dataset: str | None) -> dict:
+    """The same training from the Train page of a freshly started server, in Chromium; its
+    history and metrics (from the page's run zip)."""
+    with harness.streamlit_server() as server, harness.chromium() as chromium:
+        page = classroom.new_page(chromium, server.url, "train")
+        classroom.setup_training(page, dataset, sizes.epochs)
+        classroom.train(page, sizes.timeout)
+        return classroom.download_run(page)
+
+
+def page_vs_cli(sizes: Sizes, dataset: str | None, tmp: Path) -> Row:
+    """Training images/s from the Train page ÷ from ``cnnlab train``, in pairs (alternating
+    which goes first; both start cold: a new server, a new process); the median pair."""
+    ratios, later, rates = [], [], []
+    for pair in range(sizes.train_pairs):
+        runs = {}
+        for side in ("page", "cli") if pair % 2 else ("cli", "page"):
+            runs[side] = (page_training(sizes, dataset) if side == "page" else
+                          cli_training(dataset or "mnist-5k", sizes.epochs,
+                                       Path(tmp, f"cli-{pair}")))
+        (page_rate, page_later), (cli_rate, cli_later) = (images_per_second(**runs[side])
+                                                          for side in ("page", "cli"))
+        ratios.append(page_rate / cli_rate)
+        later.append(page_later / cli_later)
+        rates.append(f"{page_rate:,.0f}/{cli_rate:,.0f}")
+    return Row.of(
+        "train", sizes, float(np.median(ratios)),
+        note=f"{ARCH}, {dataset or 'mnist-5k'}, {sizes.epochs} epoch(s), batch 64, seed 0; "
+             f"training images/s from each run's history.json epoch seconds (the page's from "
+             f"its run zip), page/CLI: {', '.join(rates)}; ratios "
+             f"{' '.join(f'{r:.3f}' for r in ratios)}, median of {len(ratios)}; epochs 2.. "
+             f"only: {' '.join(f'{r:.3f}' for r in later)}")
+
+
+def browser_rows(sizes: Sizes, dataset: str | None, layers: int) -> dict[str, Row]:
     """Every browser row, against one freshly started server."""
     rows = {}
     with harness.streamlit_server() as server, harness.chromium() as chromium:
@@ -224,15 +259,7 @@ def browser_rows(sizes: Sizes, dataset: str | None, cli: dict, layers: int) -> d
                                     f"{server.ready_seconds:.1f} s after launch")
         page = classroom.new_page(chromium, server.url, "train")
         classroom.setup_training(page, dataset, sizes.epochs)
-        classroom.train(page, sizes.timeout)
-        page_rate, page_later = images_per_second(**classroom.download_run(page))
-        cli_rate, cli_later = images_per_second(**cli)
-        rows["train"] = Row.of(
-            "train", sizes, page_rate / cli_rate,
-            note=f"{ARCH}, {dataset or 'mnist-5k'}, {sizes.epochs} epoch(s), batch 64, seed 0; "
-                 f"training images/s from each run's history.json epoch seconds (the page's "
-                 f"from its run zip): page {page_rate:,.0f}, CLI {cli_rate:,.0f}; epochs 2..: "
-                 f"{page_later:,.0f} vs {cli_later:,.0f}")
+        classroom.train(page, sizes.timeout)  # the model the next pages show
         visits = classroom.feature_maps_visits(page, layers, sizes.visits)
         rows["maps"] = Row.of("maps", sizes, classroom.median(visits),
                               note=f"sidebar click → all {layers} layer grids, the chart and "
@@ -304,9 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         if has_browser:
             from cnnlab import presets, shapes
 
-            cli = cli_training(dataset or "mnist-5k", sizes.epochs, Path(tmp, "cli"))
             layers = len(shapes.summarize(presets.get(ARCH)).rows) - 1  # all but the output
-            rows.update(browser_rows(sizes, dataset, cli, layers))
+            rows.update(browser_rows(sizes, dataset, layers))
+            rows["train"] = page_vs_cli(sizes, dataset, Path(tmp))
         else:
             rows.update({key: Row.of(key, sizes, skipped=f"no {harness.CHROMIUM}")
                          for key in BROWSER_ROWS})
