@@ -26,32 +26,31 @@ Pure numpy + Pillow (no streamlit, no TensorFlow, no scipy); a 280×280 canvas t
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+
+from cnnlab.pixels import (
+    MAX_BYTES,
+    ImageError,
+    checked_array,
+    full_scale,
+    ink_source,
+    read_image_bytes,
+)
 
 FIELD = 28  # side of the final image
 BOX = 20  # the ink's longest side in the final image
 CENTRE = (14.0, 14.0)  # (row, col) of the centre of mass, pixel-index coordinates
 STEP_TITLES = ("as drawn", "cropped", "scaled to 20 px", "centred 28×28")
 
-MAX_BYTES = 5_000_000  # default limit on an uploaded file's size
-MAX_SIDE = 4096  # limit on an image's width and on its height, in pixels
-WORK_SIDE = 1024  # an uploaded image is first reduced to at most this many pixels a side
-ALLOWED_FORMATS = ("PNG", "JPEG")  # what preprocess_image_bytes reads (Pillow format ids)
-
 MIN_CONTRAST = 0.1  # ink must differ from the background by this much (0..1) to count
 INK_FLOOR = 0.15  # values within this share of the contrast above the background are background
 MIN_INK_PIXELS = 4  # fewer solid ink pixels than this is a speck, not a drawing...
 MIN_INK_FRACTION = 0.0005  # ...and so is fewer than this share of the image's pixels
-
-
-class ImageError(ValueError):
-    """An image that cannot be preprocessed: unreadable, too large or of the wrong shape."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,7 +147,7 @@ def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
 
     Raises:
         ImageError: for a wrong shape or dtype, values out of range, or a side over
-            :data:`MAX_SIDE`.
+            :data:`cnnlab.pixels.MAX_SIDE`.
 
     Example:
         >>> canvas = np.zeros((280, 280, 4), np.uint8); canvas[..., 3] = 255
@@ -157,11 +156,11 @@ def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
         >>> prepared.image.shape, prepared.blank
         ((28, 28), False)
     """
-    arr = _checked_array(rgba, "canvas image")
+    arr = checked_array(rgba, "canvas image")
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
         raise ImageError(f"a canvas image must have shape (H, W, 4) RGBA, (H, W, 3) RGB or "
                          f"(H, W) gray; received shape {arr.shape}")
-    gray, ink_is_light = _ink_source(arr, _full_scale(arr, "canvas image"))
+    gray, ink_is_light = ink_source(arr, full_scale(arr, "canvas image"))
     return _preprocess(gray, ink_is_light)
 
 
@@ -172,8 +171,8 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> Preproces
     transparent background is read by its alpha channel (see :func:`preprocess_canvas`). The
     file's EXIF orientation is applied. Image dimensions are checked from the header before
     any pixels are decoded, which also stops decompression bombs. An image over
-    :data:`WORK_SIDE` (1024) pixels a side is reduced to that size first, so the ``"as drawn"``
-    step of a large photo is smaller than the photo.
+    :data:`cnnlab.pixels.WORK_SIDE` (1024) pixels a side is reduced to that size first, so
+    the ``"as drawn"`` step of a large photo is smaller than the photo.
 
     Args:
         data: the file's bytes, PNG or JPEG.
@@ -184,39 +183,15 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> Preproces
 
     Raises:
         ImageError: for a file over ``max_bytes``, an image wider or taller than
-            :data:`MAX_SIDE` pixels, or bytes that are not a readable PNG or JPEG.
+            :data:`cnnlab.pixels.MAX_SIDE` pixels, or bytes that are not a readable PNG or JPEG.
 
     Example:
         >>> prepared = preprocess_image_bytes(open("seven.jpg", "rb").read())  # doctest: +SKIP
         >>> prepared.as_uint8().shape  # doctest: +SKIP
         (28, 28)
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise ImageError(f"image data must be bytes; received {type(data).__name__}")
-    size = len(data)
-    if size > max_bytes:
-        raise ImageError(f"the image file is {size:,} bytes ({size / 1e6:.1f} MB); files up to "
-                         f"{max_bytes:,} bytes ({max_bytes / 1e6:g} MB) are allowed")
-    if size == 0:
-        raise ImageError("could not read an empty file (0 bytes) as an image "
-                         "(PNG or JPEG expected)")
-    try:
-        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as im:
-            _check_side(*im.size, "image")  # from the header: nothing decoded yet
-            if im.format == "JPEG" and max(im.size) > WORK_SIDE:  # decode at 1/2, 1/4 or 1/8
-                factor = WORK_SIDE / max(im.size)
-                im.draft(None, (math.ceil(im.width * factor), math.ceil(im.height * factor)))
-            im.load()
-            arr, full = _pil_pixels(_upright(im))
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"the image is far too large to open ({exc}); images up to "
-                         f"{MAX_SIDE}×{MAX_SIDE} pixels are allowed") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError) as exc:
-        if isinstance(exc, ImageError):
-            raise
-        raise ImageError(f"could not read the {size:,} bytes as an image (PNG or JPEG "
-                         f"expected): {exc}") from None
-    gray, ink_is_light = _ink_source(arr, full)
+    arr, full = read_image_bytes(data, max_bytes)
+    gray, ink_is_light = ink_source(arr, full)
     return _preprocess(gray, ink_is_light)
 
 
@@ -229,12 +204,7 @@ def preprocess_array(gray: np.ndarray, ink_is_light: bool | None = None) -> Prep
             paper (it is inverted), None to detect it: the background is the median of a thin
             ring along the border, and a background brighter than 0.5 means dark ink.
 
-    Returns:
-        The :class:`Preprocessed` steps and final image.
-
-    Raises:
-        ImageError: for a wrong shape or dtype, values out of range, or a side over
-            :data:`MAX_SIDE`.
+    Returns and raises as :func:`preprocess_canvas`.
 
     Example:
         >>> paper = np.full((100, 80), 230, np.uint8); paper[20:80, 35:45] = 20  # a dark "1"
@@ -242,102 +212,11 @@ def preprocess_array(gray: np.ndarray, ink_is_light: bool | None = None) -> Prep
         >>> [title for title, _ in prepared.steps]
         ['as drawn', 'cropped', 'scaled to 20 px', 'centred 28×28']
     """
-    arr = _checked_array(gray, "grayscale image")
+    arr = checked_array(gray, "grayscale image")
     if arr.ndim != 2:
         raise ImageError(f"a grayscale image must have shape (H, W); received shape {arr.shape}")
-    gray, _ = _ink_source(arr, _full_scale(arr, "grayscale image"))
+    gray, _ = ink_source(arr, full_scale(arr, "grayscale image"))
     return _preprocess(gray, ink_is_light)
-
-
-# ---------------------------------------------------------------------------------------------
-# reading pixels
-
-
-def _check_side(width: int, height: int, what: str) -> None:
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageError(f"the {what} is {width:,}×{height:,} pixels (width×height); images up "
-                         f"to {MAX_SIDE}×{MAX_SIDE} pixels are allowed")
-    if width < 1 or height < 1:
-        raise ImageError(f"the {what} is empty ({width}×{height} pixels)")
-
-
-def _checked_array(value: np.ndarray, what: str) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise ImageError(f"the {what} must hold numbers; received dtype {arr.dtype}")
-    if arr.ndim in (2, 3):
-        _check_side(arr.shape[1], arr.shape[0], what)
-    return arr
-
-
-def _full_scale(arr: np.ndarray, what: str) -> float:
-    """The value of full ink (1 for floats and bools, 255 for integers), checking the range."""
-    if arr.dtype.kind == "b":
-        return 1.0
-    if arr.dtype == np.uint8:
-        return 255.0
-    low, high = float(arr.min()), float(arr.max())
-    if arr.dtype.kind == "f":
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise ImageError(f"the {what} holds NaN or infinite values")
-        if low < 0 or high > 1:
-            raise ImageError(f"a float {what} must hold values in 0..1; received values from "
-                             f"{low:g} to {high:g} (integer arrays hold 0..255)")
-        return 1.0
-    if low < 0 or high > 255:
-        raise ImageError(f"an integer {what} must hold values in 0..255; received values from "
-                         f"{low:g} to {high:g}")
-    return 255.0
-
-
-def _upright(im: Image.Image) -> Image.Image:
-    """The image turned by its EXIF orientation (phone photos); unchanged if that fails."""
-    try:
-        return ImageOps.exif_transpose(im) or im
-    except Exception:  # a malformed EXIF block should not lose the picture
-        return im
-
-
-def _pil_pixels(im: Image.Image) -> tuple[np.ndarray, float]:
-    """(pixels, value of full ink): (H, W, 4) RGBA when the image has transparency, else (H, W).
-
-    An image over :data:`WORK_SIDE` pixels a side is reduced (averaging blocks of pixels) first:
-    the result is 28×28, and numpy work on a 12-megapixel photo would take most of a second.
-    """
-    if im.has_transparency_data:
-        im = im.convert("RGBA")
-    elif im.mode.startswith("I") or im.mode == "F":  # 16-bit PNG gray
-        im = im.convert("I") if im.mode != "F" else im
-    else:
-        im = im.convert("L")
-    factor = math.ceil(max(im.size) / WORK_SIDE)
-    if factor > 1:
-        im = im.reduce(factor)
-    if im.mode in ("I", "F"):
-        arr = np.clip(np.asarray(im, dtype=np.float32), 0, None)
-        return arr, 65535.0 if arr.max() > 255 else 255.0
-    return np.asarray(im), 255.0
-
-
-def _ink_source(arr: np.ndarray, full: float) -> tuple[np.ndarray, bool | None]:
-    """(float32 gray image in 0..1, ink polarity or None to detect it).
-
-    Args:
-        arr: (H, W), (H, W, 3) or (H, W, 4) pixels in 0..full. A varying alpha channel marks
-            the strokes (ink = alpha, light on dark). A constant alpha is ignored — except fully
-            transparent, which shows nothing. RGB is read as luma, as Pillow's "L".
-    """
-    scale = np.float32(1 / full)
-    if arr.ndim == 2:
-        return np.minimum(arr.astype(np.float32) * scale, 1), None
-    if arr.shape[2] == 4:
-        alpha = arr[..., 3]
-        if alpha.max() > alpha.min() or alpha.max() == 0:
-            return np.minimum(alpha.astype(np.float32) * scale, 1), True
-    luma = (arr[..., 0].astype(np.float32) * np.float32(0.299 / full)
-            + arr[..., 1].astype(np.float32) * np.float32(0.587 / full)
-            + arr[..., 2].astype(np.float32) * np.float32(0.114 / full))
-    return np.minimum(luma, 1), None
 
 
 # ---------------------------------------------------------------------------------------------

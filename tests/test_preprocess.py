@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from cnnlab import pixels
 from cnnlab import preprocess as pp
 from cnnlab.preprocess import ImageError
 
@@ -222,7 +223,7 @@ def test_exif_orientation_is_applied():
 def test_large_photo_is_reduced_first(fmt):
     sheet = Image.fromarray(paper(draw_digit("7", PLACEMENTS["large"]))).resize((3000, 3000))
     result = pp.preprocess_image_bytes(encode(np.asarray(sheet), fmt))
-    assert max(result.steps[0][1].shape) <= pp.WORK_SIDE
+    assert max(result.steps[0][1].shape) <= pixels.WORK_SIDE
     assert similar(assert_mnist_like(result), reference("7")) > 0.9
 
 
