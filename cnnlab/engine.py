@@ -17,13 +17,7 @@ long as TensorFlow's CPU kernels do (they do here; tested). Op determinism
 (``tf.config.experimental.enable_op_determinism``) is not switched on: it is process-wide
 and slows every user's training.
 
-Memory: each job builds its model in its own thread, so Keras's per-thread state goes with
-the thread, and the optimizer's and metrics' variables are created eagerly before ``fit``
-(see :func:`_create_training_variables`). ``keras.backend.clear_session()`` is never called:
-it resets every thread's Keras state and TensorFlow's kernel cache, which is unsafe while
-another job trains (and measured, it frees nothing here). What remains is Keras's own leak
-of each model's traced train step (a plain ``model.fit`` loop shows the same; pure
-TensorFlow does not): about 5 MB per two-conv training, see ``bench/engine_bench.py``.
+Memory: see :mod:`cnnlab.training_memory`.
 
 Example (what the Train page does: start, poll, stop):
     >>> job = start_training(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
@@ -34,8 +28,6 @@ Example (what the Train page does: start, poll, stop):
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 import math
 import threading
@@ -45,7 +37,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnnlab import builder, evaluation, feeding
+from cnnlab import builder, evaluation, feeding, training_memory
 from cnnlab.job_queue import JOBS, max_jobs, set_max_jobs
 from cnnlab.progress import FINAL_STATUSES, JobEvent, Progress, ProgressCallback, Snapshot
 from cnnlab.runs import Hyperparameters, Run
@@ -197,7 +189,7 @@ class TrainingJob:
             self._set_status("failed", message=text)
         finally:
             self._dataset = None
-            _return_freed_memory()
+            training_memory.return_freed_memory()
             JOBS.finished()
             self._done.set()
 
@@ -207,7 +199,7 @@ class TrainingJob:
             keras.utils.set_random_seed(hp.seed)
             model = builder.build_model(arch, seed=hp.seed)
         builder.compile_model(model, hp.optimizer, hp.learning_rate)
-        _create_training_variables(model, data.x_train[:1], data.y_train[:1])
+        training_memory.create_training_variables(model, data.x_train[:1], data.y_train[:1])
         train_idx, val_idx = feeding.split(data.y_train, hp.validation_fraction, hp.seed)
         batches = math.ceil(len(train_idx) / hp.batch_size)
         self._progress.configure(batches, hp.batch_size, len(train_idx))
@@ -237,51 +229,11 @@ class TrainingJob:
             stopped_at={"epoch": snap.epoch, "batch": snap.batch} if stopped else None,
             seconds=snap.elapsed,
         )
-        _release_training_state(model)
+        training_memory.release_training_state(model)
         return Run(name=self.name, architecture=arch, model=model, hyperparameters=hp,
                    dataset=data.name, class_names=tuple(data.class_names),
                    history=snap.history, metrics=metrics, misclassified=misclassified,
                    curve=snap.curve, epoch_weights=dict(self._epoch_weights))
-
-
-def _release_training_state(model: keras.Model) -> None:
-    """Drop what only training needs (the optimizer's slots, the traced train/test/predict
-    functions) from a trained model, so a session's runs keep just their weights: the model
-    stays usable for ``model(x)``, feature maps and saving its weights."""
-    model.optimizer = None
-    model.train_function = model.test_function = model.predict_function = None
-    model.compiled = False
-
-
-def _return_freed_memory() -> None:
-    """Free the job's garbage and hand the memory back to the system.
-
-    Keras objects hold reference cycles, so what a training leaves (callbacks, data
-    adapters, traces) waits for a full collection; the Streamlit app switches off the one
-    Streamlit runs after every page script, so a job runs its own, once, at its end. Then
-    glibc's ``malloc_trim``: each job runs in a new thread, and the freed memory of its
-    allocator arena would otherwise stay in the process's resident size (nothing happens
-    where there is no glibc).
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _create_training_variables(model: keras.Model, images: np.ndarray,
-                               labels: np.ndarray) -> None:
-    """Create the optimizer's and metrics' variables eagerly, before ``fit``.
-
-    Left to ``fit``, Keras creates them inside a traced function, where TensorFlow wraps each
-    initial value in a ``cond`` whose functions stay registered in the eager context for the
-    life of the process: measured, this halves what a two-conv training leaves behind.
-    """
-    model.optimizer.build(model.trainable_variables)
-    batch = images.astype(np.float32)  # (1, height, width, channels)
-    model.compute_metrics(batch, labels, model(batch, training=False), sample_weight=None)
-    model.reset_metrics()
 
 
 def _where(run: Run) -> str:

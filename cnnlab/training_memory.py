@@ -1,0 +1,62 @@
+"""What a training leaves behind in memory, and how the engine keeps it small.
+
+Each job builds its model in its own thread, so Keras's per-thread state goes with
+the thread, and the optimizer's and metrics' variables are created eagerly before ``fit``
+(:func:`create_training_variables`). ``keras.backend.clear_session()`` is never called:
+it resets every thread's Keras state and TensorFlow's kernel cache, which is unsafe while
+another job trains (and measured, it frees nothing here). What remains is Keras's own leak
+of each model's traced train step (a plain ``model.fit`` loop shows the same; pure
+TensorFlow does not): about 5 MB per two-conv training, see ``bench/engine_bench.py``.
+
+After training, a run's model keeps only its weights (:func:`release_training_state`), and the
+job collects its garbage and hands freed memory back to the system
+(:func:`return_freed_memory`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+
+import keras
+import numpy as np
+
+
+def release_training_state(model: keras.Model) -> None:
+    """Drop what only training needs (the optimizer's slots, the traced train/test/predict
+    functions) from a trained model, so a session's runs keep just their weights: the model
+    stays usable for ``model(x)``, feature maps and saving its weights."""
+    model.optimizer = None
+    model.train_function = model.test_function = model.predict_function = None
+    model.compiled = False
+
+
+def return_freed_memory() -> None:
+    """Free the job's garbage and hand the memory back to the system.
+
+    Keras objects hold reference cycles, so what a training leaves (callbacks, data
+    adapters, traces) waits for a full collection; the Streamlit app switches off the one
+    Streamlit runs after every page script, so a job runs its own, once, at its end. Then
+    glibc's ``malloc_trim``: each job runs in a new thread, and the freed memory of its
+    allocator arena would otherwise stay in the process's resident size (nothing happens
+    where there is no glibc).
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def create_training_variables(model: keras.Model, images: np.ndarray,
+                               labels: np.ndarray) -> None:
+    """Create the optimizer's and metrics' variables eagerly, before ``fit``.
+
+    Left to ``fit``, Keras creates them inside a traced function, where TensorFlow wraps each
+    initial value in a ``cond`` whose functions stay registered in the eager context for the
+    life of the process: measured, this halves what a two-conv training leaves behind.
+    """
+    model.optimizer.build(model.trainable_variables)
+    batch = images.astype(np.float32)  # (1, height, width, channels)
+    model.compute_metrics(batch, labels, model(batch, training=False), sample_weight=None)
+    model.reset_metrics()
