@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnlab import cli_run, presets, shapes, spec
+from cnnlab import cli_run, presets, shapes, spec, spec_json
 
 
 class UsageError(Exception):
@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 def resolve_architecture(arg: str) -> spec.Architecture:
     """A JSON file path or a preset name; raises :class:`SpecError` for either kind of problem."""
     if arg.endswith(".json") or Path(arg).exists() or "/" in arg:
-        return spec.load_architecture(arg)
+        return spec_json.load_architecture(arg)
     return presets.get(arg)
 
 

@@ -29,7 +29,7 @@ import h5py
 import keras
 import numpy as np
 
-from cnnlab import builder, spec
+from cnnlab import builder, spec_json
 from cnnlab.runs import Curve, EpochRecord, Hyperparameters, Misclassified, Run
 
 ARCHITECTURE, WEIGHTS, HYPERPARAMETERS = "architecture.json", "model.weights.h5", \
@@ -71,7 +71,7 @@ def save_run(run: Run, folder: str | Path) -> Path:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    spec.save_architecture(run.architecture, folder / ARCHITECTURE)
+    spec_json.save_architecture(run.architecture, folder / ARCHITECTURE)
     run.model.save_weights(str(folder / WEIGHTS))
     _write_json(folder / HYPERPARAMETERS, run.hyperparameters.to_dict())
     _write_json(folder / HISTORY, {"name": run.name,
@@ -161,7 +161,7 @@ def load_run(folder: str | Path) -> Run:
         raise ValueError(f"{folder} is not a run folder (no such directory)")
     for name in REQUIRED_FILES:
         _checked_path(folder, name)
-    arch = spec.load_architecture(folder / ARCHITECTURE)
+    arch = spec_json.load_architecture(folder / ARCHITECTURE)
     if arch.input_shape is None or arch.num_classes is None:
         raise ValueError(f"{folder / ARCHITECTURE}: a run's architecture needs input_shape and "
                          f"num_classes")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui_session
-from cnnlab import codegen, diagram, editing, presets, shapes, spec
+from cnnlab import codegen, diagram, editing, presets, shapes, spec, spec_json
 
 ACTIVATION_HELP = "relu is the usual choice; tanh and sigmoid squash; linear does nothing"
 TYPE_LABELS = {
@@ -219,13 +219,13 @@ def actions(arch: spec.Architecture, summary) -> None:
                   help="fix the marked layers first")
         st.warning(f"{len(summary.problems)} problem(s) to fix before training.")
     cols = st.columns(2)
-    cols[0].download_button("⬇ architecture JSON", spec.architecture_to_json(arch),
+    cols[0].download_button("⬇ architecture JSON", spec_json.architecture_to_json(arch),
                             f"{arch.name}.json", "application/json", key="build_dl_json")
     upload = cols[1].file_uploader("import JSON", type=["json"], key="build_upload",
                                    max_upload_size=1)
     if upload is not None and st.session_state.get("build_uploaded") != upload.file_id:
         try:
-            ui_session.set_arch(spec.architecture_from_json(upload.getvalue()))
+            ui_session.set_arch(spec_json.architecture_from_json(upload.getvalue()))
             st.session_state.build_uploaded = upload.file_id
             st.rerun()
         except spec.SpecError as exc:

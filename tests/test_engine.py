@@ -5,16 +5,16 @@ import threading
 import numpy as np
 import pytest
 
-from cnnlab import engine, presets, spec
+from cnnlab import engine, presets, spec, spec_json
 from cnnlab.job_queue import JobQueue
 from cnnlab.progress import CurveBuilder, Progress
 from cnnlab.runs import Hyperparameters
 
 TINY = presets.get("tutorial-1conv")
-WITH_DROPOUT = spec.architecture_from_dict({"name": "dropout", "layers": [
+WITH_DROPOUT = spec_json.architecture_from_dict({"name": "dropout", "layers": [
     {"type": "conv2d", "filters": 8, "kernel_size": 3}, {"type": "max_pool2d"},
     {"type": "dropout", "rate": 0.5}, {"type": "dense", "units": 16}]})
-DIVERGING = spec.architecture_from_dict({"name": "linear", "layers": [
+DIVERGING = spec_json.architecture_from_dict({"name": "linear", "layers": [
     {"type": "dense", "units": 64, "activation": "linear"},
     {"type": "dense", "units": 64, "activation": "linear"}]})
 
@@ -191,7 +191,7 @@ def test_same_seed_same_run_even_when_trained_at_the_same_time(tiny_dataset):
          "images are (28, 28, 1)"),
         (spec.Architecture("ten", TINY.layers, num_classes=10),
          "the architecture's num_classes 10 does not fit the data set tiny, which has 4"),
-        (spec.architecture_from_dict({"layers": [
+        (spec_json.architecture_from_dict({"layers": [
             {"type": "conv2d", "filters": 4, "kernel_size": 40}]}),
          "layer 1 (conv2d): kernel_size 40 does not fit"),
     ],

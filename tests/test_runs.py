@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from cnnlab import builder, evaluation, inference, presets, run_files, spec
+from cnnlab import builder, evaluation, inference, presets, run_files, spec, spec_json
 from cnnlab.runs import Curve, EpochRecord, Hyperparameters, unique_name
 
 
@@ -84,7 +84,7 @@ def test_loading_rejects_a_bad_architecture(run_folder, tmp_path):
 
 def test_loading_rejects_weights_of_another_architecture(run_folder, tmp_path):
     folder = copy_folder(run_folder, tmp_path / "other")
-    spec.save_architecture(presets.get("two-conv").with_data((28, 28, 1), 4),
+    spec_json.save_architecture(presets.get("two-conv").with_data((28, 28, 1), 4),
                            folder / "architecture.json")
     with pytest.raises(ValueError, match="model.weights.h5 does not fit architecture.json"):
         run_files.load_run(folder)

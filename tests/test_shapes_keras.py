@@ -5,7 +5,7 @@ import random
 import keras
 import pytest
 
-from cnnlab import builder, presets, shapes, spec
+from cnnlab import builder, presets, shapes, spec, spec_json
 
 
 def keras_rows(model: keras.Model) -> list[tuple[str, tuple, int]]:
@@ -75,7 +75,7 @@ def test_random_specs_match_keras(seed):
     arch = random_valid_arch(random.Random(seed))
     summary = shapes.summarize(arch)
     model = builder.build_model(arch)
-    assert our_rows(summary) == keras_rows(model), spec.architecture_to_json(arch)
+    assert our_rows(summary) == keras_rows(model), spec_json.architecture_to_json(arch)
     assert summary.total_params == model.count_params()
 
 

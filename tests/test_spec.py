@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cnnlab import presets, shapes, spec
+from cnnlab import presets, shapes, spec, spec_json
 
 EXAMPLE = {
     "name": "two-conv",
@@ -27,7 +27,7 @@ EXAMPLE = {
 def problems_of(data: dict) -> list[str]:
     """Every message for a spec: parse problems, else the summary's problems."""
     try:
-        arch = spec.architecture_from_dict(data)
+        arch = spec_json.architecture_from_dict(data)
     except spec.SpecError as exc:
         return [p.message for p in exc.problems]
     return [p.message for p in shapes.summarize(arch).problems]
@@ -39,7 +39,7 @@ def with_layers(*layers: dict, **top) -> dict:
 
 
 def test_documented_example_parses_with_defaults():
-    arch = spec.architecture_from_dict(EXAMPLE)
+    arch = spec_json.architecture_from_dict(EXAMPLE)
     assert arch.input_shape == (28, 28, 1) and arch.num_classes == 10
     second = arch.layers[1]
     assert (second.pool_size, second.strides, second.padding) == ((2, 2), (2, 2), "valid")
@@ -49,17 +49,17 @@ def test_documented_example_parses_with_defaults():
 
 
 def test_json_round_trip(tmp_path):
-    arch = spec.architecture_from_dict(EXAMPLE)
+    arch = spec_json.architecture_from_dict(EXAMPLE)
     path = tmp_path / "a.json"
-    spec.save_architecture(arch, path)
-    assert spec.load_architecture(path) == arch
+    spec_json.save_architecture(arch, path)
+    assert spec_json.load_architecture(path) == arch
     assert json.loads(path.read_text())["layers"][2]["kernel_size"] == 3
 
 
 @pytest.mark.parametrize("name", presets.PRESET_NAMES)
 def test_presets_round_trip(name):
     arch = presets.get(name)
-    assert spec.architecture_from_json(spec.architecture_to_json(arch)) == arch
+    assert spec_json.architecture_from_json(spec_json.architecture_to_json(arch)) == arch
 
 
 def test_rectangular_pairs_stay_lists():
@@ -139,7 +139,7 @@ def test_every_problem_is_reported_with_its_position():
                        {"type": "flatten"},
                        {"type": "dense", "units": -1},
                        {"type": "dropout", "rate": 2})
-    summary = shapes.summarize(spec.architecture_from_dict(data))
+    summary = shapes.summarize(spec_json.architecture_from_dict(data))
     assert [(p.layer, p.field) for p in summary.problems] == [
         (1, "filters"), (3, "units"), (4, "rate")]
 
@@ -154,12 +154,12 @@ def test_conv_after_flatten_is_explained():
 
 def test_malformed_json():
     with pytest.raises(spec.SpecError, match="malformed JSON at line 1 column"):
-        spec.architecture_from_json('{"layers": [')
+        spec_json.architecture_from_json('{"layers": [')
 
 
 def test_oversized_json_is_refused_before_parsing():
     with pytest.raises(spec.SpecError, match="the limit is"):
-        spec.architecture_from_json(" " * (spec.MAX_JSON_BYTES + 1))
+        spec_json.architecture_from_json(" " * (spec_json.MAX_JSON_BYTES + 1))
 
 
 @pytest.mark.parametrize(
