@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
-import math
 import pathlib
 import threading
 from collections.abc import Callable, Sequence
@@ -278,36 +277,6 @@ def dataset_status() -> list[DatasetInfo]:
                   f"{paths[0].parent} (or put {', '.join(p.name for p in missing)} there)")
         infos.append(DatasetInfo(name, DESCRIPTIONS[name], not missing, detail))
     return infos
-
-
-def split_validation(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
-    """Split training indices into train and validation, stratified by class and seeded.
-
-    Args:
-        y: the training labels, ``(n,)``.
-        fraction: the share of each class held out for validation, 0 to 0.9 (0: none).
-        seed: the random seed; the same inputs always give the same split.
-    Returns:
-        ``(train_indices, validation_indices)``: sorted int64 arrays partitioning ``range(n)``.
-    Raises:
-        ValueError: ``fraction`` is outside [0, 0.9] or ``y`` is not 1-D.
-    """
-    if not isinstance(fraction, (int, float)) or not math.isfinite(fraction) \
-            or not 0 <= fraction <= 0.9:
-        raise ValueError(f"validation fraction must be a number from 0 to 0.9, got {fraction!r}"
-                         "; 0.1 holds out a tenth of the training images, 0 none")
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {y.shape}")
-    if fraction == 0 or len(y) == 0:
-        return np.arange(len(y), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    held = [rng.permutation(members)[:round(fraction * len(members))]
-            for members in (np.flatnonzero(y == c) for c in np.unique(y))]
-    train = np.ones(len(y), dtype=bool)
-    train[np.concatenate(held)] = False
-    return np.flatnonzero(train).astype(np.int64), np.flatnonzero(~train).astype(np.int64)
 
 
 def sample_images(ds: Dataset, per_class: int, seed: int, split: str = "train"

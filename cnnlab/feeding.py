@@ -7,28 +7,42 @@ the model casts each batch to float32 (its ``Rescaling(1/255)`` does the scaling
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
 
-def split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(training indices, validation indices): stratified by class, seeded.
+def split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split training indices into train and validation, stratified by class and seeded.
 
     Args:
-        labels: the training split's labels.
-        fraction: the share held out for validation, 0 for none.
-        seed: the split's seed.
+        y: the training labels, ``(n,)``.
+        fraction: the share of each class held out for validation, 0 to 0.9 (0: none).
+        seed: the random seed; the same inputs always give the same split.
     Returns:
-        Two integer index arrays into the training split.
+        ``(train_indices, validation_indices)``: sorted int64 arrays partitioning ``range(n)``.
+    Raises:
+        ValueError: ``fraction`` is outside [0, 0.9], ``y`` is not 1-D, or the split leaves
+            no training images.
     """
-    if fraction <= 0:
-        return np.arange(len(labels)), np.zeros(0, dtype=np.int64)
-    from cnnlab.datasets import split_validation
-
-    train_idx, val_idx = split_validation(labels, fraction, seed)
-    if len(train_idx) == 0:
+    if not isinstance(fraction, (int, float)) or not math.isfinite(fraction) \
+            or not 0 <= fraction <= 0.9:
+        raise ValueError(f"validation fraction must be a number from 0 to 0.9, got {fraction!r}"
+                         "; 0.1 holds out a tenth of the training images, 0 none")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {y.shape}")
+    if fraction == 0 or len(y) == 0:
+        return np.arange(len(y), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    held = [rng.permutation(members)[:round(fraction * len(members))]
+            for members in (np.flatnonzero(y == c) for c in np.unique(y))]
+    train = np.ones(len(y), dtype=bool)
+    train[np.concatenate(held)] = False
+    if not train.any():
         raise ValueError(f"validation fraction {fraction} leaves no training images")
-    return np.asarray(train_idx, dtype=np.int64), np.asarray(val_idx, dtype=np.int64)
+    return np.flatnonzero(train).astype(np.int64), np.flatnonzero(~train).astype(np.int64)
 
 
 def training_batches(images: np.ndarray, labels: np.ndarray, indices: np.ndarray,

@@ -6,7 +6,6 @@ server or by one that fails.
 
 import gzip
 import io
-import math
 import pathlib
 import struct
 import subprocess
@@ -267,24 +266,6 @@ def test_keras_home_defaults_to_home_dot_keras(tmp_path, monkeypatch):
     monkeypatch.delenv("KERAS_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert idx.keras_home() == tmp_path / ".keras"
-
-
-def test_split_validation_is_stratified_and_seeded():
-    y = np.repeat(np.arange(4, dtype=np.uint8), [40, 20, 20, 20])
-    train, val = datasets.split_validation(y, 0.25, seed=7)
-    assert np.bincount(y[val]).tolist() == [10, 5, 5, 5]
-    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(len(y)))
-    again_train, again_val = datasets.split_validation(y, 0.25, seed=7)
-    assert np.array_equal(val, again_val) and np.array_equal(train, again_train)
-    assert not np.array_equal(val, datasets.split_validation(y, 0.25, seed=8)[1])
-    train, val = datasets.split_validation(y, 0, seed=7)
-    assert len(val) == 0 and np.array_equal(train, np.arange(len(y)))
-
-
-@pytest.mark.parametrize("fraction", [-0.1, 0.95, math.nan, "0.1", None])
-def test_split_validation_rejects_bad_fractions(fraction):
-    with pytest.raises(ValueError, match="from 0 to 0.9"):
-        datasets.split_validation(np.zeros(10, dtype=np.uint8), fraction, seed=0)
 
 
 def test_dataset_checks_its_arrays():
