@@ -8,72 +8,16 @@ enlarged by repeating pixels (nearest neighbour) so they stay crisp.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
+
+from cnnlab import colours
 
 BACKGROUND = (255, 255, 255)  # separators and empty grid cells
 FILTER_BACKGROUND = (96, 96, 96)  # white would vanish into a diverging map's middle colour
 STRIP_COLS = 64  # vector_strip's default cells per row
 TILE_TARGET = 48  # automatic scale: smallest factor making a tile at least this many pixels
-
-
-@functools.lru_cache(maxsize=32)
-def colormap_lut(cmap: str) -> np.ndarray:
-    """The ``(256, 3)`` uint8 LUT of a matplotlib colour map (ValueError for unknown names)."""
-    import matplotlib  # here, so importing this module stays cheap
-
-    try:
-        colormap = matplotlib.colormaps[cmap]
-    except KeyError:
-        raise ValueError(f"unknown colour map {cmap!r}; use a matplotlib name such as "
-                         f"'viridis', 'gray' or 'RdBu_r'") from None
-    lut = np.round(colormap(np.linspace(0.0, 1.0, 256))[:, :3] * 255).astype(np.uint8)
-    lut.setflags(write=False)
-    return lut
-
-
-def layer_limits(values: np.ndarray, vmin: float | None = None,
-                 vmax: float | None = None) -> tuple[float, float]:
-    """``(vmin, vmax)`` as given, else the min/max over ALL the layer's values (every channel)."""
-    return (float(np.min(values)) if vmin is None else float(vmin),
-            float(np.max(values)) if vmax is None else float(vmax))
-
-
-def diverging_limits(values: np.ndarray) -> tuple[float, float]:
-    """``(-m, m)`` with ``m = max |value|`` (``(-1, 1)`` for all zeros): 0 is the middle colour.
-
-    Example:
-        >>> diverging_limits(np.array([-0.5, 2.0]))
-        (-2.0, 2.0)
-    """
-    m = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    return (-m, m) if m > 0 else (-1.0, 1.0)
-
-
-def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis") -> np.ndarray:
-    """Map values to colours: ``vmin`` → the first LUT entry, ``vmax`` → the last.
-
-    NaN is drawn as ``vmin``; ``vmax <= vmin`` draws everything in the bottom colour.
-    Returns uint8 of shape ``values.shape + (3,)``.
-    """
-    return np.take(colormap_lut(cmap), _lut_index(values, vmin, vmax), axis=0)
-
-
-@functools.lru_cache(maxsize=32)
-def _lut_with_background(cmap: str, background: tuple[int, int, int]) -> np.ndarray:
-    """The LUT with ``background`` appended as entry 256."""
-    return np.concatenate([colormap_lut(cmap), np.array([background], dtype=np.uint8)])
-
-
-def _lut_index(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """uint8 LUT positions: matplotlib's rule ``floor((v − vmin) / span · 256)``, clipped."""
-    span = vmax - vmin
-    if not span > 0:
-        return np.zeros(np.shape(values), dtype=np.uint8)
-    scaled = (np.asarray(values, dtype=np.float32) - np.float32(vmin)) * np.float32(256 / span)
-    return np.clip(np.nan_to_num(scaled, nan=0.0), 0, 255).astype(np.uint8)
 
 
 def upscale(img: np.ndarray, factor: int) -> np.ndarray:
@@ -143,13 +87,13 @@ def channel_grid(
     if values.ndim != 3 or min(values.shape) < 1:
         raise ValueError(f"values must be a non-empty (height, width, channels) map; received "
                          f"shape {values.shape}")
-    vmin, vmax = layer_limits(values, vmin, vmax)
+    vmin, vmax = colours.layer_limits(values, vmin, vmax)
     scale = scale or auto_scale(values.shape[0], values.shape[1])
     # Tile the LUT positions, not colours (a third of the bytes); 256 marks the background.
-    index = _lut_index(np.moveaxis(values, -1, 0), vmin, vmax).astype(np.uint16)
+    index = colours.lut_index(np.moveaxis(values, -1, 0), vmin, vmax).astype(np.uint16)
     index = np.repeat(np.repeat(index, scale, axis=1), scale, axis=2)  # (channels, h·s, w·s)
     grid = tile(index, cols, pad, fill=256)
-    return np.take(_lut_with_background(cmap, tuple(background)), grid, axis=0), vmin, vmax
+    return np.take(colours.lut_with_background(cmap, tuple(background)), grid, axis=0), vmin, vmax
 
 
 def vector_strip(
@@ -178,8 +122,8 @@ def vector_strip(
     values = np.asarray(values).reshape(-1)
     if values.size == 0:
         raise ValueError("values must hold at least one activation; received none")
-    vmin, vmax = layer_limits(values, vmin, vmax)
-    cells = colorize(values, vmin, vmax, cmap)[:, None, None, :]  # (units, 1, 1, 3)
+    vmin, vmax = colours.layer_limits(values, vmin, vmax)
+    cells = colours.colorize(values, vmin, vmax, cmap)[:, None, None, :]  # (units, 1, 1, 3)
     cols = min(values.size, cols or STRIP_COLS)
     height = height or (3 * cell if cols == values.size else cell)
     cells = np.broadcast_to(cells, (values.size, height, cell, 3))
@@ -202,7 +146,7 @@ def colorbar_image(vmin: float, vmax: float, cmap: str = "viridis", width: int =
     """
     if width < 2 or height < 1:
         raise ValueError(f"width must be >= 2 and height >= 1; received {width}x{height}")
-    ramp = np.take(colormap_lut(cmap), np.linspace(0, 255, width).astype(np.uint8), axis=0)
+    ramp = np.take(colours.colormap_lut(cmap), np.linspace(0, 255, width).astype(np.uint8), axis=0)
     bar = np.ascontiguousarray(np.broadcast_to(ramp, (height, width, 3)))
     if not labels:
         return bar
@@ -255,7 +199,7 @@ def filter_grid(
             raise ValueError(f"channel must be in 0..{in_channels - 1}; received {channel}")
         shown = kernel[:, :, channel, :]
         text = f"{head}, input channel {channel} of {in_channels}"
-    vmin, vmax = diverging_limits(shown)
+    vmin, vmax = colours.diverging_limits(shown)
     rgb, vmin, vmax = channel_grid(shown, vmin, vmax, cmap, cols, pad, scale,
                                    FILTER_BACKGROUND)
     return rgb, vmin, vmax, text

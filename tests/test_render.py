@@ -6,20 +6,20 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cnnlab import render
+from cnnlab import colours, render
 
-VIRIDIS = render.colormap_lut("viridis")
+VIRIDIS = colours.colormap_lut("viridis")
 WHITE = np.array(render.BACKGROUND, np.uint8)
 
 
 def test_lut_matches_matplotlib():
     colormap = matplotlib.colormaps["RdBu_r"]
-    lut = render.colormap_lut("RdBu_r")
+    lut = colours.colormap_lut("RdBu_r")
     assert lut.shape == (256, 3) and lut.dtype == np.uint8
     for i in (0, 100, 255):
         np.testing.assert_array_equal(lut[i], np.round(np.array(colormap(i)[:3]) * 255))
     with pytest.raises(ValueError, match="unknown colour map 'nope'"):
-        render.colormap_lut("nope")
+        colours.colormap_lut("nope")
 
 
 @pytest.mark.parametrize("shape, kwargs, expected", [
@@ -74,16 +74,16 @@ def test_empty_cells_are_background():
 
 
 def test_diverging_limits_are_symmetric():
-    assert render.diverging_limits(np.array([-0.5, 2.0])) == (-2.0, 2.0)
-    assert render.diverging_limits(np.array([[-3.0], [1.0]])) == (-3.0, 3.0)
-    assert render.diverging_limits(np.zeros((3, 3))) == (-1.0, 1.0)
-    low, high = render.diverging_limits(np.array([0.0, 0.25]))
-    rgb = render.colorize(np.array([0.0]), low, high, "RdBu_r")
-    np.testing.assert_array_equal(rgb[0], render.colormap_lut("RdBu_r")[128])  # 0 is the middle
+    assert colours.diverging_limits(np.array([-0.5, 2.0])) == (-2.0, 2.0)
+    assert colours.diverging_limits(np.array([[-3.0], [1.0]])) == (-3.0, 3.0)
+    assert colours.diverging_limits(np.zeros((3, 3))) == (-1.0, 1.0)
+    low, high = colours.diverging_limits(np.array([0.0, 0.25]))
+    rgb = colours.colorize(np.array([0.0]), low, high, "RdBu_r")
+    np.testing.assert_array_equal(rgb[0], colours.colormap_lut("RdBu_r")[128])  # 0 is the middle
 
 
 def test_colorize_ends_and_nan():
-    rgb = render.colorize(np.array([1.0, 3.0, np.nan, 2.0]), 1.0, 3.0)
+    rgb = colours.colorize(np.array([1.0, 3.0, np.nan, 2.0]), 1.0, 3.0)
     np.testing.assert_array_equal(rgb, VIRIDIS[[0, 255, 0, 128]])
 
 
@@ -118,7 +118,7 @@ def test_filter_grid_describes_what_it_shows():
     assert text == "64 filters of 3×3, averaged over 32 input channels"
     assert vmin == -vmax and vmax == pytest.approx(np.abs(kernel.mean(axis=2)).max())
     assert rgb.shape == (8 * 4 - 1, 8 * 4 - 1, 3)
-    expected = render.colorize(kernel.mean(axis=2)[:, :, 0], vmin, vmax, "RdBu_r")
+    expected = colours.colorize(kernel.mean(axis=2)[:, :, 0], vmin, vmax, "RdBu_r")
     np.testing.assert_array_equal(rgb[:3, :3], expected)
     np.testing.assert_array_equal(rgb[3, 0], render.FILTER_BACKGROUND)
 
