@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from cnnlab import presets, shapes, spec
+from cnnlab.architecture import presets, shapes, spec
 
 _ids = itertools.count(1)
 _navigation_checked = False  # widget keys for layers; unique across sessions, which is harmless
@@ -112,7 +112,7 @@ def current_summary(input_shape: tuple[int, int, int] | None = None) -> shapes.S
 
 
 def runs() -> list[Any]:
-    """This session's runs (``cnnlab.runs.Run``), oldest first (a just-ended job's included)."""
+    """This session's runs (``records.Run``), oldest first (a just-ended job's included)."""
     _init()
     harvest()
     return st.session_state.runs
@@ -156,7 +156,8 @@ def start_job(arch: spec.Architecture, dataset_name: str, hyperparameters: Any) 
 
     Raises ValueError (DatasetError, SpecError included) with a message to show.
     """
-    from cnnlab import datasets, engine
+    from cnnlab.data import datasets
+    from cnnlab.training import engine
 
     dataset = datasets.load_dataset(dataset_name)
     st.session_state.job = engine.start_training(arch, dataset, hyperparameters)
@@ -256,7 +257,7 @@ def quick_start_panel(key: str) -> None:
         return
     if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
                  type="primary"):
-        from cnnlab import runs
+        from cnnlab.runs import records as runs
 
         try:
             start_job(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
@@ -287,7 +288,7 @@ def model_or_offer(key: str) -> Any | None:
 
 def predictor(run: Any, epoch: int | None = None) -> Any:
     """The run's :class:`cnnlab.inference.Predictor`, built once; at a saved epoch if given."""
-    from cnnlab import inference
+    from cnnlab.inspect import inference
 
     cache = st.session_state.setdefault("predictors", {})
     if id(run) not in cache:

@@ -26,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
-from cnnlab import builder, datasets, engine, presets  # noqa: E402
-from cnnlab.runs import Hyperparameters  # noqa: E402
+from cnnlab.architecture import presets  # noqa: E402
+from cnnlab.data import datasets  # noqa: E402
+from cnnlab.runs.records import Hyperparameters  # noqa: E402
+from cnnlab.training import builder, engine  # noqa: E402
 
 
 def rss_mb() -> float:

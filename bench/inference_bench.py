@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import keras
 
-    from cnnlab import builder, inference, presets, render
+    from cnnlab.architecture import presets
+    from cnnlab.inspect import inference
+    from cnnlab.training import builder
+    from cnnlab.views import render
 
     model = builder.build_model(presets.get("two-conv"), seed=0)
     image = np.random.default_rng(0).integers(0, 256, size=(28, 28), dtype=np.uint8)

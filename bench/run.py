@@ -124,8 +124,9 @@ class Row:
 def engine_vs_fit(sizes: Sizes) -> Row:
     import engine_bench
 
-    from cnnlab import datasets, presets
-    from cnnlab.runs import Hyperparameters
+    from cnnlab.architecture import presets
+    from cnnlab.data import datasets
+    from cnnlab.runs.records import Hyperparameters
 
     full = datasets.load_dataset("mnist-5k")
     n = sizes.fit_images or len(full.y_train)
@@ -146,7 +147,7 @@ def engine_vs_fit(sizes: Sizes) -> Row:
 
 def canvas_drawings(count: int) -> list[np.ndarray]:
     """280×280 RGBA canvases as the Draw page receives them: test digits, white on black."""
-    from cnnlab import datasets
+    from cnnlab.data import datasets
 
     digits = datasets.load_dataset("mnist-5k").x_test[:count, :, :, 0]
     rgba = np.zeros((count, 280, 280, 4), np.uint8)
@@ -158,7 +159,9 @@ def canvas_drawings(count: int) -> list[np.ndarray]:
 def server_compute(sizes: Sizes) -> dict[str, Row]:
     import inference_bench
 
-    from cnnlab import builder, inference, preprocess, presets
+    from cnnlab.architecture import presets
+    from cnnlab.inspect import inference, preprocess
+    from cnnlab.training import builder
 
     model = builder.build_model(presets.get(ARCH), seed=0)
     predictor = inference.Predictor(model)
@@ -199,7 +202,7 @@ def cli_training(dataset: str, epochs: int, out: Path) -> dict:
 def write_idx_folder(folder: Path, count: int) -> Path:
     """The first ``count`` mnist-5k training images (and a quarter as many test images) as
     the four MNIST IDX files, for the tiny runs."""
-    from cnnlab import datasets
+    from cnnlab.data import datasets
 
     data = datasets.load_dataset("mnist-5k")
     folder.mkdir(parents=True, exist_ok=True)
@@ -329,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cnnlab-bench-") as tmp:
         dataset = str(write_idx_folder(Path(tmp, "tiny"), sizes.tiny)) if sizes.tiny else None
         if has_browser:
-            from cnnlab import presets, shapes
+            from cnnlab.architecture import presets, shapes
 
             layers = len(shapes.summarize(presets.get(ARCH)).rows) - 1  # all but the output
             rows.update(browser_rows(sizes, dataset, layers))

@@ -2,6 +2,6 @@
 
 import sys
 
-from cnnlab.cli import main
+from cnnlab.cli.main import main
 
 sys.exit(main())

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 import ui_session
-from cnnlab import codegen, diagram, editing, presets, shapes, spec, spec_json
+from cnnlab.architecture import codegen, editing, presets, shapes, spec, spec_json
+from cnnlab.views import diagram
 
 ACTIVATION_HELP = "relu is the usual choice; tanh and sigmoid squash; linear does nothing"
 TYPE_LABELS = {

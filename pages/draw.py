@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 import ui_session
-from cnnlab import charts, preprocess, render
+from cnnlab.inspect import preprocess
+from cnnlab.views import charts, render
 
 MAX_UPLOAD_MB = 5
 

@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 import ui_session
-from cnnlab import charts, datasets, render
+from cnnlab.data import datasets
+from cnnlab.views import charts, render
 
 INPUTS = ("a test image", "my drawing")
 

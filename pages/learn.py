@@ -7,7 +7,8 @@ import time
 import numpy as np
 import streamlit as st
 
-from cnnlab import conv_explain, conv_steps, grid_html, kernels
+from cnnlab.learn import conv_explain, conv_steps, kernels
+from cnnlab.views import grid_html
 
 SECTIONS = ("Convolution", "Pooling", "On a real image")
 POOL_MODES = {"max": "max pooling", "avg": "average pooling"}
@@ -60,7 +61,7 @@ def _digits(instead: str) -> tuple[np.ndarray, np.ndarray] | None:
     """The built-in test digits (uint8 (n, 28, 28) and labels; ``load_dataset`` caches them),
     or None after saying what is shown ``instead``."""
     try:
-        from cnnlab import datasets
+        from cnnlab.data import datasets
 
         data = datasets.load_dataset("mnist-5k")
         return np.asarray(data.x_test)[..., 0], np.asarray(data.y_test)  # (n, 28, 28), (n,)

@@ -7,7 +7,11 @@ import pandas as pd
 import streamlit as st
 
 import ui_session
-from cnnlab import charts, datasets, hints, runs, shapes
+from cnnlab.architecture import shapes
+from cnnlab.data import datasets
+from cnnlab.runs import records as runs
+from cnnlab.training import hints
+from cnnlab.views import charts
 
 FOLDER = "a local folder of IDX files"
 MAX_RUN_UPLOAD_MB = 200
@@ -165,7 +169,7 @@ def run_history() -> None:
     upload = cols[2].file_uploader("upload a run (.zip)", type=["zip"], key="train_upload",
                                    max_upload_size=MAX_RUN_UPLOAD_MB)
     if upload is not None and st.session_state.get("train_uploaded") != upload.file_id:
-        from cnnlab import run_files
+        from cnnlab.runs import run_files
 
         try:
             ui_session.add_run(run_files.run_from_zip_bytes(upload.getvalue()))
@@ -176,7 +180,7 @@ def run_history() -> None:
 
 
 def run_zip(run) -> bytes:
-    from cnnlab import run_files
+    from cnnlab.runs import run_files
 
     return run_files.run_to_zip_bytes(run)
 

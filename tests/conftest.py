@@ -17,7 +17,7 @@ def band_images(labels: np.ndarray, seed: int) -> np.ndarray:
 
 def make_tiny_dataset(train: int = 400, test: int = 100, name: str = "tiny"):
     """A :class:`cnnlab.datasets.Dataset` of band images, four classes, balanced."""
-    from cnnlab import datasets
+    from cnnlab.data import datasets
 
     y_train = np.arange(train) % len(TINY_CLASSES)
     y_test = np.arange(test) % len(TINY_CLASSES)
@@ -40,8 +40,9 @@ def tiny_dataset():
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dataset):
     """A finished two-epoch run of ``tutorial-1conv`` on the tiny data set."""
-    from cnnlab import engine, presets
-    from cnnlab.runs import Hyperparameters
+    from cnnlab.architecture import presets
+    from cnnlab.runs.records import Hyperparameters
+    from cnnlab.training import engine
 
     job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
                                 Hyperparameters(epochs=2, batch_size=32,

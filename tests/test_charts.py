@@ -2,8 +2,8 @@
 
 import math
 
-from cnnlab import charts
-from cnnlab.runs import Curve, EpochRecord
+from cnnlab.runs.records import Curve, EpochRecord
+from cnnlab.views import charts
 
 
 def test_smooth_is_debiased_and_follows_the_values():

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from cnnlab import cli, presets
+from cnnlab.architecture import presets
+from cnnlab.cli import main as cli
 
 
 def run(capsys, *argv):
@@ -91,7 +92,8 @@ def test_bad_files_are_one_error_line(capsys, tmp_path, content, expected):
 
 
 def test_summary_does_not_import_tensorflow_and_is_quick():
-    code = ("import sys; from cnnlab import cli; cli.main(['summary', 'two-conv', '--json']); "
+    code = ("import sys; from cnnlab.cli import main; main.main(['summary', 'two-conv', '--json'])"
+            "; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)

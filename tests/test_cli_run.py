@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab import cli, run_files
+from cnnlab.cli import main as cli
+from cnnlab.runs import run_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,8 @@ import ast
 import keras
 import pytest
 
-from cnnlab import builder, codegen, presets, spec
+from cnnlab.architecture import codegen, presets, spec
+from cnnlab.training import builder
 
 
 @pytest.mark.parametrize("name", ["two-conv", "lenet-5", "two-conv-dropout"])

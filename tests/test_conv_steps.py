@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from cnnlab import conv_explain, conv_steps, grid_html, kernels
+from cnnlab.learn import conv_explain, conv_steps, kernels
+from cnnlab.views import grid_html
 
 # (n, k, s, padding): every padding mode, odd "same" totals, strides that do not divide evenly
 CONV_CASES = [

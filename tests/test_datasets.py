@@ -16,7 +16,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from cnnlab import datasets, idx
+from cnnlab.data import datasets, idx
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -89,7 +89,7 @@ def test_builtin_split_is_deterministic_and_covers_the_file():
     assert second is not first
     for a, b in ((first.x_train, second.x_train), (first.y_test, second.y_test)):
         assert np.array_equal(a, b)
-    path = pathlib.Path(datasets.__file__).parent / "data" / "mnist_5k.npz"
+    path = pathlib.Path(datasets.__file__).parent / "mnist_5k.npz"
     with np.load(path, allow_pickle=False) as data:
         images, labels = data["images"], data["labels"]
     assert images.shape == (5000, 28, 28) and images.dtype == labels.dtype == np.uint8
@@ -296,6 +296,6 @@ def test_sample_images():
 
 
 def test_importing_datasets_does_not_import_tensorflow():
-    code = "import cnnlab.datasets, sys; assert 'tensorflow' not in sys.modules"
+    code = "import cnnlab.data.datasets, sys; assert 'tensorflow' not in sys.modules"
     root = pathlib.Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=60)

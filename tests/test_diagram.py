@@ -2,7 +2,8 @@
 
 import xml.etree.ElementTree as ET
 
-from cnnlab import diagram, presets, shapes, spec
+from cnnlab.architecture import presets, shapes, spec
+from cnnlab.views import diagram
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from cnnlab import shapes
+from cnnlab.architecture import shapes
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -19,8 +19,10 @@ TIMEOUT = 120
 @pytest.fixture(scope="module")
 def digits_run():
     """One epoch of tutorial-1conv on the built-in digits (a couple of seconds)."""
-    from cnnlab import datasets, engine, presets
-    from cnnlab.runs import Hyperparameters
+    from cnnlab.architecture import presets
+    from cnnlab.data import datasets
+    from cnnlab.runs.records import Hyperparameters
+    from cnnlab.training import engine
 
     job = engine.start_training(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
                                 Hyperparameters(epochs=1, seed=1))

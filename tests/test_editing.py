@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnlab import editing, presets, spec
+from cnnlab.architecture import editing, presets, spec
 
 
 @pytest.fixture

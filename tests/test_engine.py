@@ -5,10 +5,11 @@ import threading
 import numpy as np
 import pytest
 
-from cnnlab import engine, presets, spec, spec_json
-from cnnlab.job_queue import JobQueue
-from cnnlab.progress import CurveBuilder, Progress
-from cnnlab.runs import Hyperparameters
+from cnnlab.architecture import presets, spec, spec_json
+from cnnlab.runs.records import Hyperparameters
+from cnnlab.training import engine
+from cnnlab.training.job_queue import JobQueue
+from cnnlab.training.progress import CurveBuilder, Progress
 
 TINY = presets.get("tutorial-1conv")
 WITH_DROPOUT = spec_json.architecture_from_dict({"name": "dropout", "layers": [

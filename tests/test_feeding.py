@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from cnnlab import feeding
+from cnnlab.training import feeding
 
 
 def test_split_is_stratified_and_seeded():

@@ -1,7 +1,7 @@
 """The Train page's plain-language hints."""
 
-from cnnlab.hints import training_hints
-from cnnlab.runs import Curve, EpochRecord
+from cnnlab.runs.records import Curve, EpochRecord
+from cnnlab.training.hints import training_hints
 
 
 def record(epoch, loss, acc, val_loss, val_acc):

@@ -6,7 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from cnnlab import builder, inference, presets, shapes, spec
+from cnnlab.architecture import presets, shapes, spec
+from cnnlab.inspect import inference
+from cnnlab.training import builder
 
 MIXED = spec.Architecture("mixed", (
     spec.make_layer("conv2d", filters=8, kernel_size=3, padding="same"),

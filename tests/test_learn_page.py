@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import cnnlab
+import cnnlab.data
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "learn.py")
 
@@ -20,13 +20,13 @@ def at() -> AppTest:
 
 @pytest.fixture
 def fake_digits(monkeypatch):
-    """Three small digits in place of ``cnnlab.datasets`` (the seam the page loads through)."""
+    """Three small digits in place of ``cnnlab.data.datasets`` (the seam the page loads through)."""
     x_test = np.zeros((3, 28, 28, 1), dtype=np.uint8)
     x_test[1, 10:18, 12:15] = 255  # digit no. 1: a vertical bar
     module = SimpleNamespace(load_dataset=lambda name: SimpleNamespace(
         x_test=x_test, y_test=np.array([3, 1, 4])))
-    monkeypatch.setitem(sys.modules, "cnnlab.datasets", module)
-    monkeypatch.setattr(cnnlab, "datasets", module, raising=False)
+    monkeypatch.setitem(sys.modules, "cnnlab.data.datasets", module)
+    monkeypatch.setattr(cnnlab.data, "datasets", module, raising=False)
 
 
 def position(at: AppTest) -> str:

@@ -1,4 +1,4 @@
-"""Drawing and image preprocessing, the MNIST convention (cnnlab.preprocess). No TensorFlow."""
+"""Drawing and image preprocessing, the MNIST convention (inspect.preprocess). No TensorFlow."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from cnnlab import pixels
-from cnnlab import preprocess as pp
-from cnnlab.preprocess import ImageError
+from cnnlab.inspect import pixels
+from cnnlab.inspect import preprocess as pp
+from cnnlab.inspect.preprocess import ImageError
 
 MNIST_5K = Path(__file__).resolve().parent.parent / "cnnlab" / "data" / "mnist_5k.npz"
 

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cnnlab import colours, render
+from cnnlab.views import colours, render
 
 VIRIDIS = colours.colormap_lut("viridis")
 WHITE = np.array(render.BACKGROUND, np.uint8)

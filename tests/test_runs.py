@@ -7,8 +7,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from cnnlab import builder, evaluation, inference, presets, run_files, spec, spec_json
-from cnnlab.runs import Curve, EpochRecord, Hyperparameters, unique_name
+from cnnlab.architecture import presets, spec, spec_json
+from cnnlab.inspect import inference
+from cnnlab.runs import run_files
+from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, unique_name
+from cnnlab.training import builder, evaluation
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +197,7 @@ def test_unique_name():
 
 
 def test_optimizer_names_match_the_builder():
-    from cnnlab import builder, runs
+    from cnnlab.runs import records as runs
+    from cnnlab.training import builder
 
     assert runs.OPTIMIZERS == builder.OPTIMIZERS

@@ -5,7 +5,8 @@ import random
 import keras
 import pytest
 
-from cnnlab import builder, presets, shapes, spec, spec_json
+from cnnlab.architecture import presets, shapes, spec, spec_json
+from cnnlab.training import builder
 
 
 def keras_rows(model: keras.Model) -> list[tuple[str, tuple, int]]:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cnnlab import presets, shapes, spec, spec_json
+from cnnlab.architecture import presets, shapes, spec, spec_json
 
 EXAMPLE = {
     "name": "two-conv",

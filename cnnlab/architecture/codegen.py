@@ -1,0 +1,115 @@
+"""Export an architecture as a standalone, runnable Keras script in the tutorials' style."""
+
+from __future__ import annotations
+
+from cnnlab.architecture import shapes
+from cnnlab.architecture.spec import Architecture, SpecError
+
+BUILD_START = "# --- build ---"
+BUILD_END = "# --- end build ---"
+
+
+def _pair(value: tuple[int, int]) -> str:
+    return str(value[0]) if value[0] == value[1] else f"({value[0]}, {value[1]})"
+
+
+def layer_code(row: shapes.Row) -> str:
+    """One ``layers.X(...)`` expression for a summary row, with the builder's names."""
+    layer, name = row.layer, f'name="{row.name}"'
+    kind = row.type
+    if kind == "conv2d":
+        return (f"layers.Conv2D({layer.filters}, {_pair(layer.kernel_size)}, "
+                f"strides={_pair(layer.strides)}, padding=\"{layer.padding}\", "
+                f"activation=\"{layer.activation}\", {name})")
+    if kind in ("max_pool2d", "avg_pool2d"):
+        cls = "MaxPooling2D" if kind == "max_pool2d" else "AveragePooling2D"
+        return (f"layers.{cls}({_pair(layer.pool_size)}, strides={_pair(layer.strides)}, "
+                f"padding=\"{layer.padding}\", {name})")
+    if kind == "global_avg_pool2d":
+        return f"layers.GlobalAveragePooling2D({name})"
+    if kind == "global_max_pool2d":
+        return f"layers.GlobalMaxPooling2D({name})"
+    if kind == "batch_norm":
+        return f"layers.BatchNormalization({name})"
+    if kind == "dropout":
+        return f"layers.Dropout({layer.rate!r}, {name})"
+    if kind == "flatten":
+        return f"layers.Flatten({name})"
+    return f"layers.Dense({layer.units}, activation=\"{layer.activation}\", {name})"
+
+
+def model_code(
+    arch: Architecture, input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+) -> str:
+    """The model-building part alone: defines ``model`` (needs ``keras`` and ``layers``)."""
+    summary = shapes.summarize(arch, input_shape, num_classes)
+    if summary.problems:
+        raise SpecError(list(summary.problems))
+    lines = [
+        "model = keras.Sequential(",
+        "    [",
+        f"        keras.Input(shape={tuple(summary.input_shape)}),",
+        "        layers.Rescaling(1 / 255, name=\"rescale\"),  # pixels 0..255 -> 0..1",
+    ]
+    for row in summary.rows:
+        note = "  # inserted automatically" if row.auto and row.type == "flatten" else ""
+        lines.append(f"        {layer_code(row)},{note}")
+    lines += ["    ],", f"    name=\"{arch.name}\",", ")"]
+    return "\n".join(lines)
+
+
+def script(
+    arch: Architecture, input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None, dataset: str = "mnist", epochs: int = 5,
+    batch_size: int = 64, learning_rate: float = 1e-3,
+) -> str:
+    """A runnable script: load the data, build, compile, fit and evaluate.
+
+    Args:
+        arch: the architecture (validated).
+        input_shape, num_classes: override the architecture's; default 28×28×1 and 10.
+        dataset: ``mnist`` or ``fashion-mnist`` (loaded with ``keras.datasets``).
+        epochs, batch_size, learning_rate: the training settings written into the script.
+    Returns:
+        Python source text.
+
+    Example:
+        >>> from cnnlab.architecture import presets
+        >>> "model.fit" in script(presets.get("two-conv"))
+        True
+    """
+    loader = "fashion_mnist" if dataset == "fashion-mnist" else "mnist"
+    body = model_code(arch, input_shape, num_classes)
+    return f'''"""{arch.name}: a CNN exported from CNN Lab. Run with: python {arch.name}.py"""
+
+import keras
+from keras import layers
+
+# Load the data: 28x28 grayscale images with labels 0-9.
+(x_train, y_train), (x_test, y_test) = keras.datasets.{loader}.load_data()
+# Add the channel axis; the model itself scales pixels from 0..255 to 0..1.
+x_train = x_train.reshape(-1, 28, 28, 1).astype("float32")
+x_test = x_test.reshape(-1, 28, 28, 1).astype("float32")
+
+{BUILD_START}
+{body}
+{BUILD_END}
+model.summary()
+
+model.compile(
+    optimizer=keras.optimizers.Adam({learning_rate!r}),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+model.fit(x_train, y_train, batch_size={batch_size}, epochs={epochs}, validation_split=0.1)
+
+test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
+print(f"test accuracy: {{test_accuracy:.4f}}, test loss: {{test_loss:.4f}}")
+'''
+
+
+def build_section(source: str) -> str:
+    """The model-building part of a generated script (between the build markers)."""
+    start = source.index(BUILD_START) + len(BUILD_START)
+    return source[start:source.index(BUILD_END)]

@@ -1,0 +1,220 @@
+"""The architecture JSON format: parsing and validating it into :mod:`cnnlab.architecture.spec`'s
+dataclasses (every problem a learner can act on, by layer and field), and loading and saving
+files (size-limited, never executed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from cnnlab.architecture.spec import (
+    FIELDS,
+    LAYER_TYPES,
+    PAIR_FIELDS,
+    REQUIRED,
+    Architecture,
+    Layer,
+    Problem,
+    SpecError,
+    layer_label,
+    make_layer,
+)
+
+MAX_JSON_BYTES = 256_000
+
+
+def _describe(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+
+
+def _parse_pair(value: Any, where: str, name: str, problems: list[Problem], pos: int | None):
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        return (value, value)
+    elif isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        return (int(value), int(value))
+    elif (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return (value[0], value[1])
+    problems.append(
+        Problem(
+            f"{where}: {name} must be an integer or [height, width] of integers; "
+            f"received {_describe(value)}",
+            pos,
+            name,
+        )
+    )
+    return None
+
+
+def _parse_int(value: Any, where: str, name: str, problems: list[Problem], pos: int | None):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    problems.append(
+        Problem(f"{where}: {name} must be an integer; received {_describe(value)}", pos, name)
+    )
+    return None
+
+
+def _parse_layer(raw: Any, pos: int, problems: list[Problem]) -> Layer | None:
+    if not isinstance(raw, dict):
+        problems.append(
+            Problem(f"layer {pos}: must be an object like {{\"type\": \"conv2d\", ...}}; "
+                    f"received {_describe(raw)}", pos)
+        )
+        return None
+    layer_type = raw.get("type")
+    if layer_type not in LAYER_TYPES:
+        received = "no type" if layer_type is None else f"type {_describe(layer_type)}"
+        problems.append(
+            Problem(f"layer {pos}: unknown layer {received}; use one of {', '.join(LAYER_TYPES)}",
+                    pos, "type")
+        )
+        return None
+    where = layer_label(pos, layer_type)
+    allowed = FIELDS[layer_type]
+    before = len(problems)
+    for name in raw:
+        if name != "type" and name not in allowed:
+            hint = f"it takes {', '.join(allowed)}" if allowed else "it takes no fields"
+            problems.append(Problem(f"{where}: unknown field {_describe(name)}; {hint}", pos, name))
+    for name in REQUIRED.get(layer_type, ()):
+        if raw.get(name) is None:
+            problems.append(Problem(f"{where}: missing field {name}", pos, name))
+    values: dict[str, Any] = {}
+    for name in allowed:
+        value = raw.get(name)
+        if value is None:
+            continue
+        if name in PAIR_FIELDS:
+            values[name] = _parse_pair(value, where, name, problems, pos)
+        elif name in ("filters", "units"):
+            values[name] = _parse_int(value, where, name, problems, pos)
+        elif name == "rate":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[name] = float(value)
+            else:
+                problems.append(Problem(
+                    f"{where}: rate must be a number in [0, 1); received {_describe(value)}",
+                    pos, name))
+        elif isinstance(value, str):
+            values[name] = value
+        else:
+            problems.append(Problem(
+                f"{where}: {name} must be a string; received {_describe(value)}", pos, name))
+    if len(problems) > before:
+        return None
+    return make_layer(layer_type, **values)
+
+
+def architecture_from_dict(data: Any) -> Architecture:
+    """Parse the JSON form into an :class:`Architecture`, collecting every structural problem.
+
+    Types and names are checked here; ranges and shapes by :func:`cnnlab.validate.validate`.
+
+    Args:
+        data: the decoded JSON object.
+    Returns:
+        The architecture, with the format's defaults filled in.
+    Raises:
+        SpecError: listing every problem found.
+    """
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise SpecError([Problem(f"an architecture must be a JSON object with a \"layers\" list; "
+                                 f"received {type(data).__name__}")])
+    known = {"name", "input_shape", "num_classes", "layers", "description"}
+    for key in data:
+        if key not in known:
+            problems.append(Problem(f"unknown top-level field {_describe(key)}; "
+                                    f"use name, input_shape, num_classes, layers"))
+    name = data.get("name", "untitled")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem(f"name must be a non-empty string; received {_describe(name)}"))
+        name = "untitled"
+    input_shape = data.get("input_shape")
+    if input_shape is not None:
+        if (not isinstance(input_shape, list) or len(input_shape) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in input_shape)):
+            problems.append(Problem(f"input_shape must be [height, width, channels] of integers, "
+                                    f"e.g. [28, 28, 1]; received {_describe(input_shape)}",
+                                    field="input_shape"))
+            input_shape = None
+        else:
+            input_shape = tuple(input_shape)
+    num_classes = data.get("num_classes")
+    if num_classes is not None:
+        num_classes = _parse_int(num_classes, "num_classes", "num_classes", problems, None)
+        if problems and problems[-1].field == "num_classes":
+            problems[-1] = Problem(f"num_classes must be an integer >= 2; received "
+                                   f"{_describe(data['num_classes'])}", field="num_classes")
+    raw_layers = data.get("layers")
+    layers: list[Layer] = []
+    if not isinstance(raw_layers, list):
+        problems.append(Problem(f"layers must be a list of layer objects; received "
+                                f"{_describe(raw_layers) if raw_layers is not None else 'none'}"))
+    else:
+        for pos, raw in enumerate(raw_layers, start=1):
+            layer = _parse_layer(raw, pos, problems)
+            if layer is not None:
+                layers.append(layer)
+    if problems:
+        raise SpecError(problems)
+    return Architecture(name=name, layers=tuple(layers), input_shape=input_shape,
+                        num_classes=num_classes)
+
+
+def architecture_from_json(text: str | bytes) -> Architecture:
+    """Parse JSON text (size-limited); malformed JSON becomes a :class:`SpecError`."""
+    if len(text) > MAX_JSON_BYTES:
+        raise SpecError([Problem(f"architecture file is {len(text):,} bytes; the limit is "
+                                 f"{MAX_JSON_BYTES:,} bytes")])
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(
+            exc, json.JSONDecodeError) else str(exc)
+        raise SpecError([Problem(f"malformed JSON at {detail}")]) from None
+    return architecture_from_dict(data)
+
+
+def load_architecture(path: str | Path) -> Architecture:
+    """Read an architecture JSON file (size-limited, never executed)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise SpecError([Problem(f"{path}: file is {size:,} bytes; an architecture file may "
+                                     f"be at most {MAX_JSON_BYTES:,} bytes")])
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SpecError([Problem(f"cannot read {path}: {exc.strerror or exc}")]) from None
+    try:
+        return architecture_from_json(text)
+    except SpecError as exc:
+        exc.problems = [dataclasses.replace(p, message=f"{path}: {p.message}")
+                        for p in exc.problems]
+        raise
+
+
+def architecture_to_json(arch: Architecture) -> str:
+    """The documented JSON form, indented, one layer per line."""
+    lines = ",\n".join(f"    {json.dumps(layer.to_dict())}" for layer in arch.layers)
+    head = {k: v for k, v in arch.to_dict().items() if k != "layers"}
+    head_text = json.dumps(head, indent=2)[:-2]
+    return f"{head_text},\n  \"layers\": [\n{lines}\n  ]\n}}\n"
+
+
+def save_architecture(arch: Architecture, path: str | Path) -> None:
+    """Write ``arch`` as JSON to ``path``."""
+    Path(path).write_text(architecture_to_json(arch), encoding="utf-8")

@@ -1,0 +1,237 @@
+"""The training commands of ``cnnlab``: ``train``, ``predict`` and ``datasets``.
+
+TensorFlow is imported inside the commands, never when this module is imported, so
+``cnnlab summary`` stays quick. Exit status: 0 done; 1 the training itself failed (e.g. the
+loss diverged); 2 bad input (one ``error:`` line); 130 ``train`` was interrupted with
+Ctrl-C: it stops after the current batch, evaluates, and still writes the run folder.
+
+``predict`` reports a blank image (nothing drawn) as ``class_index`` null with a note,
+rather than failing the whole command; an unreadable image file is bad input (status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+BLANK_NOTE = "blank image: nothing drawn"
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``train``, ``predict`` and ``datasets`` to the ``cnnlab`` subcommands."""
+    p = sub.add_parser("train", help="train an architecture on a data set, save the run")
+    p.add_argument("arch", help="an architecture JSON file or a preset name")
+    p.add_argument("--dataset", default="mnist-5k", metavar="NAME_OR_FOLDER",
+                   help="a data set name (see `cnnlab datasets`) or folder (default mnist-5k)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
+    p.add_argument("--epochs", type=int, default=5, help="default 5")
+    p.add_argument("--batch-size", type=int, default=64, help="default 64")
+    p.add_argument("--optimizer", default="adam", metavar="adam|sgd|rmsprop",
+                   help="default adam")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="default 0.001")
+    p.add_argument("--validation-split", type=float, default=0.1, metavar="F",
+                   help="share of the training images held out for validation (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("predict", help="classify image files with a trained run")
+    p.add_argument("run", metavar="DIR", help="a run folder written by `cnnlab train`")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG files")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("datasets", help="the data sets, and whether each is available offline")
+    p.set_defaults(func=cmd_datasets)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def epoch_line(record, epochs: int) -> str:
+    """One line per epoch: loss, accuracy, validation loss and accuracy, seconds."""
+    line = (f"epoch {record.epoch}/{epochs}  loss {_number(record.loss)}  accuracy "
+            f"{_percent(record.accuracy)}  val_loss {_number(record.val_loss)}  val_accuracy "
+            f"{_percent(record.val_accuracy)}  {record.seconds:.1f}s")
+    return line if record.complete else f"{line}  (stopped after {record.batches} batches)"
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2: TensorFlow's C++ start-up lines ignore every log level."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and initialise its devices without its start-up noise on stderr."""
+    if "tensorflow" in sys.modules:
+        return
+    with _quiet_stderr():
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # the CUDA probe logs here, not at import
+
+
+def _download_notice(name: str):
+    shown = []
+
+    def progress(done: int, total: int) -> None:
+        if not shown:
+            print(f"downloading {name} ({total / 1e6:.0f} MB)...", file=sys.stderr, flush=True)
+            shown.append(True)
+
+    return progress
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cnnlab.architecture import presets
+    from cnnlab.data import datasets
+    from cnnlab.runs.records import Hyperparameters
+
+    arch = presets.resolve(args.arch)
+    hyperparameters = Hyperparameters(
+        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+        learning_rate=args.learning_rate, validation_fraction=args.validation_split,
+        seed=args.seed)
+    dataset = datasets.load_dataset(args.dataset, _download_notice(args.dataset))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # fail now, not after training, if unwritable
+    import_tensorflow()
+    from cnnlab.runs import run_files
+    from cnnlab.training import engine
+
+    def print_epoch(event: engine.JobEvent) -> None:
+        if event.kind == "epoch":
+            print(epoch_line(event.record, hyperparameters.epochs), flush=True)
+
+    arch = engine.prepare_architecture(arch, dataset)  # errors before the header line
+    print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
+          f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
+          flush=True)
+    # Ctrl-C raises KeyboardInterrupt even where the parent started us with SIGINT ignored
+    # (a shell's background job, some CI runners), which Python would otherwise keep.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
+    interrupted = False
+    try:
+        while not job.wait(0.25):
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+        print("stopping after the current batch...", file=sys.stderr, flush=True)
+        job.stop()
+        job.wait()
+    snapshot = job.snapshot()
+    run = job.result()
+    if run is None:
+        print(f"error: training failed: {snapshot.message}", file=sys.stderr)
+        return 1
+    run_files.save_run(run, out)
+    metrics = run.metrics
+    print(f"test accuracy {_percent(metrics['test_accuracy'])} (loss "
+          f"{_number(metrics['test_loss'])}) on {metrics['test_samples']:,} test images, "
+          f"{snapshot.elapsed:.1f}s; run saved to {out}")
+    if interrupted:
+        print(f"interrupted: {snapshot.message}; the partial run is saved in {out}",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def read_image_file(path: str | Path, max_bytes: int) -> bytes:
+    """An image file's bytes, refusing (before reading) a file over ``max_bytes``."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ValueError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit "
+                             f"for an image")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def prepare_images(paths: list[str]) -> list:
+    """Each file preprocessed (no TensorFlow needed); a bad file is a ``ValueError``."""
+    from cnnlab.inspect import preprocess
+
+    prepared = []
+    for path in paths:
+        data = read_image_file(path, preprocess.MAX_BYTES)
+        try:
+            prepared.append(preprocess.preprocess_image_bytes(data))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    return prepared
+
+
+def predict_files(run, paths: list[str], prepared: list) -> list[dict]:
+    """``{"file", "class_index", "label", "probabilities", "note"}`` per image, in order.
+
+    A blank image has ``class_index``, ``label`` and ``probabilities`` null and says why in
+    ``note``; otherwise ``note`` is null.
+    """
+    from cnnlab.inspect import inference
+
+    predictor = inference.Predictor(run.model)
+    results = []
+    for path, image in zip(paths, prepared, strict=True):
+        if image.blank:
+            results.append({"file": path, "class_index": None, "label": None,
+                            "probabilities": None, "note": image.note or BLANK_NOTE})
+            continue
+        probabilities = [float(p) for p in predictor.probabilities(image.model_input())]
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        results.append({"file": path, "class_index": best, "label": run.class_names[best],
+                        "probabilities": probabilities, "note": None})
+    return results
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    prepared = prepare_images(args.images)
+    import_tensorflow()
+    from cnnlab.runs import run_files
+
+    with warnings.catch_warnings():  # Keras warns about mismatches load_run reports itself
+        warnings.simplefilter("ignore")
+        run = run_files.load_run(args.run)
+    if tuple(run.architecture.input_shape) != (28, 28, 1):
+        raise ValueError(f"{args.run}: the run's model takes {run.architecture.input_shape} "
+                         f"images; predict prepares 28x28 grey digits")
+    results = predict_files(run, args.images, prepared)
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for result in results:
+        if result["class_index"] is None:
+            print(f"{result['file']}: no prediction ({result['note']})")
+        else:
+            probability = result["probabilities"][result["class_index"]]
+            print(f"{result['file']}: {result['label']} (class {result['class_index']}, "
+                  f"{_percent(probability)})")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from cnnlab.data import datasets
+
+    for status in datasets.dataset_status():
+        print(status)
+    return 0

@@ -1,0 +1,299 @@
+"""The image data sets: the built-in ``mnist-5k``, ``mnist``, ``fashion-mnist`` and local folders.
+
+Images stay uint8 ``(n, 28, 28, 1)`` (never float copies) and every array is read-only, since
+one loaded data set is shared by all users of the server: loads are cached process-wide.
+``mnist`` and ``fashion-mnist`` are read from (and, when missing, downloaded into) the same
+files ``keras.datasets`` uses, with numpy only: importing this module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import pathlib
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from cnnlab.data import idx
+
+DEFAULT_DATASET = "mnist-5k"
+NAMES = ("mnist-5k", "mnist", "fashion-mnist")
+DIGITS = tuple(str(d) for d in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot")
+DESCRIPTIONS = {
+    "mnist-5k": "built-in: 5,000 MNIST digits (CC BY-SA 3.0), 4,000 train / 1,000 test",
+    "mnist": "MNIST: 70,000 handwritten digits (CC BY-SA 3.0), 60,000 train / 10,000 test",
+    "fashion-mnist": "Fashion-MNIST: 70,000 clothing images (Zalando, MIT), 60,000 / 10,000",
+}
+BUILTIN_SEED, BUILTIN_TEST_PER_CLASS = 0, 100
+Progress = Callable[[int, int], None]
+
+
+class DatasetError(ValueError):
+    """A data set cannot be loaded; the message says what was asked and what would work."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """A labelled image data set split into train and test, with read-only uint8 images.
+
+    Images given as ``(n, h, w)`` get a channel axis; all arrays become read-only views.
+    """
+
+    name: str
+    class_names: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        for split in ("train", "test"):
+            x, y = _checked_split(self, split)
+            object.__setattr__(self, f"x_{split}", x)
+            object.__setattr__(self, f"y_{split}", y)
+        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+            raise DatasetError(f"data set {self.name}: train images are {self.x_train.shape[1:]}"
+                               f" but test images are {self.x_test.shape[1:]}; they must match")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(height, width, channels)`` of one image."""
+        height, width, channels = (int(s) for s in self.x_train.shape[1:])
+        return height, width, channels
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes there are (labels run from 0 to ``num_classes - 1``)."""
+        return len(self.class_names)
+
+    def class_counts(self, split: str) -> list[int]:
+        """How many images of each class a split holds.
+
+        Args:
+            split: ``"train"`` or ``"test"``.
+        Returns:
+            One count per class, in class order.
+        """
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        labels = self.y_train if split == "train" else self.y_test
+        return np.bincount(labels, minlength=self.num_classes).tolist()
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}: {len(self.y_train):,} train / {len(self.y_test):,} test "
+                f"images {self.image_shape}, {self.num_classes} classes)")
+
+
+def _checked_split(ds: Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The split's images (uint8, 4-D) and labels (integers in range), as read-only views."""
+    x, y = np.asarray(getattr(ds, f"x_{split}")), np.asarray(getattr(ds, f"y_{split}"))
+    where = f"data set {ds.name}, {split} split"
+    if x.dtype != np.uint8:
+        raise DatasetError(f"{where}: images must be uint8 (0-255), got {x.dtype}; keep them "
+                           "uint8, the model rescales them")
+    x = x.reshape(x.shape + (1,)) if x.ndim == 3 else x.view()
+    if x.ndim != 4 or len(x) == 0:
+        raise DatasetError(f"{where}: images must be shaped (n, height, width[, channels]) with "
+                           f"n > 0, got {x.shape}")
+    if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+        raise DatasetError(f"{where}: labels must be {len(x):,} integers, got {y.dtype} "
+                           f"shaped {y.shape}")
+    if y.min() < 0 or y.max() >= len(ds.class_names):
+        raise DatasetError(f"{where}: labels run from {y.min()} to {y.max()} but there are "
+                           f"{len(ds.class_names)} class names; give one name per class")
+    y = y.view()
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """Whether a named data set can be loaded without internet, and where it is."""
+
+    name: str
+    description: str
+    available_offline: bool
+    detail: str
+
+    def __str__(self) -> str:
+        state = "available offline" if self.available_offline else "needs a download"
+        return f"{self.name:<14} {state:<18} {self.description}\n{'':<15}{self.detail}"
+
+
+_CACHE: dict[tuple, Dataset] = {}
+_LOCKS: dict[tuple, threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every loaded data set (the next load reads the files again)."""
+    with _GUARD:
+        _CACHE.clear()
+
+
+def _cached(key: tuple, build: Callable[[], Dataset]) -> Dataset:
+    """``_CACHE[key]``, built once even when several threads ask at the same time."""
+    with _GUARD:
+        if key in _CACHE:
+            return _CACHE[key]
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        with _GUARD:
+            if key in _CACHE:
+                return _CACHE[key]
+        dataset = build()
+        with _GUARD:
+            _CACHE[key] = dataset
+        return dataset
+
+
+def load_dataset(name_or_folder: str = DEFAULT_DATASET, progress: Progress | None = None, *,
+                 class_names: Sequence[str] | None = None) -> Dataset:
+    """Load a data set by name, or from a folder of MNIST-format IDX files; cached.
+
+    Args:
+        name_or_folder: ``mnist-5k`` (built in, offline), ``mnist``, ``fashion-mnist``, or a
+            folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+            ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally .gz).
+        progress: called as ``progress(bytes_done, bytes_total)`` while files download.
+        class_names: for a folder, one name per label; by default the Fashion-MNIST names
+            if the folder's name contains "fashion", else "0", "1", ...
+    Returns:
+        The data set; the same object on later calls.
+    Raises:
+        DatasetError: unknown name, missing or malformed files, or a failed download.
+    """
+    key = str(name_or_folder).strip().lower().replace("_", "-")
+    if key in NAMES and class_names is not None:
+        raise DatasetError(f"class_names can only be given for a folder; {key} has its own")
+    if key == "mnist-5k":
+        return _cached(("mnist-5k",), _load_builtin)
+    if key in idx.KERAS_FILES:
+        paths = idx.keras_cache_files(key)
+        return _cached((key, str(paths[0])), lambda: _load_keras(key, paths, progress))
+    folder = pathlib.Path(name_or_folder).expanduser()
+    if not folder.is_dir():
+        looks_like_path = any(c in str(name_or_folder) for c in "/\\~.") or folder.exists()
+        what = f"no folder {folder}" if looks_like_path else f"unknown data set {name_or_folder!r}"
+        raise DatasetError(f"{what}: use one of {', '.join(NAMES)} (mnist-5k is built in and "
+                           "works offline), or the path of a folder holding the MNIST-format "
+                           f"files {', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
+                           "optionally .gz)")
+    folder = folder.resolve()
+    try:
+        files = idx.find_folder_files(folder)
+    except idx.IdxError as exc:
+        raise DatasetError(f"cannot load the folder {folder}: {exc}") from exc
+    names = None if class_names is None else tuple(class_names)
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files.values())
+    return _cached(("folder", str(folder), names, stamp),
+                   lambda: _load_folder(folder, files, names))
+
+
+def _load_builtin() -> Dataset:
+    """``mnist-5k``: a fixed stratified split of the shipped 5,000 digits, classes mixed."""
+    resource = importlib.resources.files("cnnlab").joinpath("data/mnist_5k.npz")
+    try:
+        with resource.open("rb") as f, np.load(f, allow_pickle=False) as data:
+            images, labels = data["images"], data["labels"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise DatasetError(f"the built-in data set file cnnlab/data/mnist_5k.npz cannot be read "
+                           f"({exc}); reinstall cnnlab or run scripts/convert_mnist_5k.py") from exc
+    rng = np.random.default_rng(BUILTIN_SEED)
+    test = np.concatenate([rng.choice(np.flatnonzero(labels == c), BUILTIN_TEST_PER_CLASS,
+                                      replace=False) for c in range(len(DIGITS))])
+    train = np.setdiff1d(np.arange(len(labels)), test)
+    train, test = rng.permutation(train), rng.permutation(test)  # the file is sorted by class
+    return Dataset(name="mnist-5k", class_names=DIGITS, x_train=images[train],
+                   y_train=labels[train], x_test=images[test], y_test=labels[test],
+                   source=DESCRIPTIONS["mnist-5k"])
+
+
+def _load_folder(folder: pathlib.Path, files: dict[str, pathlib.Path],
+                 class_names: tuple[str, ...] | None) -> Dataset:
+    try:
+        x_train, y_train = idx.read_pair(files["train images"], files["train labels"])
+        x_test, y_test = idx.read_pair(files["test images"], files["test labels"])
+    except idx.IdxError as exc:
+        raise DatasetError(f"cannot load the folder {folder}: {exc}") from exc
+    if class_names is None:
+        count = int(max(y_train.max(), y_test.max())) + 1
+        fashion = "fashion" in folder.name.lower() and count <= len(FASHION_CLASSES)
+        class_names = FASHION_CLASSES if fashion else tuple(str(c) for c in range(max(10, count)))
+    return Dataset(name=str(folder), class_names=class_names, x_train=x_train, y_train=y_train,
+                   x_test=x_test, y_test=y_test, source=f"folder {folder}")
+
+
+def _load_keras(name: str, paths: list[pathlib.Path], progress: Progress | None) -> Dataset:
+    """``mnist`` or ``fashion-mnist`` from the Keras cache, downloading missing files first."""
+    missing = [(path, size) for path, (_, size) in
+               zip(paths, idx.KERAS_FILES[name], strict=True) if not path.is_file()]
+    try:
+        idx.download(missing, progress)
+    except idx.DownloadError as exc:
+        raise DatasetError(f"{exc}. Without internet, use the built-in data set mnist-5k, or "
+                           f"copy the {name} files from {idx.KERAS_URL} to "
+                           f"{', '.join(map(str, paths))}") from exc
+    try:
+        if name == "mnist":
+            with np.load(paths[0], allow_pickle=False) as f:
+                x_train, y_train, x_test, y_test = (f[k] for k in
+                                                    ("x_train", "y_train", "x_test", "y_test"))
+        else:
+            x_train, y_train = idx.read_pair(paths[1], paths[0])
+            x_test, y_test = idx.read_pair(paths[3], paths[2])
+        return Dataset(name=name, class_names=DIGITS if name == "mnist" else FASHION_CLASSES,
+                       x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                       source=f"{DESCRIPTIONS[name]}; Keras cache {paths[0].parent}")
+    except (OSError, KeyError, ValueError) as exc:  # IdxError and DatasetError are ValueErrors
+        raise DatasetError(f"the cached {name} files are unreadable ({exc}); delete "
+                           f"{', '.join(map(str, paths))} to download them again, or use the "
+                           "built-in data set mnist-5k") from exc
+
+
+def dataset_status() -> list[DatasetInfo]:
+    """Which named data sets load without internet: checks files exist, never downloads.
+
+    Returns:
+        One entry each for ``mnist-5k``, ``mnist`` and ``fashion-mnist``.
+    """
+    builtin = importlib.resources.files("cnnlab").joinpath("data/mnist_5k.npz").is_file()
+    infos = [DatasetInfo("mnist-5k", DESCRIPTIONS["mnist-5k"], builtin,
+                         "ships with cnnlab (cnnlab/data/mnist_5k.npz)" if builtin else
+                         "cnnlab/data/mnist_5k.npz is missing: reinstall cnnlab")]
+    for name in idx.KERAS_FILES:
+        paths = idx.keras_cache_files(name)
+        missing = [p for p in paths if not p.is_file()]
+        megabytes = sum(size for _, size in idx.KERAS_FILES[name]) / 1e6
+        detail = (f"in the Keras cache: {paths[0].parent}" if not missing else
+                  f"downloads {megabytes:.0f} MB from {idx.KERAS_URL} on first use into "
+                  f"{paths[0].parent} (or put {', '.join(p.name for p in missing)} there)")
+        infos.append(DatasetInfo(name, DESCRIPTIONS[name], not missing, detail))
+    return infos
+
+
+def sample_images(ds: Dataset, per_class: int, seed: int, split: str = "train"
+                  ) -> list[np.ndarray]:
+    """Indices of random images of each class, for a grid of samples.
+
+    Args:
+        ds: the data set.
+        per_class: how many images of each class (fewer if a class has fewer).
+        seed: the random seed.
+        split: ``"train"`` or ``"test"``.
+    Returns:
+        One int64 index array per class, in class order, into ``x_<split>``.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    labels = ds.y_train if split == "train" else ds.y_test
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(np.flatnonzero(labels == c))[:max(per_class, 0)].astype(np.int64)
+            for c in range(ds.num_classes)]

@@ -1,0 +1,1 @@
+"""Looking inside a trained model: inference, drawing preprocessing, pixel reading."""

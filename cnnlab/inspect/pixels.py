@@ -1,0 +1,147 @@
+"""Reading pixels for :mod:`cnnlab.inspect.preprocess`: arrays, canvases and image files are checked
+(shape, dtype, value range, file size, pixel dimensions) and turned into a gray ink image.
+
+Image files are read with Pillow from bytes, PNG or JPEG only, never executed; the dimensions
+are checked from the header before any pixels are decoded (which also stops decompression
+bombs), and a large image is reduced to :data:`WORK_SIDE` pixels a side first.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 5_000_000  # default limit on an uploaded file's size
+MAX_SIDE = 4096  # limit on an image's width and on its height, in pixels
+WORK_SIDE = 1024  # an uploaded image is first reduced to at most this many pixels a side
+ALLOWED_FORMATS = ("PNG", "JPEG")  # what read_image_bytes reads (Pillow format ids)
+
+
+class ImageError(ValueError):
+    """An image that cannot be preprocessed: unreadable, too large or of the wrong shape."""
+
+
+def read_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[np.ndarray, float]:
+    """(pixels, value of full ink) of an image file's bytes, upright by its EXIF orientation:
+    (H, W, 4) RGBA when the image has transparency, else (H, W).
+
+    Raises:
+        ImageError: for a file over ``max_bytes``, an image wider or taller than
+            :data:`MAX_SIDE` pixels, or bytes that are not a readable PNG or JPEG.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ImageError(f"image data must be bytes; received {type(data).__name__}")
+    size = len(data)
+    if size > max_bytes:
+        raise ImageError(f"the image file is {size:,} bytes ({size / 1e6:.1f} MB); files up to "
+                         f"{max_bytes:,} bytes ({max_bytes / 1e6:g} MB) are allowed")
+    if size == 0:
+        raise ImageError("could not read an empty file (0 bytes) as an image "
+                         "(PNG or JPEG expected)")
+    try:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as im:
+            check_side(*im.size, "image")  # from the header: nothing decoded yet
+            if im.format == "JPEG" and max(im.size) > WORK_SIDE:  # decode at 1/2, 1/4 or 1/8
+                factor = WORK_SIDE / max(im.size)
+                im.draft(None, (math.ceil(im.width * factor), math.ceil(im.height * factor)))
+            im.load()
+            arr, full = _pil_pixels(_upright(im))
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image is far too large to open ({exc}); images up to "
+                         f"{MAX_SIDE}×{MAX_SIDE} pixels are allowed") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError) as exc:
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"could not read the {size:,} bytes as an image (PNG or JPEG "
+                         f"expected): {exc}") from None
+    return arr, full
+
+
+def check_side(width: int, height: int, what: str) -> None:
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageError(f"the {what} is {width:,}×{height:,} pixels (width×height); images up "
+                         f"to {MAX_SIDE}×{MAX_SIDE} pixels are allowed")
+    if width < 1 or height < 1:
+        raise ImageError(f"the {what} is empty ({width}×{height} pixels)")
+
+
+def checked_array(value: np.ndarray, what: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise ImageError(f"the {what} must hold numbers; received dtype {arr.dtype}")
+    if arr.ndim in (2, 3):
+        check_side(arr.shape[1], arr.shape[0], what)
+    return arr
+
+
+def full_scale(arr: np.ndarray, what: str) -> float:
+    """The value of full ink (1 for floats and bools, 255 for integers), checking the range."""
+    if arr.dtype.kind == "b":
+        return 1.0
+    if arr.dtype == np.uint8:
+        return 255.0
+    low, high = float(arr.min()), float(arr.max())
+    if arr.dtype.kind == "f":
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ImageError(f"the {what} holds NaN or infinite values")
+        if low < 0 or high > 1:
+            raise ImageError(f"a float {what} must hold values in 0..1; received values from "
+                             f"{low:g} to {high:g} (integer arrays hold 0..255)")
+        return 1.0
+    if low < 0 or high > 255:
+        raise ImageError(f"an integer {what} must hold values in 0..255; received values from "
+                         f"{low:g} to {high:g}")
+    return 255.0
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The image turned by its EXIF orientation (phone photos); unchanged if that fails."""
+    try:
+        return ImageOps.exif_transpose(im) or im
+    except Exception:  # a malformed EXIF block should not lose the picture
+        return im
+
+
+def _pil_pixels(im: Image.Image) -> tuple[np.ndarray, float]:
+    """(pixels, value of full ink): (H, W, 4) RGBA when the image has transparency, else (H, W).
+
+    An image over :data:`WORK_SIDE` pixels a side is reduced (averaging blocks of pixels) first:
+    the result is 28×28, and numpy work on a 12-megapixel photo would take most of a second.
+    """
+    if im.has_transparency_data:
+        im = im.convert("RGBA")
+    elif im.mode.startswith("I") or im.mode == "F":  # 16-bit PNG gray
+        im = im.convert("I") if im.mode != "F" else im
+    else:
+        im = im.convert("L")
+    factor = math.ceil(max(im.size) / WORK_SIDE)
+    if factor > 1:
+        im = im.reduce(factor)
+    if im.mode in ("I", "F"):
+        arr = np.clip(np.asarray(im, dtype=np.float32), 0, None)
+        return arr, 65535.0 if arr.max() > 255 else 255.0
+    return np.asarray(im), 255.0
+
+
+def ink_source(arr: np.ndarray, full: float) -> tuple[np.ndarray, bool | None]:
+    """(float32 gray image in 0..1, ink polarity or None to detect it).
+
+    Args:
+        arr: (H, W), (H, W, 3) or (H, W, 4) pixels in 0..full. A varying alpha channel marks
+            the strokes (ink = alpha, light on dark). A constant alpha is ignored — except fully
+            transparent, which shows nothing. RGB is read as luma, as Pillow's "L".
+    """
+    scale = np.float32(1 / full)
+    if arr.ndim == 2:
+        return np.minimum(arr.astype(np.float32) * scale, 1), None
+    if arr.shape[2] == 4:
+        alpha = arr[..., 3]
+        if alpha.max() > alpha.min() or alpha.max() == 0:
+            return np.minimum(alpha.astype(np.float32) * scale, 1), True
+    luma = (arr[..., 0].astype(np.float32) * np.float32(0.299 / full)
+            + arr[..., 1].astype(np.float32) * np.float32(0.587 / full)
+            + arr[..., 2].astype(np.float32) * np.float32(0.114 / full))
+    return np.minimum(luma, 1), None

@@ -1,0 +1,1 @@
+"""The Learn page's arithmetic: convolution and pooling step by step. No TensorFlow."""

@@ -1,0 +1,1 @@
+"""Runs: what a finished training holds, and its folder and zip format."""

@@ -1,0 +1,107 @@
+"""Build and compile the Keras 3 model an architecture describes (imports TensorFlow)."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from cnnlab.architecture import shapes
+from cnnlab.architecture.spec import Architecture, SpecError
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+RESCALE_NAME = "rescale"  # inputs are uint8-range images; the model scales them to [0, 1]
+
+
+def checked_summary(
+    arch: Architecture, input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+) -> shapes.Summary:
+    """The summary of a valid architecture; raises :class:`SpecError` listing its problems."""
+    summary = shapes.summarize(arch, input_shape, num_classes)
+    if summary.problems:
+        raise SpecError(list(summary.problems))
+    return summary
+
+
+def keras_layer(row: shapes.Row) -> keras.layers.Layer:
+    """The Keras layer for one summary row, named by the row (``conv_1``, ``output``, ...)."""
+    spec_layer, name = row.layer, row.name
+    kind = row.type
+    if kind == "conv2d":
+        return layers.Conv2D(spec_layer.filters, spec_layer.kernel_size, strides=spec_layer.strides,
+                             padding=spec_layer.padding, activation=spec_layer.activation,
+                             name=name)
+    if kind == "max_pool2d":
+        return layers.MaxPooling2D(spec_layer.pool_size, strides=spec_layer.strides,
+                                   padding=spec_layer.padding, name=name)
+    if kind == "avg_pool2d":
+        return layers.AveragePooling2D(spec_layer.pool_size, strides=spec_layer.strides,
+                                       padding=spec_layer.padding, name=name)
+    if kind == "global_avg_pool2d":
+        return layers.GlobalAveragePooling2D(name=name)
+    if kind == "global_max_pool2d":
+        return layers.GlobalMaxPooling2D(name=name)
+    if kind == "batch_norm":
+        return layers.BatchNormalization(name=name)
+    if kind == "dropout":
+        return layers.Dropout(spec_layer.rate, name=name)
+    if kind == "flatten":
+        return layers.Flatten(name=name)
+    if kind == "dense":
+        return layers.Dense(spec_layer.units, activation=spec_layer.activation, name=name)
+    raise ValueError(f"no Keras layer for type {kind!r}")
+
+
+def build_model(
+    arch: Architecture, input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None, seed: int | None = None,
+) -> keras.Model:
+    """The Keras functional model of ``arch``: ``keras.Input``, rescaling, the rows, the head.
+
+    Args:
+        arch: the architecture (validated here).
+        input_shape: overrides ``arch.input_shape``; default 28×28×1.
+        num_classes: overrides ``arch.num_classes``; default 10.
+        seed: seeds Keras's weight initialisers for a reproducible start.
+    Returns:
+        An uncompiled ``keras.Model`` whose layer names match the summary's rows.
+
+    Example:
+        >>> from cnnlab.architecture import presets
+        >>> build_model(presets.get("two-conv")).count_params()
+        225034
+    """
+    summary = checked_summary(arch, input_shape, num_classes)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=summary.input_shape, name="image")
+    x = layers.Rescaling(1 / 255, name=RESCALE_NAME)(inputs)  # (batch, height, width, channels)
+    for row in summary.rows:
+        x = keras_layer(row)(x)
+    return keras.Model(inputs, x, name=_model_name(arch.name))
+
+
+def _model_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name).strip("_-")
+    return cleaned or "cnn"
+
+
+def make_optimizer(optimizer: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """Adam, SGD with momentum 0.9, or RMSprop at ``learning_rate``."""
+    if optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    if optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; received {optimizer!r}")
+
+
+def compile_model(model: keras.Model, optimizer: str = "adam",
+                  learning_rate: float = 1e-3) -> keras.Model:
+    """Compile with sparse categorical cross-entropy and accuracy; returns the model."""
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0; received {learning_rate}")
+    model.compile(optimizer=make_optimizer(optimizer, learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model

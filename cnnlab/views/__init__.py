@@ -1,0 +1,1 @@
+"""Views: numbers to pictures (grids, colours, charts, the network diagram). No TensorFlow."""
