@@ -174,7 +174,7 @@ def prepare_images(paths: list[str]) -> list:
 
     prepared = []
     for path in paths:
-        data = read_image_file(path, preprocess.MAX_BYTES)
+        data = read_image_file(path, preprocess.MAX_FILE_BYTES)
         try:
             prepared.append(preprocess.preprocess_image_bytes(data))
         except ValueError as exc:

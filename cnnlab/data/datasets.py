@@ -29,7 +29,7 @@ DESCRIPTIONS = {
     "fashion-mnist": "Fashion-MNIST: 70,000 clothing images (Zalando, MIT), 60,000 / 10,000",
 }
 BUILTIN_SEED, BUILTIN_TEST_PER_CLASS = 0, 100
-Progress = Callable[[int, int], None]
+DownloadProgress = Callable[[int, int], None]
 
 
 class DatasetError(ValueError):
@@ -154,7 +154,8 @@ def _cached(key: tuple, build: Callable[[], Dataset]) -> Dataset:
         return dataset
 
 
-def load_dataset(name_or_folder: str = DEFAULT_DATASET, progress: Progress | None = None, *,
+def load_dataset(name_or_folder: str = DEFAULT_DATASET,
+                 progress: DownloadProgress | None = None, *,
                  class_names: Sequence[str] | None = None) -> Dataset:
     """Load a data set by name, or from a folder of MNIST-format IDX files; cached.
 
@@ -231,7 +232,7 @@ def _load_folder(folder: pathlib.Path, files: dict[str, pathlib.Path],
                    x_test=x_test, y_test=y_test, source=f"folder {folder}")
 
 
-def _load_keras(name: str, paths: list[pathlib.Path], progress: Progress | None) -> Dataset:
+def _load_keras(name: str, paths: list[pathlib.Path], progress: DownloadProgress | None) -> Dataset:
     """``mnist`` or ``fashion-mnist`` from the Keras cache, downloading missing files first."""
     missing = [(path, size) for path, (_, size) in
                zip(paths, idx.KERAS_FILES[name], strict=True) if not path.is_file()]

@@ -29,8 +29,8 @@ import numpy as np
 
 UBYTE = 0x08
 MAX_ITEMS = 1_000_000  # images or labels per file (MNIST has 60,000)
-MAX_SIDE = 512  # image height or width in pixels
-MAX_BYTES = 1 << 30  # 1 GiB of pixel data
+MAX_IDX_SIDE = 512  # image height or width in pixels
+MAX_IDX_BYTES = 1 << 30  # 1 GiB of pixel data
 GZIP_MAGIC = b"\x1f\x8b"
 
 # (role, file stem) of the four files of an MNIST-format folder, as in the original release.
@@ -114,12 +114,12 @@ def _check_dims(path: pathlib.Path, dims: tuple[int, ...]) -> None:
         raise IdxError(f"{path} says it holds {dims[0]:,} items; between 1 and "
                        f"{MAX_ITEMS:,} are accepted")
     for side in dims[1:]:
-        if side == 0 or side > MAX_SIDE:
+        if side == 0 or side > MAX_IDX_SIDE:
             raise IdxError(f"{path} says its images are {dims[1:]} pixels; sides between 1 "
-                           f"and {MAX_SIDE} are accepted")
-    if int(np.prod(dims)) > MAX_BYTES:
+                           f"and {MAX_IDX_SIDE} are accepted")
+    if int(np.prod(dims)) > MAX_IDX_BYTES:
         raise IdxError(f"{path} says it holds {dims} values, more than the "
-                       f"{MAX_BYTES:,}-byte limit")
+                       f"{MAX_IDX_BYTES:,}-byte limit")
 
 
 def find_folder_files(folder: str | os.PathLike[str]) -> dict[str, pathlib.Path]:

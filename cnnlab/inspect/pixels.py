@@ -14,8 +14,8 @@ import math
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_BYTES = 5_000_000  # default limit on an uploaded file's size
-MAX_SIDE = 4096  # limit on an image's width and on its height, in pixels
+MAX_FILE_BYTES = 5_000_000  # default limit on an uploaded file's size
+MAX_INPUT_SIDE = 4096  # limit on an image's width and on its height, in pixels
 WORK_SIDE = 1024  # an uploaded image is first reduced to at most this many pixels a side
 ALLOWED_FORMATS = ("PNG", "JPEG")  # what read_image_bytes reads (Pillow format ids)
 
@@ -24,13 +24,13 @@ class ImageError(ValueError):
     """An image that cannot be preprocessed: unreadable, too large or of the wrong shape."""
 
 
-def read_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[np.ndarray, float]:
+def read_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> tuple[np.ndarray, float]:
     """(pixels, value of full ink) of an image file's bytes, upright by its EXIF orientation:
     (H, W, 4) RGBA when the image has transparency, else (H, W).
 
     Raises:
         ImageError: for a file over ``max_bytes``, an image wider or taller than
-            :data:`MAX_SIDE` pixels, or bytes that are not a readable PNG or JPEG.
+            :data:`MAX_INPUT_SIDE` pixels, or bytes that are not a readable PNG or JPEG.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ImageError(f"image data must be bytes; received {type(data).__name__}")
@@ -51,7 +51,7 @@ def read_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[np.ndarra
             arr, full = _pil_pixels(_upright(im))
     except Image.DecompressionBombError as exc:
         raise ImageError(f"the image is far too large to open ({exc}); images up to "
-                         f"{MAX_SIDE}×{MAX_SIDE} pixels are allowed") from None
+                         f"{MAX_INPUT_SIDE}×{MAX_INPUT_SIDE} pixels are allowed") from None
     except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError) as exc:
         if isinstance(exc, ImageError):
             raise
@@ -61,9 +61,9 @@ def read_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> tuple[np.ndarra
 
 
 def check_side(width: int, height: int, what: str) -> None:
-    if width > MAX_SIDE or height > MAX_SIDE:
+    if width > MAX_INPUT_SIDE or height > MAX_INPUT_SIDE:
         raise ImageError(f"the {what} is {width:,}×{height:,} pixels (width×height); images up "
-                         f"to {MAX_SIDE}×{MAX_SIDE} pixels are allowed")
+                         f"to {MAX_INPUT_SIDE}×{MAX_INPUT_SIDE} pixels are allowed")
     if width < 1 or height < 1:
         raise ImageError(f"the {what} is empty ({width}×{height} pixels)")
 

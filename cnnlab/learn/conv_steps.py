@@ -81,7 +81,7 @@ def pad_input(x: np.ndarray, window: int | tuple[int, int], stride: int, padding
         A ``Padded`` with the grid, the mask of real cells and the four padding amounts.
     """
     x = np.asarray(x, dtype=float)
-    kh, kw = _pair(window)
+    kh, kw = _rows_cols(window)
     top, bottom = padding_amounts(x.shape[0], kh, stride, padding)
     left, right = padding_amounts(x.shape[1], kw, stride, padding)
     widths = ((top, bottom), (left, right))
@@ -112,7 +112,7 @@ class Step:
     winner: tuple[int, int] | None = None
 
 
-def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
+def _rows_cols(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, (int, np.integer)) else (value[0], value[1])
 
 
@@ -186,7 +186,7 @@ def pool_steps(x: np.ndarray, pool_size: int, stride: int, padding: str = "valid
     """
     _check_pool(padding, mode)
     padded = pad_input(x, pool_size, stride, padding, fill=np.nan)
-    kh, kw = _pair(pool_size)
+    kh, kw = _rows_cols(pool_size)
     steps = []
     for i, j, top, left in _positions(padded, (kh, kw), stride):
         window = padded.grid[top:top + kh, left:left + kw]
@@ -206,7 +206,7 @@ def pool_output(x: np.ndarray, pool_size: int, stride: int, padding: str = "vali
     """The whole pooling output at once (vectorised), shape (out_h, out_w)."""
     _check_pool(padding, mode)
     grid = pad_input(x, pool_size, stride, padding, fill=np.nan).grid
-    kh, kw = _pair(pool_size)
+    kh, kw = _rows_cols(pool_size)
     if grid.shape[0] < kh or grid.shape[1] < kw:
         return np.zeros((0, 0))
     windows = sliding_window_view(grid, (kh, kw))[::stride, ::stride]

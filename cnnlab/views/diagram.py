@@ -19,7 +19,7 @@ COLOURS = {
     "flatten": "#ba68c8",
     "dense": "#ff8a65",
 }
-MAX_SIDE = 120  # pixels for the largest spatial map
+LARGEST_BLOCK_SIDE = 120  # pixels for the largest spatial map
 PLANE_HEIGHT = 150
 
 
@@ -27,8 +27,8 @@ def _block(x: float, shape: tuple[int, ...], colour: str, largest: int) -> tuple
     """SVG of one block at ``x``; returns (svg, width, height)."""
     if len(shape) == 3:
         h, w, c = shape
-        side_h = max(8.0, MAX_SIDE * math.sqrt(h / largest))
-        side_w = max(8.0, MAX_SIDE * math.sqrt(w / largest))
+        side_h = max(8.0, LARGEST_BLOCK_SIDE * math.sqrt(h / largest))
+        side_w = max(8.0, LARGEST_BLOCK_SIDE * math.sqrt(w / largest))
         depth = 6 + 10 * math.log2(c + 1)  # channels: the block's thickness
         skew = side_w * 0.35
         top = (PLANE_HEIGHT - side_h) / 2
