@@ -3,7 +3,8 @@
 MNIST's own recipe: the ink is cropped to its bounding box, scaled (keeping the aspect ratio,
 antialiased) so its longest side is 20 px, then put in a 28×28 field and moved so the centre of
 mass of the pixel values sits at the centre of the field. The functions here do the same and
-return every step (:class:`Preprocessed`), so the Draw page can show them side by side:
+return every step (:class:`cnnlab.inspect.prepared.Preprocessed`), so the Draw page can show
+them side by side:
 
 1. ``"as drawn"``: the ink image (float32 0..1, ink = 1, background 0), any size;
 2. ``"cropped"``: the ink's bounding box;
@@ -27,20 +28,19 @@ Pure numpy + Pillow (no streamlit, no TensorFlow, no scipy); a 280×280 canvas t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from PIL import Image
 
 from cnnlab.inspect.pixels import (
-    MAX_BYTES,
+    MAX_FILE_BYTES,
     ImageError,
     checked_array,
     full_scale,
     ink_source,
     read_image_bytes,
 )
+from cnnlab.inspect.prepared import Preprocessed
 
 FIELD = 28  # side of the final image
 BOX = 20  # the ink's longest side in the final image
@@ -51,80 +51,6 @@ MIN_CONTRAST = 0.1  # ink must differ from the background by this much (0..1) to
 INK_FLOOR = 0.15  # values within this share of the contrast above the background are background
 MIN_INK_PIXELS = 4  # fewer solid ink pixels than this is a speck, not a drawing...
 MIN_INK_FRACTION = 0.0005  # ...and so is fewer than this share of the image's pixels
-
-
-@dataclass(frozen=True, eq=False)
-class Preprocessed:
-    """The result of preprocessing one drawing or image: every step and the final image.
-
-    Attributes:
-        steps: ``(title, image)`` pairs in order, titles from :data:`STEP_TITLES`; each image
-            is read-only float32 in 0..1 with ink = 1. Only ``"as drawn"`` when ``blank``.
-        image: the final read-only (28, 28) float32 image in 0..1 (its brightest pixel is 1),
-            or None when ``blank``.
-        blank: True when nothing was drawn (no ink, or only a speck): do not predict.
-        note: why the drawing counts as blank, "" otherwise.
-
-    The project's models take uint8-range pixels and scale them themselves (their first layer
-    is ``Rescaling(1/255)``), so :meth:`model_input` gives 0..255 values by default.
-    """
-
-    steps: tuple[tuple[str, np.ndarray], ...]
-    image: np.ndarray | None
-    blank: bool
-    note: str = ""
-
-    def as_uint8(self) -> np.ndarray:
-        """The final image as (28, 28) uint8 in 0..255, like an MNIST image.
-
-        Returns:
-            A new uint8 array.
-
-        Raises:
-            ImageError: when ``blank`` (there is no image).
-
-        Example:
-            >>> prepared.as_uint8().shape  # doctest: +SKIP
-            (28, 28)
-        """
-        image = self._final()
-        return np.round(image * 255.0).astype(np.uint8)
-
-    def model_input(self, scale: Literal["uint8", "unit"] = "uint8") -> np.ndarray:
-        """The final image as a one-image batch, shape (1, 28, 28, 1) float32.
-
-        Args:
-            scale: ``"uint8"`` (default) for values 0..255 — exactly :meth:`as_uint8` as
-                float32, what this project's models (``Rescaling(1/255)`` first) are trained
-                on; ``"unit"`` for the unquantised 0..1 values, for a model without rescaling.
-
-        Returns:
-            A new float32 array of shape (1, 28, 28, 1).
-
-        Raises:
-            ImageError: when ``blank``. ValueError: for another ``scale``.
-
-        Example:
-            >>> predictor.probabilities(prepared.model_input())  # doctest: +SKIP
-        """
-        if scale == "uint8":
-            values = self.as_uint8().astype(np.float32)
-        elif scale == "unit":
-            values = self._final().astype(np.float32, copy=True)
-        else:
-            raise ValueError(f'scale must be "uint8" or "unit"; received {scale!r}')
-        return values.reshape(1, FIELD, FIELD, 1)
-
-    def _final(self) -> np.ndarray:
-        if self.image is None:
-            raise ImageError(f"nothing to feed the model: {self.note or 'nothing drawn'}")
-        return self.image
-
-    def __repr__(self) -> str:
-        titles = [title for title, _ in self.steps]
-        shape = None if self.image is None else self.image.shape
-        return (f"Preprocessed(blank={self.blank}, image={shape}, steps={titles}, "
-                f"note={self.note!r})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +73,7 @@ def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
 
     Raises:
         ImageError: for a wrong shape or dtype, values out of range, or a side over
-            :data:`cnnlab.pixels.MAX_SIDE`.
+            :data:`cnnlab.inspect.pixels.MAX_INPUT_SIDE`.
 
     Example:
         >>> canvas = np.zeros((280, 280, 4), np.uint8); canvas[..., 3] = 255
@@ -164,14 +90,14 @@ def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
     return _preprocess(gray, ink_is_light)
 
 
-def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> Preprocessed:
+def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> Preprocessed:
     """Preprocess an image file's bytes: a photo or scan of a digit, a screenshot, a PNG.
 
     Dark ink on light paper is detected (the border is light) and inverted; a PNG with a
     transparent background is read by its alpha channel (see :func:`preprocess_canvas`). The
     file's EXIF orientation is applied. Image dimensions are checked from the header before
     any pixels are decoded, which also stops decompression bombs. An image over
-    :data:`cnnlab.pixels.WORK_SIDE` (1024) pixels a side is reduced to that size first, so
+    :data:`cnnlab.inspect.pixels.WORK_SIDE` (1024) pixels a side is reduced to that size first, so
     the ``"as drawn"`` step of a large photo is smaller than the photo.
 
     Args:
@@ -183,7 +109,8 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_BYTES) -> Preproces
 
     Raises:
         ImageError: for a file over ``max_bytes``, an image wider or taller than
-            :data:`cnnlab.pixels.MAX_SIDE` pixels, or bytes that are not a readable PNG or JPEG.
+            :data:`cnnlab.inspect.pixels.MAX_INPUT_SIDE` pixels, or bytes that are not a
+            readable PNG or JPEG.
 
     Example:
         >>> prepared = preprocess_image_bytes(open("seven.jpg", "rb").read())  # doctest: +SKIP
