@@ -7,8 +7,8 @@ from keras import layers
 
 from cnnlab.architecture import shapes
 from cnnlab.architecture.spec import Architecture, SpecError
+from cnnlab.runs.records import OPTIMIZERS
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
 RESCALE_NAME = "rescale"  # inputs are uint8-range images; the model scales them to [0, 1]
 
 
