@@ -68,7 +68,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
                                   disabled=running)
     batch = cols[1].select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
                                   key="train_batch", disabled=running)
-    optimizer = cols[2].selectbox("optimizer", ["adam", "sgd", "rmsprop"], key="train_opt",
+    optimizer = cols[2].selectbox("optimizer", list(runs.OPTIMIZERS), key="train_opt",
                                   disabled=running)
     cols = st.columns(3)
     rate = cols[0].select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
