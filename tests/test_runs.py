@@ -10,7 +10,7 @@ import pytest
 from cnnlab.architecture import presets, spec, spec_json
 from cnnlab.inspect import inference
 from cnnlab.runs import run_files
-from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, unique_name
+from cnnlab.runs.records import OPTIMIZERS, Curve, EpochRecord, Hyperparameters
 from cnnlab.training import builder, evaluation
 
 
@@ -191,13 +191,19 @@ def test_records_round_trip_through_json():
         EpochRecord.from_dict(dict(record.to_dict(), loss="x"))
 
 
-def test_unique_name():
-    assert unique_name("two-conv") == "two-conv-1"
-    assert unique_name("two-conv", {"two-conv-1", "two-conv-2"}) == "two-conv-3"
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_optimizer_name_makes_the_keras_optimizer_of_that_name(name):
+    import keras
+
+    made = builder.make_optimizer(name, 0.01)
+    assert type(made) is type(keras.optimizers.get(name))
+    assert float(made.learning_rate.numpy()) == pytest.approx(0.01)
+    assert Hyperparameters(optimizer=name).optimizer == name
 
 
-def test_optimizer_names_match_the_builder():
-    from cnnlab.runs import records as runs
-    from cnnlab.training import builder
-
-    assert runs.OPTIMIZERS == builder.OPTIMIZERS
+def test_an_optimizer_outside_the_list_is_refused_naming_the_list():
+    allowed = "optimizer must be one of adam, sgd, rmsprop; received 'adagrad'"
+    with pytest.raises(ValueError, match=allowed):
+        Hyperparameters(optimizer="adagrad")
+    with pytest.raises(ValueError, match=allowed):
+        builder.make_optimizer("adagrad", 0.01)

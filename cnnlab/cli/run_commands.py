@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from cnnlab.runs.records import OPTIMIZERS
+
 BLANK_NOTE = "blank image: nothing drawn"
 
 
@@ -33,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
     p.add_argument("--epochs", type=int, default=5, help="default 5")
     p.add_argument("--batch-size", type=int, default=64, help="default 64")
-    p.add_argument("--optimizer", default="adam", metavar="adam|sgd|rmsprop",
+    p.add_argument("--optimizer", default="adam", metavar="|".join(OPTIMIZERS),
                    help="default adam")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="default 0.001")
     p.add_argument("--validation-split", type=float, default=0.1, metavar="F",

@@ -20,7 +20,7 @@ from cnnlab.architecture.spec import Architecture
 if TYPE_CHECKING:
     import keras
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")  # builder.make_optimizer's; a test holds them equal
+OPTIMIZERS = ("adam", "sgd", "rmsprop")  # the one list: builder, the Train page and the CLI
 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 4096
@@ -200,7 +200,7 @@ class Run:
         hyperparameters: as trained.
         dataset: the data set's name; ``class_names`` its labels in class-index order.
         history: one :class:`EpochRecord` per epoch that ran (the last may be partial).
-        metrics: JSON-ready; see :func:`cnnlab.evaluation.evaluate` and ``METRIC_KEYS``.
+        metrics: JSON-ready; see :func:`cnnlab.training.evaluation.evaluate`.
         misclassified: up to ``evaluation.MAX_MISCLASSIFIED`` wrong test predictions, most
             confident first.
         curve: the thinned per-batch training curve.
@@ -235,24 +235,3 @@ class Run:
     def test_accuracy(self) -> float:
         """Accuracy on the data set's test split, 0..1."""
         return float(self.metrics["test_accuracy"])
-
-
-# What every run's metrics hold (metrics.json); evaluation adds the test-set part.
-METRIC_KEYS = (
-    "dataset", "class_names", "test_loss", "test_accuracy", "train_samples",
-    "validation_samples", "test_samples", "epochs_completed", "stopped", "stopped_at",
-    "seconds", "confusion_matrix", "per_class_accuracy", "misclassified_count",
-)
-
-
-def unique_name(base: str, taken: set[str] | frozenset[str] | tuple[str, ...] = ()) -> str:
-    """``base-1``, or the next number not in ``taken``.
-
-    Example:
-        >>> unique_name("two-conv", {"two-conv-1"})
-        'two-conv-2'
-    """
-    number = 1
-    while f"{base}-{number}" in taken:
-        number += 1
-    return f"{base}-{number}"
