@@ -39,8 +39,9 @@ def _init() -> None:
 
 
 def _apply_link() -> None:
-    """Prefill from the Build page's link (``conv_explain.learn_link``), then drop it from the
-    URL, so the same link applies again next time and the user's changes stick meanwhile."""
+    """Prefill from the Build page's link (query parameters op, n, k, s, pad), then drop it
+    from the URL, so the same link applies again next time and the user's changes stick
+    meanwhile."""
     link = {k: v for k, v in st.query_params.to_dict().items() if k in ("op", "n", "k", "s", "pad")}
     if not link:
         return

@@ -156,15 +156,12 @@ def test_fit_warnings_say_what_is_skipped():
     assert conv_explain.fit_warnings(6, 3, 1, "same") == []
 
 
-def test_learn_link_round_trips_through_the_params():
-    link = conv_explain.learn_link("conv", 28, 3, 1, "valid")
-    assert link == "op=conv&n=28&k=3&s=1&pad=valid"
-    request = conv_explain.parse_learn_params(dict(part.split("=") for part in link.split("&")))
+def test_a_link_for_a_large_layer_is_clamped_with_a_note():
+    link = {"op": "conv", "n": "28", "k": "3", "s": "1", "pad": "valid"}  # as the Build page
+    request = conv_explain.parse_learn_params(link)
     assert (request.op, request.n, request.k, request.s, request.padding) == (
         "conv", 12, 3, 1, "valid")
     assert "28×28" in request.notes[0] and "12×12 patch" in request.notes[0]
-    with pytest.raises(ValueError, match="Received: op='min'"):
-        conv_explain.learn_link("min", 28, 3, 1, "valid")
 
 
 def test_learn_params_tolerate_bad_values():
@@ -220,5 +217,18 @@ def test_grid_table_marks_padding_window_and_current_cell():
                                  current=(1, 1))
     assert table.count("<td") == 16 + 9  # cells, plus the row and column numbers and a corner
     assert "#dcdcdc" in table and grid_html.OUTLINE in table and "\n" not in table
-    picture = grid_html.heat_image(np.array([[-1.0, 0.0], [0.5, 1.0]]), width=20)
+
+
+def test_heat_image_colours_each_value_as_matplotlib_does():
+    from matplotlib import colormaps
+
+    values = np.array([[-1.0, 0.0], [0.5, 1.0]])
+    picture = grid_html.heat_image(values, width=20)
     assert picture.shape == (20, 20, 3) and picture.dtype == np.uint8
+    for (r, c), value in np.ndenumerate(values):
+        block = picture[10 * r:10 * r + 10, 10 * c:10 * c + 10].reshape(-1, 3)
+        assert (block == block[0]).all()  # one crisp colour per value
+        expected = np.array(colormaps["RdBu_r"](value / 2 + 0.5)[:3]) * 255
+        np.testing.assert_allclose(block[0], expected, atol=3)
+    gray = grid_html.heat_image(np.array([[0.0, 2.0, 4.0]]), vmax=4.0, diverging=False, width=3)
+    np.testing.assert_allclose(gray[0], [[0] * 3, [128] * 3, [255] * 3], atol=1)

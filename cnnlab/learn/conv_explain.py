@@ -116,30 +116,6 @@ STRIDE_RANGE = (1, 5)
 OPS = ("conv", "max", "avg")
 
 
-def learn_link(op: str, n: int, k: int, s: int, padding: str) -> str:
-    """The Learn page's query string for one layer, as the Build page links to it.
-
-    Args:
-        op: "conv", "max" or "avg". n: input height (and width). k: kernel or pool size.
-        s: stride. padding: "valid" or "same".
-
-    Returns:
-        The query string, without the leading "?".
-
-    Example:
-        >>> learn_link("conv", 28, 3, 1, "valid")
-        'op=conv&n=28&k=3&s=1&pad=valid'
-    """
-    if op not in OPS:
-        raise ValueError(f'op must be one of "conv", "max", "avg". Received: op={op!r}')
-    if padding not in PADDINGS:
-        raise ValueError(f'padding must be "valid" or "same". Received: padding={padding!r}')
-    for name, value in (("n", n), ("k", k), ("s", s)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1. Received: {name}={value!r}")
-    return f"op={op}&n={int(n)}&k={int(k)}&s={int(s)}&pad={padding}"
-
-
 @dataclass(frozen=True)
 class LearnRequest:
     """What a link asks the Learn page to show, clamped to its ranges, with notes saying so."""
@@ -153,7 +129,7 @@ class LearnRequest:
 
 
 def parse_learn_params(params: dict[str, str | list[str]]) -> LearnRequest:
-    """Read ``op``, ``n``, ``k``, ``s`` and ``pad`` from query parameters (see ``learn_link``).
+    """Read ``op``, ``n``, ``k``, ``s`` and ``pad`` from query parameters (the Build page's links).
 
     Missing values keep their defaults; unreadable ones are ignored with a note; sizes outside
     the explorer's ranges are clamped with a note naming the layer's real size.

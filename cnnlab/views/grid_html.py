@@ -12,6 +12,7 @@ import html
 import numpy as np
 
 from cnnlab.learn.conv_steps import fmt
+from cnnlab.views import colours
 
 OUTLINE = "#d84315"
 _TABLE = "border-collapse:collapse;margin:0.2em 0 0.6em 0;font-family:monospace;font-size:0.85em"
@@ -134,16 +135,13 @@ def heat_image(values: np.ndarray, vmax: float | None = None, diverging: bool = 
     Returns:
         uint8 array (h·scale, w·scale, 3).
     """
-    from matplotlib import colormaps  # imported here: only the real-image view needs it
-
     values = np.asarray(values, dtype=float)
     if values.size == 0:
         return np.zeros((1, 1, 3), dtype=np.uint8)
     top = vmax if vmax else float(np.abs(values).max()) or 1.0
     if diverging:
-        rgb = colormaps["RdBu_r"](np.clip(values / top, -1, 1) / 2 + 0.5)[..., :3]
+        rgb = colours.colorize(values, -top, top, "RdBu_r")
     else:
-        rgb = np.repeat(np.clip(values / top, 0, 1)[..., None], 3, axis=2)
+        rgb = colours.colorize(values, 0.0, top, "gray")
     scale = max(1, width // max(values.shape))
-    picture = np.kron(rgb, np.ones((scale, scale, 1)))  # (h·scale, w·scale, 3)
-    return (picture * 255).round().astype(np.uint8)
+    return rgb.repeat(scale, axis=0).repeat(scale, axis=1)  # (h·scale, w·scale, 3)
