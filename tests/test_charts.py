@@ -1,5 +1,6 @@
 """The chart data behind the Train page's curves."""
 
+import json
 import math
 
 from cnnlab.runs.records import Curve, EpochRecord
@@ -38,11 +39,21 @@ def test_confusion_chart_holds_every_cell():
         ("cat", "cat", 3), ("cat", "dog", 1), ("dog", "cat", 0), ("dog", "dog", 4)]
 
 
-def test_training_spec_holds_no_data_so_live_refreshes_update_in_place():
+def test_training_spec_holds_no_data_and_reads_the_columns_curve_frame_gives():
+    curve = Curve(steps=(5, 10), loss=(2.0, 1.0), accuracy=(0.2, 0.5),
+                  batches_per_point=5, batches_per_epoch=10)
+    history = [EpochRecord(1, 1.5, 0.4, 1.2, 0.5, 1.0, 10)]
+    frame = charts.curve_frame(curve, history, "loss")
     spec = charts.training_spec("loss", 5)
-    assert spec == charts.training_spec("loss", 5)  # the same spec, refresh after refresh
-    assert "data" not in spec and "datasets" not in spec
-    assert all("data" not in layer for layer in spec["layer"])
+    assert json.loads(json.dumps(spec)) == spec  # plain JSON, as Streamlit sends it
+    assert "data" not in spec and "datasets" not in spec  # the page passes the frame
+    for layer in spec["layer"]:
+        encoding = layer["encoding"]
+        assert "data" not in layer
+        fields = {encoding[channel]["field"] for channel in ("x", "y", "color")}
+        fields |= {tip["field"] for tip in encoding["tooltip"]}
+        assert fields == set(frame.columns)
+        assert set(frame.series) <= set(encoding["color"]["scale"]["domain"])
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 5]
     assert charts.training_spec("accuracy")["layer"][0]["encoding"]["y"]["scale"] == {
         "domain": [0, 1]}

@@ -1,5 +1,6 @@
 """The Learn page in Streamlit's AppTest: it renders, steps, plays, reads links and bad input."""
 
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,11 +40,31 @@ def input_table(at: AppTest) -> str:
     return next(m.value for m in at.markdown if "<table" in m.value)
 
 
+def table_numbers(table: str) -> np.ndarray:
+    """The numbers of an HTML grid, row by row, without its row and column labels."""
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    cells = [[float(text) for style, text in re.findall(r'<td style="([^"]*)">(.*?)</td>', row)
+              if "border:none" not in style] for row in rows]
+    return np.array([row for row in cells if row])
+
+
+def assert_sum_written_out_from_the_tables(at: AppTest, top: int, left: int) -> None:
+    """The written-out sum pairs the window at (top, left) with the kernel, and adds up."""
+    grids = [m.value for m in at.markdown if "<table" in m.value]
+    image, kernel = table_numbers(grids[0]), table_numbers(grids[1])
+    window = image[top:top + kernel.shape[0], left:left + kernel.shape[1]]
+    terms, total = at.code[0].value.rsplit(" = ", 1)
+    pairs = [term.replace("(", "").replace(")", "").split("·") for term in terms.split(" + ")]
+    np.testing.assert_array_equal([float(a) for a, _ in pairs], window.ravel())
+    np.testing.assert_array_equal([float(b) for _, b in pairs], kernel.ravel())
+    assert float(total) == pytest.approx(float(np.sum(window * kernel)))
+
+
 def test_page_renders_the_convolution_explorer(at):
     at.run()
     assert not at.exception
     assert position(at) == "Output row 1, column 1"
-    assert at.code[0].value.endswith(f"= {at.code[0].value.rsplit('= ', 1)[1]}")
+    assert_sum_written_out_from_the_tables(at, 0, 0)
     assert any("Output size" in m.value and "⌊(6 − 3) / 1⌋ + 1 = 4" in m.value
                for m in at.markdown)
     assert sum("<table" in m.value for m in at.markdown) == 4  # input, kernel, ·, out
@@ -57,6 +78,7 @@ def test_next_step_moves_the_window_and_changes_the_sum(at):
     after = (position(at), at.code[0].value, input_table(at))
     assert after[0] == "Output row 1, column 2"
     assert after[1] != before[1] and after[2] != before[2]
+    assert_sum_written_out_from_the_tables(at, 0, 1)
     at.button(key="conv_back").click().run()
     assert (position(at), at.code[0].value) == before[:2]
     at.button(key="conv_end").click().run()
