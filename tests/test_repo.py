@@ -24,6 +24,11 @@ def test_ci_runs_the_readme_test_command():
     assert quick_start_commands()[1] in ci.splitlines()
 
 
+def test_ci_runs_ruff_before_the_tests():
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert lines.index("ruff check .") < lines.index(quick_start_commands()[1])
+
+
 def test_cnnlab_never_imports_streamlit():
     for path in (ROOT / "cnnlab").rglob("*.py"):
         text = path.read_text(encoding="utf-8")

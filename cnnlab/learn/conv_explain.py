@@ -1,5 +1,5 @@
-"""The Learn page's words: the output-size rule with its numbers, what does not fit, and the
-query string the Build page links with.
+"""The Learn page's words: the output-size rule with its numbers, what does not fit, and
+reading the query string the Build page links with.
 
 Pure Python on integers; the arithmetic itself is in ``cnnlab.learn.conv_steps``.
 """
