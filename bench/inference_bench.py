@@ -1,7 +1,7 @@
 """Time single-image inference and rendering for the default two-conv model.
 
 The model is untrained: its arithmetic (and so its speed) does not depend on the weights'
-values. Compares ``cnnlab.inference.Predictor`` with ``model.predict`` and plain ``model()``
+values. Compares ``cnnlab.inspect.inference.Predictor`` with ``model.predict`` and plain ``model()``
 calls and prints p50/p95 in milliseconds with the speed-up over ``model.predict``::
 
     python bench/inference_bench.py            # ~30 s

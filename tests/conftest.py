@@ -16,7 +16,7 @@ def band_images(labels: np.ndarray, seed: int) -> np.ndarray:
 
 
 def make_tiny_dataset(train: int = 400, test: int = 100, name: str = "tiny"):
-    """A :class:`cnnlab.datasets.Dataset` of band images, four classes, balanced."""
+    """A :class:`cnnlab.data.datasets.Dataset` of band images, four classes, balanced."""
     from cnnlab.data import datasets
 
     y_train = np.arange(train) % len(TINY_CLASSES)

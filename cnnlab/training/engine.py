@@ -54,7 +54,7 @@ def prepare_architecture(arch: Architecture, dataset: Any) -> Architecture:
 
     Args:
         arch: the architecture; an omitted input shape or class count comes from the data.
-        dataset: a :class:`cnnlab.datasets.Dataset`.
+        dataset: a :class:`cnnlab.data.datasets.Dataset`.
     Returns:
         The architecture with ``input_shape`` and ``num_classes`` filled in.
     Raises:
@@ -250,7 +250,7 @@ def start_training(arch: Architecture, dataset: Any,
 
     Args:
         arch: the architecture; its input shape and class count may be omitted.
-        dataset: a :class:`cnnlab.datasets.Dataset` (uint8 images, integer labels).
+        dataset: a :class:`cnnlab.data.datasets.Dataset` (uint8 images, integer labels).
         hyperparameters: default ``Hyperparameters()``.
         name: the run's name; default ``<arch name>-<n>``, unique in this process.
         listeners: called with every :class:`JobEvent`, from the first one on.
