@@ -6,72 +6,95 @@ import pandas as pd
 import streamlit as st
 
 import ui_session
-from cnnlab.architecture import codegen, editing, presets, shapes, spec, spec_json
+from cnnlab.architecture import (
+    codegen,
+    editing,
+    fields,
+    layer_types,
+    presets,
+    shapes,
+    spec,
+    spec_json,
+)
 from cnnlab.views import diagram
 
-ACTIVATION_HELP = "relu is the usual choice; tanh and sigmoid squash; linear does nothing"
-TYPE_LABELS = {
-    "conv2d": "conv", "max_pool2d": "max pool", "avg_pool2d": "avg pool",
-    "global_avg_pool2d": "global avg pool", "global_max_pool2d": "global max pool",
-    "batch_norm": "batch norm", "dropout": "dropout", "flatten": "flatten", "dense": "dense",
-}
+ROW_UNITS = 6  # a layer's widgets flow in rows this many units wide (a pair takes 2)
 
 
-def _pair(col_h, col_w, label: str, key: str, value: tuple[int, int], top: int):
-    h = col_h.number_input(f"{label} h", 1, top, int(min(value[0], top)), key=f"{key}_h")
-    w = col_w.number_input(f"{label} w", 1, top, int(min(value[1], top)), key=f"{key}_w")
+def _number(col, fld: fields.Field, label: str, key: str, value: int | float):
+    """A number input bounded like the validator; a value outside the bounds (an imported
+    file's) is shown unbounded, never clamped, and the validator's message says what to use."""
+    current = st.session_state.get(key, value)  # what the widget returns on this run
+    cast = float if fld.kind == "rate" else int
+    bounds = (cast(fld.min), cast(fld.max)) if fields.within(fld, current) else (None, None)
+    return col.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key,
+                            help=fld.help or None)
+
+
+def _pair(cols, fld: fields.Field, key: str, value: tuple[int, int]) -> tuple[int, int]:
+    h = _number(cols[0], fld, f"{fld.widget_label} h", f"{key}_h", value[0])
+    w = _number(cols[1], fld, f"{fld.widget_label} w", f"{key}_w", value[1])
     return (int(h), int(w))
 
 
-def _padding(col, key: str, value: str) -> str:
-    chosen = col.segmented_control("padding", spec.PADDINGS, default=value, key=key,
-                                   help='"valid": no padding, the map shrinks; "same": zeros '
-                                        "around the edge keep the size (at stride 1)")
-    return chosen or value  # clicking the selected option again deselects it: keep the value
+def _choice(col, fld: fields.Field, key: str, value: str) -> str:
+    """Two or three choices as a segmented control, more as a select box; a value that is not
+    a choice (an imported file's) as text, so the validator's message can name it."""
+    if value not in fld.choices:
+        value = st.session_state.get(f"{key}_text", value)  # typed in on this run
+    if value not in fld.choices:
+        return col.text_input(fld.widget_label, value, key=f"{key}_text", help=fld.help or None)
+    if len(fld.choices) <= 3:
+        chosen = col.segmented_control(fld.widget_label, fld.choices, default=value, key=key,
+                                       help=fld.help or None)
+        return chosen or value  # clicking the selected option again deselects it: keep it
+    return col.selectbox(fld.widget_label, fld.choices, fld.choices.index(value), key=key,
+                         help=fld.help or None)
 
 
-def _activation(col, key: str, value: str) -> str:
-    options = list(spec.ACTIVATIONS)
-    return col.selectbox("activation", options, options.index(value) if value in options else 0,
-                         key=key, help=ACTIVATION_HELP)
+def _rate(col, fld: fields.Field, key: str, value: float) -> float:
+    value = st.session_state.get(f"{key}_out", value)  # typed in on this run
+    if not fields.in_bounds(fld, value):
+        return float(_number(col, fld, fld.widget_label, f"{key}_out", value))
+    rate = col.slider(fld.widget_label, float(fld.min), float(fld.max), float(value),
+                      float(fld.step), key=key, help=fld.help or None)
+    return round(rate, 6)  # a float step's sums (0.30000000000000004) read as typed
+
+
+def _units(fld: fields.Field) -> int:
+    return {"pair": 2, "int": 1, "choice": 2}.get(fld.kind, ROW_UNITS)
 
 
 def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
-    """The widgets of one layer's fields; returns the layer as the widgets now say."""
-    kind = layer.type
-    if kind == "conv2d":
-        cols = st.columns(5)
-        filters = cols[0].number_input("filters", 1, 512, min(layer.filters, 512),
-                                       key=f"{key}_filters")
-        kernel = _pair(cols[1], cols[2], "kernel", f"{key}_kernel", layer.kernel_size, 11)
-        strides = _pair(cols[3], cols[4], "stride", f"{key}_stride", layer.strides, 5)
-        cols = st.columns([2, 3])
-        return spec.make_layer(kind, filters=int(filters), kernel_size=kernel, strides=strides,
-                               padding=_padding(cols[0], f"{key}_padding", layer.padding),
-                               activation=_activation(cols[1], f"{key}_act", layer.activation))
-    if kind in spec.POOL_TYPES:
-        cols = st.columns([1, 1, 1, 1, 2.4])
-        pool = _pair(cols[0], cols[1], "size", f"{key}_pool", layer.pool_size, 8)
-        strides = _pair(cols[2], cols[3], "stride", f"{key}_stride", layer.strides, 8)
-        return spec.make_layer(kind, pool_size=pool, strides=strides,
-                               padding=_padding(cols[4], f"{key}_padding", layer.padding))
-    if kind == "dropout":
-        rate = st.slider("rate (share of values dropped while training)", 0.0, 0.9,
-                         float(layer.rate) if layer.rate is not None else 0.25, 0.05,
-                         key=f"{key}_rate")
-        return spec.make_layer(kind, rate=round(rate, 2))
-    if kind == "dense":
-        cols = st.columns([1, 1, 3])
-        units = cols[0].number_input("units", 1, 4096, min(layer.units, 4096), key=f"{key}_units")
-        return spec.make_layer(kind, units=int(units),
-                               activation=_activation(cols[1], f"{key}_act", layer.activation))
-    return layer
+    """The widgets of one layer's fields, from its type's registry entry; returns the layer as
+    the widgets now say."""
+    kind = layer_types.get(layer.type)
+    rows: list[list[fields.Field]] = []
+    for fld in kind.fields:  # fields flow into rows of ROW_UNITS
+        if not rows or sum(map(_units, rows[-1])) + _units(fld) > ROW_UNITS:
+            rows.append([])
+        rows[-1].append(fld)
+    values = {}
+    for row in rows:
+        spans = [[1, 1] if fld.kind == "pair" else [_units(fld)] for fld in row]
+        widths = [w for span in spans for w in span]
+        cols = iter(st.columns(widths + [ROW_UNITS - sum(widths)] * (sum(widths) < ROW_UNITS)))
+        for fld, span in zip(row, spans, strict=True):
+            value, field_key = getattr(layer, fld.name), f"{key}_{fld.widget_key}"
+            here = [next(cols) for _ in span]
+            if fld.kind == "pair":
+                values[fld.name] = _pair(here, fld, field_key, value)
+            elif fld.kind == "int":
+                values[fld.name] = int(_number(here[0], fld, fld.widget_label, field_key, value))
+            elif fld.kind == "choice":
+                values[fld.name] = _choice(here[0], fld, field_key, value)
+            else:
+                values[fld.name] = _rate(here[0], fld, field_key, value)
+    return spec.make_layer(layer.type, **values)
 
 
 def _move(index: int, offset: int) -> None:
-    ids = ui_session.layer_ids()
-    target = max(0, min(index + offset, len(ids) - 1))
-    ids.insert(target, ids.pop(index))
+    ids = editing.move_id(ui_session.layer_ids(), index, offset)
     ui_session.update_arch(editing.move_layer(ui_session.get_arch(), index, offset), ids)
 
 
@@ -102,17 +125,21 @@ def _load_preset() -> None:
     ui_session.set_arch(presets.get(name) if name != "(empty)" else spec.Architecture("my-cnn"))
 
 
+def _label(layer_type: str) -> str:
+    return layer_types.get(layer_type).label
+
+
 def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, st.empty]]:
     """One bordered row per layer; returns the edited layers and a message slot per layer."""
     layers, slots, ids = [], {}, ui_session.layer_ids()
-    types = list(spec.LAYER_TYPES)
+    types = list(layer_types.LAYER_TYPES)
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
             head = st.columns([0.3, 1.8, 2.4], vertical_alignment="center")
             head[0].markdown(f"**{index + 1}**")
             head[1].selectbox("type", types, types.index(layer.type), key=f"{key}_type",
-                              format_func=TYPE_LABELS.get, label_visibility="collapsed",
+                              format_func=_label, label_visibility="collapsed",
                               on_change=_change_type, args=(index, f"{key}_type"))
             buttons = head[2].container(horizontal=True, horizontal_alignment="right",
                                         wrap=False)
@@ -129,8 +156,8 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
 
 def add_controls(count: int) -> None:
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
-    cols[0].selectbox("add a layer", spec.LAYER_TYPES, key="build_add_type",
-                      format_func=TYPE_LABELS.get)
+    cols[0].selectbox("add a layer", layer_types.LAYER_TYPES, key="build_add_type",
+                      format_func=_label)
     cols[1].selectbox("where", range(count + 1), key="build_add_where",
                       format_func=lambda i: "at the end" if i == 0 else f"before layer {i}")
     cols[2].button("Add", icon=":material/add:", key="build_add", on_click=_add, width="stretch")
@@ -155,8 +182,13 @@ def render() -> None:
     arch = spec.Architecture(arch.name, tuple(layers), arch.input_shape, arch.num_classes)
     ui_session.update_arch(arch, ui_session.layer_ids())
     summary = ui_session.current_summary()
+    messages: dict[int | None, list[str]] = {}
     for problem in summary.problems:
-        (slots.get(problem.layer) or right).error(problem.message, icon=":material/warning:")
+        messages.setdefault(problem.layer, []).append(problem.message)
+    for position, texts in messages.items():  # every message of a layer under it
+        place = slots[position].container() if position in slots else right
+        for text in texts:
+            place.error(text, icon=":material/warning:")
     marked = {problem.layer for problem in summary.problems}
     for row in summary.rows:
         if row.position in slots and row.position not in marked:
@@ -199,16 +231,14 @@ def shapes_panel(summary) -> None:
     cols = st.columns(2)
     cols[0].metric("parameters", f"{summary.total_params:,}")
     cols[1].metric("multiply-adds per image", f"{summary.total_macs:,}")
-    spatial = [row for row in summary.rows if row.type in spec.SPATIAL_TYPES]
-    if spatial:
+    links = [(row, layer_types.learn_settings(row.type, row.layer)) for row in summary.rows]
+    links = [(row, settings) for row, settings in links if settings]
+    if links:
         with st.expander("How does each conv and pooling layer compute? Step through it"):
-            for row in spatial:
-                k = row.layer.kernel_size or row.layer.pool_size
-                op = {"conv2d": "conv", "max_pool2d": "max", "avg_pool2d": "avg"}[row.type]
+            for row, settings in links:
                 st.page_link("pages/learn.py", label=f"{row.name}: {row.formula}",
                              icon=":material/calculate:",
-                             query_params={"op": op, "n": row.input_shape[0], "k": k[0],
-                                           "s": row.layer.strides[0], "pad": row.layer.padding})
+                             query_params={**settings, "n": row.input_shape[0]})
 
 
 def actions(arch: spec.Architecture, summary) -> None:

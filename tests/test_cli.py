@@ -77,7 +77,9 @@ def test_bad_input_is_one_error_line(capsys, argv, expected):
     [
         ("{not json", "malformed JSON at line 1 column 2"),
         ('{"layers": [{"type": "conv2d", "filters": 8, "kernel_size": 40}]}',
-         'layer 1 (conv2d): kernel_size 40 does not fit its 28x28 input'),
+         "layer 1 (conv2d): kernel_size must be at most 11 (CNN Lab's cap); received 40"),
+        ('{"input_shape": [8, 8, 1], "layers": [{"type": "conv2d", "filters": 8, '
+         '"kernel_size": 9}]}', "layer 1 (conv2d): kernel_size 9 does not fit its 8x8 input"),
         ('{"layers": [{"type": "dense"}]}', "layer 1 (dense): missing field units"),
         ("[1, 2]", "an architecture must be a JSON object"),
     ],

@@ -1,17 +1,17 @@
 """Code export: the generated script is valid and builds the builder's model."""
 
 import ast
+import random
 
 import keras
 import pytest
+from random_specs import random_valid_arch
 
 from cnnlab.architecture import codegen, presets, spec
 from cnnlab.training import builder
 
 
-@pytest.mark.parametrize("name", ["two-conv", "lenet-5", "two-conv-dropout"])
-def test_generated_model_matches_builder(name):
-    arch = presets.get(name)
+def assert_generated_matches_builder(arch: spec.Architecture) -> None:
     source = codegen.script(arch)
     ast.parse(source)  # the whole script is valid Python
     namespace = {"keras": keras, "layers": keras.layers}
@@ -22,6 +22,17 @@ def test_generated_model_matches_builder(name):
     assert described(generated.layers) == described(built.layers[1:])
     assert [layer_config(lyr) for lyr in generated.layers] == [
         layer_config(lyr) for lyr in built.layers[1:]]
+
+
+@pytest.mark.parametrize("name", ["two-conv", "lenet-5", "two-conv-dropout"])
+def test_generated_model_matches_builder(name):
+    assert_generated_matches_builder(presets.get(name))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_random_model_matches_builder(seed):
+    """Every layer type and field of the registry, as random specs draw them."""
+    assert_generated_matches_builder(random_valid_arch(random.Random(seed)))
 
 
 def layer_config(layer: keras.layers.Layer) -> dict:

@@ -1,8 +1,12 @@
 """The network diagram: one block per row, labelled with its shape, valid SVG."""
 
+import random
 import xml.etree.ElementTree as ET
 
-from cnnlab.architecture import presets, shapes, spec
+import pytest
+from random_specs import random_valid_arch
+
+from cnnlab.architecture import layer_types, presets, shapes, spec
 from cnnlab.views import diagram
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -30,4 +34,16 @@ def test_block_size_follows_the_feature_map():
               for p in poly.get("points").split()]
         return max(ys) - min(ys)
 
-    assert height(3) > height(15)  # a 26x26 map is drawn taller than a 14x14 one
+    assert height(3) > height(11)  # a 26x26 map is drawn taller than an 18x18 one
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_each_block_has_its_layer_types_colour(seed):
+    summary = shapes.summarize(random_valid_arch(random.Random(seed)))
+    root = ET.fromstring(diagram.network_svg(summary))
+    groups = list(root.iter(f"{SVG}g"))[1:]
+    assert len(groups) == len(summary.rows)
+    for row, group in zip(summary.rows, groups, strict=True):
+        fills = {shape.get("fill") for shape in group if shape.tag in (f"{SVG}polygon",
+                                                                       f"{SVG}rect")}
+        assert fills == {layer_types.REGISTRY[row.type].colour}, row.name

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnlab.architecture import editing, presets, spec
+from cnnlab.architecture import editing, presets, shapes, spec
 
 
 @pytest.fixture
@@ -25,8 +25,10 @@ def test_insert_remove_move(arch):
 
 
 def test_new_layers_are_valid_and_change_type_keeps_shared_fields():
-    for layer_type in spec.LAYER_TYPES:
-        assert editing.new_layer(layer_type).type == layer_type
+    for position, layer_type in enumerate(spec.LAYER_TYPES, start=1):
+        layer = editing.new_layer(layer_type)
+        assert layer.type == layer_type
+        assert shapes.field_problems(position, layer) == []  # within every widget's bounds
     pool = spec.make_layer("max_pool2d", pool_size=3, strides=1, padding="same")
     avg = editing.change_type(pool, "avg_pool2d")
     assert (avg.pool_size, avg.strides, avg.padding) == ((3, 3), (1, 1), "same")
@@ -34,3 +36,12 @@ def test_new_layers_are_valid_and_change_type_keeps_shared_fields():
     assert conv.filters == 16 and conv.padding == "same" and conv.strides == (1, 1)
     with pytest.raises(ValueError, match="unknown layer type 'conv3d'"):
         editing.new_layer("conv3d")
+
+
+@pytest.mark.parametrize(("index", "offset"), [(0, 1), (3, -2), (0, -1), (5, 5), (2, 0)])
+def test_widget_ids_move_like_the_layers(arch, index, offset):
+    ids = [f"id{i}" for i in range(len(arch.layers))]
+    moved_ids = editing.move_id(ids, index, offset)
+    moved = editing.move_layer(arch, index, offset)
+    assert [arch.layers[int(i[2:])] for i in moved_ids] == list(moved.layers)
+    assert ids == [f"id{i}" for i in range(len(arch.layers))]  # the list given is not changed

@@ -81,7 +81,7 @@ def test_loading_rejects_a_bad_architecture(run_folder, tmp_path):
     (folder / "architecture.json").write_text(json.dumps({
         "name": "x", "input_shape": [28, 28, 1], "num_classes": 4,
         "layers": [{"type": "conv2d", "filters": 4, "kernel_size": 40}]}))
-    with pytest.raises(ValueError, match="layer 1 \\(conv2d\\): kernel_size 40 does not fit"):
+    with pytest.raises(ValueError, match="layer 1 \\(conv2d\\): kernel_size must be at most 11"):
         run_files.load_run(folder)
 
 

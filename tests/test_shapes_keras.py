@@ -4,6 +4,7 @@ import random
 
 import keras
 import pytest
+from random_specs import random_valid_arch
 
 from cnnlab.architecture import presets, shapes, spec, spec_json
 from cnnlab.training import builder
@@ -33,44 +34,6 @@ def test_presets_match_keras(name):
     assert summary.total_params == model.count_params()
 
 
-def random_layer(rng: random.Random, flat: bool) -> spec.Layer:
-    pair = lambda lo, hi: (rng.randint(lo, hi), rng.randint(lo, hi))  # noqa: E731
-    if flat:
-        kind = rng.choice(["dense", "dense", "dropout", "batch_norm", "flatten"])
-    else:
-        kind = rng.choice(["conv2d", "conv2d", "conv2d", "max_pool2d", "avg_pool2d",
-                           "batch_norm", "dropout", "global_avg_pool2d", "global_max_pool2d",
-                           "flatten", "dense"])
-    padding = rng.choice(spec.PADDINGS)
-    if kind == "conv2d":
-        kernel = pair(1, 5) if rng.random() < 0.5 else (rng.randint(1, 5),) * 2
-        return spec.make_layer(kind, filters=rng.randint(1, 12), kernel_size=kernel,
-                               strides=pair(1, 3), padding=padding,
-                               activation=rng.choice(spec.ACTIVATIONS))
-    if kind in spec.POOL_TYPES:
-        strides = pair(1, 3) if rng.random() < 0.5 else None
-        return spec.make_layer(kind, pool_size=pair(1, 3), strides=strides, padding=padding)
-    if kind == "dense":
-        return spec.make_layer(kind, units=rng.randint(1, 40),
-                               activation=rng.choice(spec.ACTIVATIONS))
-    if kind == "dropout":
-        return spec.make_layer(kind, rate=round(rng.random() * 0.9, 2))
-    return spec.make_layer(kind)
-
-
-def random_valid_arch(rng: random.Random) -> spec.Architecture:
-    while True:
-        input_shape = (rng.randint(5, 32), rng.randint(5, 32), rng.randint(1, 4))
-        layers, flat = [], False
-        for _ in range(rng.randint(1, 7)):
-            layer = random_layer(rng, flat)
-            layers.append(layer)
-            flat = flat or layer.type in ("flatten", "dense") or layer.type.startswith("global")
-        arch = spec.Architecture("random", tuple(layers), input_shape, rng.randint(2, 12))
-        if shapes.summarize(arch).ok:
-            return arch
-
-
 @pytest.mark.parametrize("seed", range(60))
 def test_random_specs_match_keras(seed):
     arch = random_valid_arch(random.Random(seed))
@@ -87,8 +50,8 @@ def test_random_generator_covers_the_features():
         for row in shapes.summarize(random_valid_arch(random.Random(seed))).rows:
             layer = row.layer
             seen.add(row.type)
-            if row.type in spec.SPATIAL_TYPES:
-                k = layer.kernel_size or layer.pool_size
+            k = layer and (layer.kernel_size or layer.pool_size)
+            if k:
                 seen.add("rect" if k[0] != k[1] else "square")
                 seen.add(f"pad-{layer.padding}")
                 seen.add("strided" if max(layer.strides) > 1 else "unit-stride")

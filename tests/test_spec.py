@@ -1,10 +1,13 @@
 """The architecture format and the validator's messages."""
 
+import dataclasses
 import json
+import pickle
+from pathlib import Path
 
 import pytest
 
-from cnnlab.architecture import presets, shapes, spec, spec_json
+from cnnlab.architecture import layer_types, presets, shapes, spec, spec_json
 
 EXAMPLE = {
     "name": "two-conv",
@@ -100,14 +103,23 @@ def test_kernel_too_large_message_is_the_documented_one():
         ({"type": "dense", "units": 4, "activation": "relu6x"},
          'layer 1 (dense): unknown activation "relu6x"; use one of relu, tanh'),
         ({"type": "dropout", "rate": 1.0},
-         "layer 1 (dropout): rate must be in [0, 1), e.g. 0.25; received 1"),
+         "layer 1 (dropout): rate must be a number from 0 to 0.9, e.g. 0.25; received 1"),
         ({"type": "dropout", "rate": -0.1},
-         "layer 1 (dropout): rate must be in [0, 1), e.g. 0.25; received -0.1"),
+         "layer 1 (dropout): rate must be a number from 0 to 0.9, e.g. 0.25; received -0.1"),
+        ({"type": "conv2d", "filters": 513, "kernel_size": 3},
+         "layer 1 (conv2d): filters must be at most 512 (CNN Lab's cap); received 513"),
+        ({"type": "conv2d", "filters": 8, "kernel_size": [3, 12]},
+         "layer 1 (conv2d): kernel_size must be at most 11 (CNN Lab's cap); received [3, 12]"),
+        ({"type": "max_pool2d", "strides": 9},
+         "layer 1 (max_pool2d): strides must be at most 8 (CNN Lab's cap); received 9"),
+        ({"type": "dense", "units": 4097},
+         "layer 1 (dense): units must be at most 4096 (CNN Lab's cap); received 4097"),
+        ({"type": "dropout", "rate": "half"},
+         'layer 1 (dropout): rate must be a number from 0 to 0.9; received "half"'),
         ({"type": "dense"}, "layer 1 (dense): missing field units"),
         ({"type": "flatten", "units": 3}, 'layer 1 (flatten): unknown field "units"; it takes no'),
         ({"type": "max_pool2d", "pool_size": 30},
-         'layer 1 (max_pool2d): pool_size 30 does not fit its 28x28 input with padding "valid";'
-         ' use padding "same" or pool_size <= 28'),
+         "layer 1 (max_pool2d): pool_size must be at most 8 (CNN Lab's cap); received 30"),
         ("conv2d", 'layer 1: must be an object like {"type": "conv2d", ...}; received "conv2d"'),
     ],
 )
@@ -165,12 +177,12 @@ def test_oversized_json_is_refused_before_parsing():
 @pytest.mark.parametrize(
     ("input_shape", "layers", "expected"),
     [
-        ([28, 28, 1], [{"type": "flatten"}, {"type": "dense", "units": 20000}],
-         "layer 2 (dense): brings the network to 15,700,000 parameters"),
-        ([28, 28, 64], [{"type": "conv2d", "filters": 1024, "kernel_size": 5, "padding": "same"}],
-         "layer 1 (conv2d): brings the network to 1,284,505,600 multiply-adds per image"),
-        ([28, 28, 1], [{"type": "conv2d", "filters": 8192, "kernel_size": 1}],
-         "layer 1 (conv2d): the feature maps up to here take 3.1 GB per batch of 128"),
+        ([64, 64, 3], [{"type": "flatten"}, {"type": "dense", "units": 4096}],
+         "layer 2 (dense): brings the network to 50,335,744 parameters"),
+        ([28, 28, 64], [{"type": "conv2d", "filters": 512, "kernel_size": 7, "padding": "same"}],
+         "layer 1 (conv2d): brings the network to 1,258,815,488 multiply-adds per image"),
+        ([128, 128, 1], [{"type": "conv2d", "filters": 512, "kernel_size": 1}],
+         "layer 1 (conv2d): the feature maps up to here take 4.0 GB per batch of 128"),
     ],
 )
 def test_resource_guard_names_the_layer(input_shape, layers, expected):
@@ -179,13 +191,47 @@ def test_resource_guard_names_the_layer(input_shape, layers, expected):
 
 
 def test_resource_guard_names_the_automatic_head():
-    data = with_layers({"type": "conv2d", "filters": 2000, "kernel_size": 3, "padding": "same"})
+    data = with_layers({"type": "conv2d", "filters": 512, "kernel_size": 3, "padding": "same"},
+                       input_shape=[56, 56, 1])
     messages = problems_of(data)
     assert messages and messages[0].startswith(
-        "the output layer (added automatically): brings the network to 15,700,010 parameters"
+        "the output layer (added automatically): brings the network to 16,061,450 parameters"
     ), messages
 
 
 def test_unknown_preset_lists_the_presets():
     with pytest.raises(spec.SpecError, match='unknown preset "vgg16"; use one of tutorial-1conv'):
         presets.get("vgg16")
+
+
+def test_a_layer_is_a_type_and_field_values():
+    layer = spec.Layer(type="dense", units=10, activation="softmax")
+    assert (layer.units, layer.activation, layer.filters) == (10, "softmax", None)
+    assert layer == spec.Layer(type="dense", activation="softmax", units=10)
+    assert layer != spec.Layer(type="dense", units=11, activation="softmax")
+    assert len({layer, spec.Layer(type="dense", units=10, activation="softmax")}) == 1
+    assert layer.to_dict() == {"type": "dense", "units": 10, "activation": "softmax"}
+    assert pickle.loads(pickle.dumps(layer)) == layer
+    assert layer.replace(units=3).units == 3 and layer.units == 10
+    with pytest.raises(AttributeError, match="no field 'colour'"):
+        layer.colour  # noqa: B018
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layer.units = 3
+
+
+def test_pairs_are_stored_as_height_width():
+    layer = spec.Layer(type="conv2d", filters=4, kernel_size=3, strides=[1, 2])
+    assert (layer.kernel_size, layer.strides) == ((3, 3), (1, 2))
+    assert spec.make_layer("avg_pool2d", pool_size=3).strides == (3, 3)  # defaults to pool_size
+
+
+def test_readme_documents_every_field_with_the_validators_bounds():
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    for name, kind in layer_types.REGISTRY.items():
+        row = next((r for r in rows if f"`{name}`" in r.split("|")[1]), None)
+        assert row is not None, name
+        for fld in kind.fields:
+            documented = f"`{fld.name}`" if fld.kind == "choice" else (
+                f"`{fld.name}` {fld.min:g}–{fld.max:g}")
+            assert documented in row.split("|")[2], (name, documented)

@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-from cnnlab.architecture import shapes
-from cnnlab.architecture.spec import Architecture, SpecError
+import json
+from typing import Any
+
+from cnnlab.architecture import fields, layer_types, shapes
+from cnnlab.architecture.spec import Architecture
 
 BUILD_START = "# --- build ---"
 BUILD_END = "# --- end build ---"
 
 
-def _pair(value: tuple[int, int]) -> str:
-    return str(value[0]) if value[0] == value[1] else f"({value[0]}, {value[1]})"
+def _code(value: Any) -> str:
+    """A value as Python source: strings in double quotes, square pairs as one int."""
+    value = fields.shown(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(tuple(value) if isinstance(value, list) else value)
 
 
 def layer_code(row: shapes.Row) -> str:
     """One ``layers.X(...)`` expression for a summary row, with the builder's names."""
-    layer, name = row.layer, f'name="{row.name}"'
-    kind = row.type
-    if kind == "conv2d":
-        return (f"layers.Conv2D({layer.filters}, {_pair(layer.kernel_size)}, "
-                f"strides={_pair(layer.strides)}, padding=\"{layer.padding}\", "
-                f"activation=\"{layer.activation}\", {name})")
-    if kind in ("max_pool2d", "avg_pool2d"):
-        cls = "MaxPooling2D" if kind == "max_pool2d" else "AveragePooling2D"
-        return (f"layers.{cls}({_pair(layer.pool_size)}, strides={_pair(layer.strides)}, "
-                f"padding=\"{layer.padding}\", {name})")
-    if kind == "global_avg_pool2d":
-        return f"layers.GlobalAveragePooling2D({name})"
-    if kind == "global_max_pool2d":
-        return f"layers.GlobalMaxPooling2D({name})"
-    if kind == "batch_norm":
-        return f"layers.BatchNormalization({name})"
-    if kind == "dropout":
-        return f"layers.Dropout({layer.rate!r}, {name})"
-    if kind == "flatten":
-        return f"layers.Flatten({name})"
-    return f"layers.Dense({layer.units}, activation=\"{layer.activation}\", {name})"
+    cls, args, kwargs = layer_types.keras_call(row.type, row.layer)
+    parts = [_code(v) for v in args] + [f"{k}={_code(v)}" for k, v in kwargs.items()]
+    parts.append(f"name={_code(row.name)}")
+    return f"layers.{cls}({', '.join(parts)})"
 
 
 def model_code(
@@ -43,9 +33,7 @@ def model_code(
     num_classes: int | None = None,
 ) -> str:
     """The model-building part alone: defines ``model`` (needs ``keras`` and ``layers``)."""
-    summary = shapes.summarize(arch, input_shape, num_classes)
-    if summary.problems:
-        raise SpecError(list(summary.problems))
+    summary = shapes.checked_summary(arch, input_shape, num_classes)
     lines = [
         "model = keras.Sequential(",
         "    [",

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-from cnnlab.architecture import spec
+from cnnlab.architecture import layer_types, spec
 from cnnlab.architecture.spec import Architecture, Layer
-
-# What a freshly added layer of each type starts with.
-NEW_LAYER_FIELDS: dict[str, dict[str, Any]] = {
-    "conv2d": {"filters": 16, "kernel_size": 3},
-    "dense": {"units": 64},
-    "dropout": {"rate": 0.25},
-}
 
 
 def new_layer(layer_type: str) -> Layer:
-    """A layer of ``layer_type`` with sensible starting values for a class demo."""
-    if layer_type not in spec.LAYER_TYPES:
-        raise ValueError(f"unknown layer type {layer_type!r}; use one of "
-                         f"{', '.join(spec.LAYER_TYPES)}")
-    return spec.make_layer(layer_type, **NEW_LAYER_FIELDS.get(layer_type, {}))
+    """A layer of ``layer_type`` with its registry's starting values for a class demo."""
+    return spec.make_layer(layer_type, **layer_types.get(layer_type).start)
 
 
 def _with_layers(arch: Architecture, layers: list[Layer]) -> Architecture:
@@ -44,10 +33,7 @@ def remove_layer(arch: Architecture, index: int) -> Architecture:
 
 def move_layer(arch: Architecture, index: int, offset: int) -> Architecture:
     """The layer at ``index`` moved by ``offset`` places (clamped to the list's ends)."""
-    layers = list(arch.layers)
-    target = max(0, min(index + offset, len(layers) - 1))
-    layers.insert(target, layers.pop(index))
-    return _with_layers(arch, layers)
+    return _with_layers(arch, move_id(list(arch.layers), index, offset))
 
 
 def replace_layer(arch: Architecture, index: int, layer: Layer) -> Architecture:
@@ -65,6 +51,18 @@ def change_type(layer: Layer, layer_type: str) -> Layer:
         (3, 3)
     """
     fresh = new_layer(layer_type)
-    shared = {name: getattr(layer, name) for name in spec.FIELDS[layer_type]
-              if name in spec.FIELDS.get(layer.type, ()) and getattr(layer, name) is not None}
-    return dataclasses.replace(fresh, **shared)
+    shared = {name: getattr(layer, name) for name in layer_types.get(layer_type).field_names
+              if name in layer_types.get(layer.type).field_names
+              and getattr(layer, name) is not None}
+    return fresh.replace(**shared)
+
+
+def move_id(ids: list, index: int, offset: int) -> list:
+    """``ids`` with the item at ``index`` moved by ``offset`` places, as :func:`move_layer` does.
+
+    The Build page moves its widget ids through the same rule as the layers.
+    """
+    moved = list(ids)
+    target = max(0, min(index + offset, len(moved) - 1))
+    moved.insert(target, moved.pop(index))
+    return moved

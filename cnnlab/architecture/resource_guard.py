@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from cnnlab.architecture import spec
+from cnnlab.architecture import layer_types, spec
 from cnnlab.architecture.rows import Row
 from cnnlab.architecture.spec import Problem
 
@@ -30,19 +30,19 @@ def resource_problems(rows: list[Row]) -> list[Problem]:
             problems.append(Problem(
                 f"{where}: brings the network to {params:,} parameters; CNN Lab allows up to "
                 f"{MAX_PARAMS:,} on a CPU — use fewer filters or units, or pool before it",
-                row.position, "units" if row.type == "dense" else "filters"))
+                row.position, layer_types.REGISTRY[row.type].size_field))
             break
         if macs > MAX_MACS:
             problems.append(Problem(
                 f"{where}: brings the network to {macs:,} multiply-adds per image; CNN Lab allows "
                 f"up to {MAX_MACS:,} — use fewer filters, a larger stride, or pool before it",
-                row.position, "filters"))
+                row.position, layer_types.REGISTRY[row.type].size_field))
             break
         if activations > MAX_ACTIVATION_BYTES:
             problems.append(Problem(
                 f"{where}: the feature maps up to here take {activations / 1024**3:.1f} GB per "
                 f"batch of {GUARD_BATCH}; CNN Lab allows up to "
                 f"{MAX_ACTIVATION_BYTES / 1024**3:.0f} GB — use fewer filters or a larger stride",
-                row.position, "filters"))
+                row.position, layer_types.REGISTRY[row.type].size_field))
             break
     return problems

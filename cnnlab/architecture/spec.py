@@ -1,4 +1,5 @@
-"""The architecture spec: plain dataclasses (the JSON format is read and written by
+"""The architecture spec: layers (a type from :mod:`cnnlab.architecture.layer_types` and its
+field values) in an architecture (the JSON format is read and written by
 :mod:`cnnlab.architecture.spec_json`).
 
 This is the single source of truth: the Build page's widgets make one, the shape arithmetic,
@@ -8,77 +9,89 @@ the model builder, the code export and the diagram all read it. No TensorFlow he
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-LAYER_TYPES = (
-    "conv2d",
-    "max_pool2d",
-    "avg_pool2d",
-    "global_avg_pool2d",
-    "global_max_pool2d",
-    "batch_norm",
-    "dropout",
-    "flatten",
-    "dense",
-)
-PADDINGS = ("valid", "same")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish", "softplus")
+from cnnlab.architecture import fields, layer_types
+
+LAYER_TYPES = layer_types.LAYER_TYPES
+PADDINGS = fields.PADDINGS
+ACTIVATIONS = fields.ACTIVATIONS
 DEFAULT_INPUT_SHAPE = (28, 28, 1)
 DEFAULT_NUM_CLASSES = 10
 
-# Which fields each layer type takes, in the order the JSON and the Build page show them.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "conv2d": ("filters", "kernel_size", "strides", "padding", "activation"),
-    "max_pool2d": ("pool_size", "strides", "padding"),
-    "avg_pool2d": ("pool_size", "strides", "padding"),
-    "global_avg_pool2d": (),
-    "global_max_pool2d": (),
-    "batch_norm": (),
-    "dropout": ("rate",),
-    "flatten": (),
-    "dense": ("units", "activation"),
-}
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "conv2d": ("filters", "kernel_size"),
-    "dropout": ("rate",),
-    "dense": ("units",),
-}
-PAIR_FIELDS = ("kernel_size", "strides", "pool_size")
-SPATIAL_TYPES = ("conv2d", "max_pool2d", "avg_pool2d")
-POOL_TYPES = ("max_pool2d", "avg_pool2d")
-
 Pair = tuple[int, int]
 
+# Every field name some layer type takes: ``layer.x`` is None for those its type does not use.
+_ALL_FIELDS = {fld.name: fld for kind in layer_types.REGISTRY.values() for fld in kind.fields}
 
-@dataclass(frozen=True)
+
 class Layer:
-    """One layer as the user describes it; fields not used by its type stay None.
+    """One layer as the user describes it: a type and its field values (see ``layer_types``).
 
-    Values are kept as given (a filters of 0 is representable) so the validator can name them.
+    Values are kept as given (a filters of 0 is representable) so the validator can name them;
+    pairs are stored as ``(height, width)``. Fields read as attributes (``layer.filters``); one
+    its type does not use reads None. Equal and hashable by value.
+
+    Example:
+        >>> Layer(type="dense", units=10, activation="softmax").units
+        10
     """
 
-    type: str
-    filters: int | None = None
-    kernel_size: Pair | None = None
-    strides: Pair | None = None
-    padding: str | None = None
-    activation: str | None = None
-    pool_size: Pair | None = None
-    rate: float | None = None
-    units: int | None = None
+    __slots__ = ("type", "_values")
+
+    def __init__(self, type: str, **values: Any) -> None:  # noqa: A002 - the JSON's key
+        object.__setattr__(self, "type", type)
+        kept = {name: fields.normalise(_ALL_FIELDS[name], value) if name in _ALL_FIELDS
+                else value for name, value in values.items() if value is not None}
+        object.__setattr__(self, "_values", kept)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in _ALL_FIELDS:
+            raise AttributeError(f"a layer has no field {name!r}")
+        return self._values.get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Layer):
+            return NotImplemented
+        return self.type == other.type and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash((self.type, frozenset(self._values.items())))
+
+    def __repr__(self) -> str:
+        inner = "".join(f", {name}={value!r}" for name, value in self._values.items())
+        return f"Layer(type={self.type!r}{inner})"
+
+    def __reduce__(self):
+        return (_rebuild, (self.type, tuple(self._values.items())))
+
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The field values set, by name (a read-only view)."""
+        return dict(self._values)
+
+    def replace(self, **values: Any) -> Layer:
+        """This layer with some fields changed (None removes one)."""
+        return Layer(type=self.type, **{**self._values, **values})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: type first, then this type's fields; pairs as ints when square."""
         out: dict[str, Any] = {"type": self.type}
-        for name in FIELDS.get(self.type, ()):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if name in PAIR_FIELDS:
-                value = value[0] if value[0] == value[1] else [value[0], value[1]]
-            out[name] = value
+        kind = layer_types.REGISTRY.get(self.type)
+        names = kind.field_names if kind else tuple(self._values)
+        for name in names:
+            if self._values.get(name) is not None:
+                out[name] = fields.shown(self._values[name])
         return out
+
+
+def _rebuild(layer_type: str, items: tuple[tuple[str, Any], ...]) -> Layer:
+    return Layer(type=layer_type, **dict(items))
 
 
 @dataclass(frozen=True)
@@ -128,28 +141,20 @@ def layer_label(position: int, layer_type: str) -> str:
     return f"layer {position} ({layer_type})"
 
 
-def make_layer(layer_type: str, **fields: Any) -> Layer:
+def make_layer(layer_type: str, **values: Any) -> Layer:
     """A layer of ``layer_type`` with the format's defaults for the fields not given.
 
     Example:
         >>> make_layer("max_pool2d").strides
         (2, 2)
     """
-    values = dict(fields)
-    for name in PAIR_FIELDS:
-        if isinstance(values.get(name), int):
-            values[name] = (values[name], values[name])
-        elif isinstance(values.get(name), list):
-            values[name] = tuple(values[name])
-    if layer_type == "conv2d":
-        values.setdefault("strides", (1, 1))
-        values.setdefault("padding", "valid")
-        values.setdefault("activation", "relu")
-    elif layer_type in POOL_TYPES:
-        values.setdefault("pool_size", (2, 2))
-        if values.get("strides") is None:
-            values["strides"] = values["pool_size"]
-        values.setdefault("padding", "valid")
-    elif layer_type == "dense":
-        values.setdefault("activation", "relu")
-    return Layer(type=layer_type, **values)
+    kind = layer_types.REGISTRY.get(layer_type)
+    if kind is None:
+        return Layer(type=layer_type, **values)
+    filled: dict[str, Any] = {}
+    for fld in kind.fields:
+        value = fields.normalise(fld, values.pop(fld.name, None))
+        if value is None and not fld.required:
+            value = filled.get(fld.same_as) if fld.same_as else fld.default
+        filled[fld.name] = value
+    return Layer(type=layer_type, **filled, **values)

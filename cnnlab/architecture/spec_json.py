@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from cnnlab.architecture import fields, layer_types
+from cnnlab.architecture.fields import describe as _describe
 from cnnlab.architecture.spec import (
-    FIELDS,
-    LAYER_TYPES,
-    PAIR_FIELDS,
-    REQUIRED,
     Architecture,
     Layer,
     Problem,
@@ -27,43 +24,11 @@ from cnnlab.architecture.spec import (
 MAX_JSON_BYTES = 256_000
 
 
-def _describe(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else f'"{value}"'
-
-
-def _parse_pair(value: Any, where: str, name: str, problems: list[Problem], pos: int | None):
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
-        return (value, value)
-    elif isinstance(value, float) and value.is_integer() and math.isfinite(value):
-        return (int(value), int(value))
-    elif (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
-        return (value[0], value[1])
-    problems.append(
-        Problem(
-            f"{where}: {name} must be an integer or [height, width] of integers; "
-            f"received {_describe(value)}",
-            pos,
-            name,
-        )
-    )
-    return None
-
-
 def _parse_int(value: Any, where: str, name: str, problems: list[Problem], pos: int | None):
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    problems.append(
-        Problem(f"{where}: {name} must be an integer; received {_describe(value)}", pos, name)
-    )
-    return None
+    parsed, message = fields.parse(fields.Field(name, "int"), value, where)
+    if message:
+        problems.append(Problem(message, pos, name))
+    return parsed
 
 
 def _parse_layer(raw: Any, pos: int, problems: list[Problem]) -> Layer | None:
@@ -74,44 +39,31 @@ def _parse_layer(raw: Any, pos: int, problems: list[Problem]) -> Layer | None:
         )
         return None
     layer_type = raw.get("type")
-    if layer_type not in LAYER_TYPES:
+    if layer_type not in layer_types.REGISTRY:
         received = "no type" if layer_type is None else f"type {_describe(layer_type)}"
         problems.append(
-            Problem(f"layer {pos}: unknown layer {received}; use one of {', '.join(LAYER_TYPES)}",
-                    pos, "type")
+            Problem(f"layer {pos}: unknown layer {received}; use one of "
+                    f"{', '.join(layer_types.LAYER_TYPES)}", pos, "type")
         )
         return None
     where = layer_label(pos, layer_type)
-    allowed = FIELDS[layer_type]
+    kind = layer_types.REGISTRY[layer_type]
+    allowed = kind.field_names
     before = len(problems)
     for name in raw:
         if name != "type" and name not in allowed:
             hint = f"it takes {', '.join(allowed)}" if allowed else "it takes no fields"
             problems.append(Problem(f"{where}: unknown field {_describe(name)}; {hint}", pos, name))
-    for name in REQUIRED.get(layer_type, ()):
-        if raw.get(name) is None:
-            problems.append(Problem(f"{where}: missing field {name}", pos, name))
     values: dict[str, Any] = {}
-    for name in allowed:
-        value = raw.get(name)
+    for fld in kind.fields:
+        value = raw.get(fld.name)
         if value is None:
+            if fld.required:
+                problems.append(Problem(f"{where}: missing field {fld.name}", pos, fld.name))
             continue
-        if name in PAIR_FIELDS:
-            values[name] = _parse_pair(value, where, name, problems, pos)
-        elif name in ("filters", "units"):
-            values[name] = _parse_int(value, where, name, problems, pos)
-        elif name == "rate":
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                values[name] = float(value)
-            else:
-                problems.append(Problem(
-                    f"{where}: rate must be a number in [0, 1); received {_describe(value)}",
-                    pos, name))
-        elif isinstance(value, str):
-            values[name] = value
-        else:
-            problems.append(Problem(
-                f"{where}: {name} must be a string; received {_describe(value)}", pos, name))
+        values[fld.name], message = fields.parse(fld, value, where)
+        if message:
+            problems.append(Problem(message, pos, fld.name))
     if len(problems) > before:
         return None
     return make_layer(layer_type, **values)
@@ -120,7 +72,8 @@ def _parse_layer(raw: Any, pos: int, problems: list[Problem]) -> Layer | None:
 def architecture_from_dict(data: Any) -> Architecture:
     """Parse the JSON form into an :class:`Architecture`, collecting every structural problem.
 
-    Types and names are checked here; ranges and shapes by :func:`cnnlab.validate.validate`.
+    Types and names are checked here; bounds and shapes by
+    :func:`cnnlab.architecture.shapes.summarize`.
 
     Args:
         data: the decoded JSON object.

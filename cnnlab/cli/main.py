@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from cnnlab.architecture import presets, shapes, spec
+from cnnlab.architecture import presets, shapes
 from cnnlab.cli import run_commands
 
 
@@ -68,9 +68,7 @@ def summary_table(arch_name: str, summary: shapes.Summary) -> str:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     arch = presets.resolve(args.arch)
-    summary = shapes.summarize(arch)
-    if summary.problems:
-        raise spec.SpecError(list(summary.problems))
+    summary = shapes.checked_summary(arch)
     if args.json:
         print(json.dumps(summary_json(summary)))
     else:

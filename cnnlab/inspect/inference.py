@@ -20,18 +20,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-# Keras layer class -> the spec's layer type (cnnlab.spec.LAYER_TYPES), matched by isinstance.
-LAYER_TYPES: tuple[tuple[type, str], ...] = (
-    (layers.Conv2D, "conv2d"),
-    (layers.MaxPooling2D, "max_pool2d"),
-    (layers.AveragePooling2D, "avg_pool2d"),
-    (layers.GlobalAveragePooling2D, "global_avg_pool2d"),
-    (layers.GlobalMaxPooling2D, "global_max_pool2d"),
-    (layers.BatchNormalization, "batch_norm"),
-    (layers.Dropout, "dropout"),
-    (layers.Flatten, "flatten"),
-    (layers.Dense, "dense"),
-)
+from cnnlab.architecture import layer_types
+
+# Keras layer class -> the spec's layer type (from the layer registry), matched by isinstance.
+LAYER_TYPES: tuple[tuple[type, str], ...] = tuple(
+    (getattr(layers, kind.keras_class), kind.name) for kind in layer_types.REGISTRY.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,7 +155,7 @@ class Predictor:
         """Wrap ``model``; tracing happens on the first call of each kind.
 
         Args:
-            model: a functional model from :func:`cnnlab.builder.build_model` (uint8-range
+            model: a functional model from :func:`cnnlab.training.builder.build_model` (uint8-range
                 inputs, softmax output).
             jit_compile: compile the calls with XLA: ~0.1-0.2 ms faster per call but ~0.25 s
                 more on the first call of each kind (a plain trace takes ~30 ms).
@@ -275,7 +268,7 @@ def predict_batch(model: keras.Model, images: np.ndarray, batch_size: int = 256)
     """Class probabilities for many images by direct calls, one batch at a time.
 
     Args:
-        model: a model from :func:`cnnlab.builder.build_model`.
+        model: a model from :func:`cnnlab.training.builder.build_model`.
         images: ``(n, h, w, c)`` (or ``(n, h, w)`` for one channel) uint8 or float 0..255.
         batch_size: images per call; each batch is cast to float32 on its own.
     Returns:

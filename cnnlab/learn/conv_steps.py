@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnlab.architecture import shapes
+from cnnlab.architecture import conv_arithmetic, fields
 
-PADDINGS = ("valid", "same")
+PADDINGS = fields.PADDINGS  # the Learn page adds "explicit" padding on top
 POOL_MODES = ("max", "avg")
 Padding = str | int  # "valid", "same", or that many zero rows/columns on every side
 
@@ -40,7 +40,7 @@ def padding_amounts(n: int, k: int, s: int, padding: Padding) -> tuple[int, int]
     if padding == "valid":
         return 0, 0
     if padding == "same":
-        total = shapes.same_padding_total(n, k, s)
+        total = conv_arithmetic.same_padding_total(n, k, s)
         return total // 2, total - total // 2
     if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool) and padding >= 0:
         return int(padding), int(padding)

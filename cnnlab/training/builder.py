@@ -5,51 +5,18 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from cnnlab.architecture import shapes
-from cnnlab.architecture.spec import Architecture, SpecError
+from cnnlab.architecture import layer_types, shapes
+from cnnlab.architecture.shapes import checked_summary
+from cnnlab.architecture.spec import Architecture
 from cnnlab.runs.records import OPTIMIZERS
 
 RESCALE_NAME = "rescale"  # inputs are uint8-range images; the model scales them to [0, 1]
 
 
-def checked_summary(
-    arch: Architecture, input_shape: tuple[int, int, int] | None = None,
-    num_classes: int | None = None,
-) -> shapes.Summary:
-    """The summary of a valid architecture; raises :class:`SpecError` listing its problems."""
-    summary = shapes.summarize(arch, input_shape, num_classes)
-    if summary.problems:
-        raise SpecError(list(summary.problems))
-    return summary
-
-
 def keras_layer(row: shapes.Row) -> keras.layers.Layer:
     """The Keras layer for one summary row, named by the row (``conv_1``, ``output``, ...)."""
-    spec_layer, name = row.layer, row.name
-    kind = row.type
-    if kind == "conv2d":
-        return layers.Conv2D(spec_layer.filters, spec_layer.kernel_size, strides=spec_layer.strides,
-                             padding=spec_layer.padding, activation=spec_layer.activation,
-                             name=name)
-    if kind == "max_pool2d":
-        return layers.MaxPooling2D(spec_layer.pool_size, strides=spec_layer.strides,
-                                   padding=spec_layer.padding, name=name)
-    if kind == "avg_pool2d":
-        return layers.AveragePooling2D(spec_layer.pool_size, strides=spec_layer.strides,
-                                       padding=spec_layer.padding, name=name)
-    if kind == "global_avg_pool2d":
-        return layers.GlobalAveragePooling2D(name=name)
-    if kind == "global_max_pool2d":
-        return layers.GlobalMaxPooling2D(name=name)
-    if kind == "batch_norm":
-        return layers.BatchNormalization(name=name)
-    if kind == "dropout":
-        return layers.Dropout(spec_layer.rate, name=name)
-    if kind == "flatten":
-        return layers.Flatten(name=name)
-    if kind == "dense":
-        return layers.Dense(spec_layer.units, activation=spec_layer.activation, name=name)
-    raise ValueError(f"no Keras layer for type {kind!r}")
+    cls, args, kwargs = layer_types.keras_call(row.type, row.layer)
+    return getattr(layers, cls)(*args, name=row.name, **kwargs)
 
 
 def build_model(

@@ -5,20 +5,8 @@ from __future__ import annotations
 import html
 import math
 
-from cnnlab.architecture import shapes
+from cnnlab.architecture import layer_types, shapes
 
-COLOURS = {
-    "input": "#cfd8dc",
-    "conv2d": "#64b5f6",
-    "max_pool2d": "#81c784",
-    "avg_pool2d": "#aed581",
-    "global_avg_pool2d": "#aed581",
-    "global_max_pool2d": "#81c784",
-    "batch_norm": "#ffd54f",
-    "dropout": "#e0e0e0",
-    "flatten": "#ba68c8",
-    "dense": "#ff8a65",
-}
 LARGEST_BLOCK_SIDE = 120  # pixels for the largest spatial map
 PLANE_HEIGHT = 150
 
@@ -74,7 +62,9 @@ def network_svg(summary: shapes.Summary) -> str:
     parts, x = [], 10.0
     label_y = PLANE_HEIGHT + 48
     for name, kind, shape, auto in items:
-        block, width, _ = _block(x, shape, COLOURS.get(kind, "#b0bec5"), max(largest, 1))
+        colour = (layer_types.INPUT_COLOUR if kind == "input"
+                  else layer_types.REGISTRY[kind].colour)
+        block, width, _ = _block(x, shape, colour, max(largest, 1))
         centre = x + width / 2
         shape_text = "×".join(str(v) for v in shape)
         title = f"{name} ({kind}{', automatic' if auto else ''}): {shape_text}"

@@ -1,0 +1,115 @@
+"""The Build page's widgets come from the layer registry: their bounds are the validator's, and
+an imported value they cannot show is shown as it is with the validator's message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnlab.architecture import editing, layer_types, shapes, spec, spec_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/build.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, data: dict) -> AppTest:
+    content = json.dumps(data).encode()
+    at.file_uploader(key="build_upload").set_value(("arch.json", content, "application/json"))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def layer_prefixes(at: AppTest) -> list[tuple[str, str]]:
+    """(widget key prefix, layer type) of every layer row, top to bottom."""
+    labels = {kind.label: name for name, kind in layer_types.REGISTRY.items()}
+    return [(box.key[:-len("_type")], labels.get(box.value, box.value))
+            for box in at.selectbox if box.key and box.key.startswith("layer")
+            and box.key.endswith("_type")]
+
+
+def widget(elements, key: str):
+    found = [e for e in elements if e.key == key]
+    assert len(found) == 1, key
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def every_type() -> AppTest:
+    """The Build page holding one freshly added layer of every registry type."""
+    arch = spec.Architecture("all", tuple(editing.new_layer(t) for t in layer_types.LAYER_TYPES))
+    return upload(build_page(), json.loads(spec_json.architecture_to_json(arch)))
+
+
+def test_every_field_has_a_widget_bounded_like_the_validator(every_type):
+    at, checked = every_type, 0
+    prefixes = layer_prefixes(at)
+    assert [t for _, t in prefixes] == list(layer_types.LAYER_TYPES)
+    for prefix, layer_type in prefixes:
+        for fld in layer_types.REGISTRY[layer_type].fields:
+            key = f"{prefix}_{fld.widget_key}"
+            if fld.kind in ("int", "pair"):
+                keys = [f"{key}_h", f"{key}_w"] if fld.kind == "pair" else [key]
+                for box in (widget(at.number_input, k) for k in keys):
+                    assert (box.min, box.max) == (fld.min, fld.max), (layer_type, fld.name)
+            elif fld.kind == "rate":
+                slider = widget(at.slider, key)
+                assert (slider.min, slider.max, slider.step) == (fld.min, fld.max, fld.step)
+            else:
+                box = widget([*at.selectbox, *at.get("button_group")], key)
+                assert list(box.options) == list(fld.choices), (layer_type, fld.name)
+            checked += 1
+    assert checked == sum(len(kind.fields) for kind in layer_types.REGISTRY.values())
+    assert not [e.value for e in at.error if "must be" in e.value]  # (the order is no network)
+
+
+BAD = {"name": "bad", "layers": [
+    {"type": "conv2d", "filters": 0, "kernel_size": 40, "padding": "full"},
+    {"type": "dropout", "rate": 0.95},
+    {"type": "dense", "units": 5000, "activation": "relu6"},
+]}
+
+
+def test_imported_values_the_widgets_cannot_show_are_shown_with_the_messages():
+    at = upload(build_page(), BAD)
+    (conv, _), (drop, _), (dense, _) = layer_prefixes(at)
+    assert widget(at.number_input, f"{conv}_filters").value == 0  # not clamped to 1
+    assert widget(at.number_input, f"{conv}_kernel_h").value == 40  # not clamped to 11
+    assert widget(at.number_input, f"{drop}_rate_out").value == 0.95
+    assert widget(at.number_input, f"{dense}_units").value == 5000
+    assert widget(at.text_input, f"{conv}_padding_text").value == "full"
+    assert widget(at.text_input, f"{dense}_act_text").value == "relu6"
+    expected = [p.message for p in shapes.summarize(spec_json.architecture_from_dict(BAD)).problems]
+    assert len(expected) == 6
+    assert [e.value for e in at.error] == expected
+    assert at.button(key="build_train_disabled").disabled
+
+
+def test_fixing_an_imported_value_brings_the_bounded_widget_back():
+    at = upload(build_page(), BAD)
+    conv = layer_prefixes(at)[0][0]
+    widget(at.number_input, f"{conv}_filters").set_value(16).run()
+    box = widget(at.number_input, f"{conv}_filters")
+    assert (box.value, box.min, box.max) == (16, 1, 512)
+    assert not any("filters" in e.value for e in at.error)
+    assert any("kernel_size must be at most 11" in e.value for e in at.error)
+
+
+def test_a_valid_value_is_kept_as_imported():
+    data = {"name": "ok", "layers": [{"type": "dropout", "rate": 0.33},
+                                     {"type": "conv2d", "filters": 3, "kernel_size": [2, 7]}]}
+    at = upload(build_page(), data)
+    (drop, _), (conv, _) = layer_prefixes(at)
+    assert widget(at.slider, f"{drop}_rate").value == pytest.approx(0.33)
+    assert widget(at.number_input, f"{conv}_kernel_w").value == 7
+    assert not at.error
+    assert at.dataframe[0].value.iloc[0]["formula"] == "drops 33% of values while training"
