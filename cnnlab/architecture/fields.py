@@ -28,8 +28,8 @@ class Field:
     ``kind`` is ``int``, ``pair`` (an int or [height, width]), ``choice`` (one of ``choices``)
     or ``rate`` (a number). ``default`` None means no default: the field is required, or it
     defaults to the field named by ``same_as`` (a pooling layer's strides are its pool_size).
-    ``keras_default`` is what Keras assumes when the argument is left out; the exported code
-    leaves out an argument that equals it.
+    ``keras_default`` is what Keras assumes when the argument is left out; the JSON form and the
+    exported code leave out a value that equals it.
     """
 
     name: str

@@ -80,13 +80,20 @@ class Layer:
         return Layer(type=self.type, **{**self._values, **values})
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form: type first, then this type's fields; pairs as ints when square."""
+        """The JSON form: type first, then this type's fields; pairs as ints when square.
+
+        A field left at Keras's own default (``keras_default``, e.g. a dilation_rate of 1) is
+        left out, as the exported code leaves it out.
+        """
         out: dict[str, Any] = {"type": self.type}
         kind = layer_types.REGISTRY.get(self.type)
-        names = kind.field_names if kind else tuple(self._values)
-        for name in names:
-            if self._values.get(name) is not None:
-                out[name] = fields.shown(self._values[name])
+        known = {fld.name: fld for fld in kind.fields} if kind else {}
+        for name in kind.field_names if kind else tuple(self._values):
+            value = self._values.get(name)
+            quiet = name in known and known[name].keras_default is not None and (
+                value == known[name].keras_default)
+            if value is not None and not quiet:
+                out[name] = fields.shown(value)
         return out
 
 
