@@ -113,3 +113,18 @@ def test_a_valid_value_is_kept_as_imported():
     assert widget(at.number_input, f"{conv}_kernel_w").value == 7
     assert not at.error
     assert at.dataframe[0].value.iloc[0]["formula"] == "drops 33% of values while training"
+
+
+def test_dilation_shows_its_span_and_refuses_a_stride():
+    data = {"name": "d", "layers": [{"type": "conv2d", "filters": 4, "kernel_size": 3,
+                                     "dilation_rate": 2}]}
+    at = upload(build_page(), data)
+    conv = layer_prefixes(at)[0][0]
+    assert widget(at.number_input, f"{conv}_dilation_h").value == 2
+    assert any("(28 − ((3 − 1)·2 + 1) + 2·0) / 1 + 1 = 24" in c.value for c in at.caption)
+    widget(at.number_input, f"{conv}_stride_h").set_value(2).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "layer 1 (conv2d): dilation_rate 2 with strides [2, 1]: Keras cannot combine a dilation "
+        "above 1 with a stride above 1; use dilation_rate 1 or strides 1"]
+    assert at.button(key="build_train_disabled").disabled

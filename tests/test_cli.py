@@ -108,3 +108,14 @@ def test_python_dash_m_works():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("error: unknown preset") and "Traceback" not in result.stderr
+
+
+def test_summary_refuses_a_stride_with_a_dilation(capsys, tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"name": "d", "layers": [
+        {"type": "conv2d", "filters": 4, "kernel_size": 3},
+        {"type": "conv2d", "filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2}]}))
+    code, out, err = run(capsys, "summary", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith("error: layer 2 (conv2d): dilation_rate 2 with strides 2") and (
+        err.count("\n") == 1), err

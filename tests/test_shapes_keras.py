@@ -6,7 +6,7 @@ import keras
 import pytest
 from random_specs import random_valid_arch
 
-from cnnlab.architecture import presets, shapes, spec, spec_json
+from cnnlab.architecture import layer_types, presets, shapes, spec, spec_json
 from cnnlab.training import builder
 
 
@@ -55,9 +55,12 @@ def test_random_generator_covers_the_features():
                 seen.add("rect" if k[0] != k[1] else "square")
                 seen.add(f"pad-{layer.padding}")
                 seen.add("strided" if max(layer.strides) > 1 else "unit-stride")
+                if layer.dilation_rate and max(layer.dilation_rate) > 1:
+                    seen.add("dilated")
             if row.auto and row.type == "flatten":
                 seen.add("auto-flatten")
     for feature in ("conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "dropout", "dense",
+                    "dilated",
                     "rect", "pad-same", "pad-valid", "strided", "auto-flatten"):
         assert feature in seen, feature
 
@@ -80,3 +83,35 @@ def test_compile_helper_rejects_unknown_optimizer():
     model = builder.build_model(presets.get("tutorial-1conv"))
     with pytest.raises(ValueError, match="received 'adagrad'"):
         builder.compile_model(model, "adagrad")
+
+
+@pytest.mark.parametrize("layer_type", [name for name, kind in layer_types.REGISTRY.items()
+                                        if "dilation_rate" in kind.field_names])
+def test_validator_refuses_exactly_what_keras_refuses(layer_type):
+    """Every strides × dilation_rate combination: refused by the validator iff Keras refuses it
+    (Conv2D: a stride above 1 with a dilation above 1)."""
+    kind = layer_types.REGISTRY[layer_type]
+    combos = [((sh, sw), (dh, dw)) for sh in (1, 2) for sw in (1, 3) for dh in (1, 2)
+              for dw in (1, 3)]
+    refused_somewhere = False
+    for strides, dilation in combos:
+        layer = spec.make_layer(layer_type, **{**kind.start, "strides": strides,
+                                               "dilation_rate": dilation})
+        arch = spec.Architecture("d", (layer,), (20, 20, 2), 3)
+        problems = shapes.summarize(arch).problems
+        try:
+            _keras_only(layer)
+            keras_ok = True
+        except ValueError:
+            keras_ok = False
+        assert (not problems) == keras_ok, (strides, dilation, problems)
+        refused_somewhere |= bool(problems)
+        if problems:
+            assert [p.field for p in problems] == ["dilation_rate"]
+    assert refused_somewhere == (layer_type == "conv2d")
+
+
+def _keras_only(layer: spec.Layer) -> None:
+    """Build the Keras layer the spec describes, bypassing our validator."""
+    cls, args, kwargs = layer_types.keras_call(layer.type, layer)
+    keras.Sequential([keras.Input((20, 20, 2)), getattr(keras.layers, cls)(*args, **kwargs)])

@@ -114,6 +114,13 @@ def test_kernel_too_large_message_is_the_documented_one():
          "layer 1 (max_pool2d): strides must be at most 8 (CNN Lab's cap); received 9"),
         ({"type": "dense", "units": 4097},
          "layer 1 (dense): units must be at most 4096 (CNN Lab's cap); received 4097"),
+        ({"type": "conv2d", "filters": 8, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+         "layer 1 (conv2d): dilation_rate 2 with strides 2: Keras cannot combine a dilation "
+         "above 1 with a stride above 1; use dilation_rate 1 or strides 1"),
+        ({"type": "conv2d", "filters": 8, "kernel_size": 3, "dilation_rate": [1, 9]},
+         "layer 1 (conv2d): dilation_rate must be at most 8 (CNN Lab's cap); received [1, 9]"),
+        ({"type": "conv2d", "filters": 8, "kernel_size": 3, "dilation_rate": 0},
+         "layer 1 (conv2d): dilation_rate must be at least 1; received 0"),
         ({"type": "dropout", "rate": "half"},
          'layer 1 (dropout): rate must be a number from 0 to 0.9; received "half"'),
         ({"type": "dense"}, "layer 1 (dense): missing field units"),
@@ -235,3 +242,19 @@ def test_readme_documents_every_field_with_the_validators_bounds():
             documented = f"`{fld.name}`" if fld.kind == "choice" else (
                 f"`{fld.name}` {fld.min:g}–{fld.max:g}")
             assert documented in row.split("|")[2], (name, documented)
+
+
+def test_a_dilated_kernel_spans_k_minus_one_times_d_plus_one():
+    data = with_layers({"type": "conv2d", "filters": 2, "kernel_size": 3, "dilation_rate": 5},
+                       input_shape=[10, 12, 1])
+    assert problems_of(data) == [
+        'layer 1 (conv2d): kernel_size 3 (dilated, it spans 11) does not fit its 10x12 input '
+        'with padding "valid"; use padding "same" or kernel_size <= 10']
+    arch = spec_json.architecture_from_dict(with_layers(
+        {"type": "conv2d", "filters": 2, "kernel_size": [3, 2], "dilation_rate": [2, 3]}))
+    first = shapes.summarize(arch).rows[0]
+    assert first.output_shape == (24, 25, 2) and first.receptive_field == (5, 4)
+    assert first.formula == ("H: (28 − ((3 − 1)·2 + 1) + 2·0) / 1 + 1 = 24; "
+                             "W: (28 − ((2 − 1)·3 + 1) + 2·0) / 1 + 1 = 25")
+    assert arch.layers[0].to_dict()["dilation_rate"] == [2, 3]
+    assert "dilation_rate" not in spec.make_layer("conv2d", filters=2, kernel_size=3).to_dict()

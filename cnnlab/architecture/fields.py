@@ -163,6 +163,10 @@ KERNEL_SIZE = Field("kernel_size", "pair", required=True, min=1, max=11, label="
                     key="kernel", help="the kernel's height and width")
 STRIDES = Field("strides", "pair", default=(1, 1), min=1, max=8, label="stride", key="stride",
                 help="how far the kernel moves between outputs")
+DILATION_RATE = Field("dilation_rate", "pair", default=(1, 1), min=1, max=8, label="dilation",
+                      key="dilation", keras_default=(1, 1),
+                      help="gaps between the kernel's taps: a kernel of k taps dilated by d "
+                           "spans (k − 1)·d + 1 pixels")
 PADDING = Field("padding", "choice", default="valid", choices=PADDINGS,
                 help='"valid": no padding, the map shrinks; "same": zeros around the edge keep '
                      "the size (at stride 1)")

@@ -111,7 +111,7 @@ def _window(layer: Any, shape: Shape, name: str,
 
 
 def _conv(layer: Any, shape: Shape) -> Out | Misfit:
-    k, d = layer.kernel_size, (1, 1)
+    k, d = layer.kernel_size, layer.dilation_rate
     (h, w), misfit = _window(layer, shape, "kernel_size", d)
     if misfit:
         return misfit
@@ -119,6 +119,16 @@ def _conv(layer: Any, shape: Shape) -> Out | Misfit:
     return Out((h, w, layer.filters), spatial_formula(shape, k, layer.strides, layer.padding, d),
                (per_filter + 1) * layer.filters, h * w * layer.filters * per_filter,
                ((effective_kernel(k[0], d[0]), effective_kernel(k[1], d[1])), layer.strides))
+
+
+def _stride_or_dilation(layer: Any) -> list[Misfit]:
+    """Keras's Conv2D refuses a stride above 1 together with a dilation above 1."""
+    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
+        d, s = f.describe(f.shown(layer.dilation_rate)), f.describe(f.shown(layer.strides))
+        return [Misfit("dilation_rate", f"dilation_rate {d} with strides {s}: Keras cannot "
+                                        f"combine a dilation above 1 with a stride above 1; use "
+                                        f"dilation_rate 1 or strides 1")]
+    return []
 
 
 def _pool(layer: Any, shape: Shape) -> Out | Misfit:
@@ -159,6 +169,8 @@ def _dense(layer: Any, shape: Shape) -> Out:
 def _learn(op: str, name: str) -> Callable[[Any], dict[str, Any] | None]:
     def settings(layer: Any) -> dict[str, Any] | None:
         k, s = getattr(layer, name), layer.strides
+        if max(layer.dilation_rate or (1, 1)) > 1:
+            return None  # the Learn page's step-through has no dilation
         return {"op": op, "k": k[0], "s": s[0], "pad": layer.padding}
     return settings
 
@@ -167,9 +179,10 @@ _POOL_FIELDS = (f.POOL_SIZE, f.POOL_STRIDES, f.PADDING)
 
 REGISTRY: dict[str, LayerType] = {t.name: t for t in (
     LayerType("conv2d", "conv", "#64b5f6", "conv",
-              (f.FILTERS, f.KERNEL_SIZE, f.STRIDES, f.PADDING, f.ACTIVATION), _conv,
-              "Conv2D", ("filters", "kernel_size"), {"filters": 16, "kernel_size": 3},
-              needs_map=True, size_field="filters", learn=_learn("conv", "kernel_size")),
+              (f.FILTERS, f.KERNEL_SIZE, f.STRIDES, f.DILATION_RATE, f.PADDING, f.ACTIVATION),
+              _conv, "Conv2D", ("filters", "kernel_size"), {"filters": 16, "kernel_size": 3},
+              needs_map=True, size_field="filters", learn=_learn("conv", "kernel_size"),
+              cross_check=_stride_or_dilation),
     LayerType("max_pool2d", "max pool", "#81c784", "pool", _POOL_FIELDS, _pool,
               "MaxPooling2D", ("pool_size",), needs_map=True, learn=_learn("max", "pool_size")),
     LayerType("avg_pool2d", "avg pool", "#aed581", "pool", _POOL_FIELDS, _pool,
