@@ -45,3 +45,13 @@ def test_widget_ids_move_like_the_layers(arch, index, offset):
     moved = editing.move_layer(arch, index, offset)
     assert [arch.layers[int(i[2:])] for i in moved_ids] == list(moved.layers)
     assert ids == [f"id{i}" for i in range(len(arch.layers))]  # the list given is not changed
+
+
+def test_a_conv_turned_depthwise_keeps_its_window():
+    conv = spec.make_layer("conv2d", filters=8, kernel_size=[3, 5], dilation_rate=2,
+                           padding="same", activation="tanh")
+    depthwise = editing.change_type(conv, "depthwise_conv2d")
+    assert depthwise.to_dict() == {"type": "depthwise_conv2d", "kernel_size": [3, 5],
+                                   "strides": 1, "dilation_rate": 2, "padding": "same",
+                                   "activation": "tanh"}
+    assert depthwise.filters is None and depthwise.depth_multiplier == 1

@@ -223,3 +223,16 @@ def test_predict_batch_equals_model_predict(two_conv):
         inference.predict_batch(model, images[:, :, :27])
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         inference.predict_batch(model, images, batch_size=0)
+
+
+def test_feature_maps_carry_the_registry_type_of_every_layer():
+    arch = spec.Architecture("dw", (
+        spec.make_layer("depthwise_conv2d", kernel_size=3, depth_multiplier=2),
+        spec.make_layer("conv2d", filters=3, kernel_size=3, dilation_rate=2),
+        spec.make_layer("global_max_pool2d"),
+    ), input_shape=(12, 12, 2), num_classes=3)
+    predictor = inference.Predictor(builder.build_model(arch, seed=0))
+    maps = predictor.feature_maps(image_for(predictor.input_shape, 0))
+    rows = shapes.summarize(arch).rows
+    assert [(m.name, m.type, m.output_shape) for m in maps] == [
+        (row.name, row.type, row.output_shape) for row in rows]

@@ -57,10 +57,12 @@ def test_random_generator_covers_the_features():
                 seen.add("strided" if max(layer.strides) > 1 else "unit-stride")
                 if layer.dilation_rate and max(layer.dilation_rate) > 1:
                     seen.add("dilated")
+                if layer.depth_multiplier and layer.depth_multiplier > 1:
+                    seen.add("depth-multiplied")
             if row.auto and row.type == "flatten":
                 seen.add("auto-flatten")
     for feature in ("conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "dropout", "dense",
-                    "dilated",
+                    "dilated", "depthwise_conv2d", "depth-multiplied",
                     "rect", "pad-same", "pad-valid", "strided", "auto-flatten"):
         assert feature in seen, feature
 
@@ -115,3 +117,16 @@ def _keras_only(layer: spec.Layer) -> None:
     """Build the Keras layer the spec describes, bypassing our validator."""
     cls, args, kwargs = layer_types.keras_call(layer.type, layer)
     keras.Sequential([keras.Input((20, 20, 2)), getattr(keras.layers, cls)(*args, **kwargs)])
+
+
+def test_depthwise_parameters_and_multiply_adds():
+    """k_h·k_w·C·m weights and C·m biases (Keras counts them); every output value costs
+    k_h·k_w multiply-adds."""
+    layer = spec.make_layer("depthwise_conv2d", kernel_size=[3, 5], depth_multiplier=4,
+                            strides=[1, 2], padding="same")
+    arch = spec.Architecture("dw", (layer,), (9, 10, 3), 2)
+    row = shapes.summarize(arch).rows[0]
+    built = builder.build_model(arch).get_layer(row.name)
+    assert row.output_shape == (9, 5, 12) == tuple(built.output.shape[1:])
+    assert row.params == 3 * 5 * 3 * 4 + 3 * 4 == built.count_params()
+    assert row.macs == 9 * 5 * 12 * 3 * 5

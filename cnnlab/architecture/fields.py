@@ -167,6 +167,10 @@ DILATION_RATE = Field("dilation_rate", "pair", default=(1, 1), min=1, max=8, lab
                       key="dilation", keras_default=(1, 1),
                       help="gaps between the kernel's taps: a kernel of k taps dilated by d "
                            "spans (k − 1)·d + 1 pixels")
+DEPTH_MULTIPLIER = Field("depth_multiplier", "int", default=1, min=1, max=32, label="multiplier",
+                         key="multiplier", keras_default=1,
+                         help="how many kernels per input channel: the output has channels × "
+                              "multiplier channels")
 PADDING = Field("padding", "choice", default="valid", choices=PADDINGS,
                 help='"valid": no padding, the map shrinks; "same": zeros around the edge keep '
                      "the size (at stride 1)")

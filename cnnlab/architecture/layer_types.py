@@ -121,6 +121,18 @@ def _conv(layer: Any, shape: Shape) -> Out | Misfit:
                ((effective_kernel(k[0], d[0]), effective_kernel(k[1], d[1])), layer.strides))
 
 
+def _depthwise(layer: Any, shape: Shape) -> Out | Misfit:
+    """One k_h × k_w kernel per input channel and multiplier: k_h·k_w·C·m weights + C·m biases."""
+    k, d = layer.kernel_size, layer.dilation_rate
+    (h, w), misfit = _window(layer, shape, "kernel_size", d)
+    if misfit:
+        return misfit
+    channels = shape[2] * layer.depth_multiplier
+    return Out((h, w, channels), spatial_formula(shape, k, layer.strides, layer.padding, d),
+               k[0] * k[1] * channels + channels, h * w * channels * k[0] * k[1],
+               ((effective_kernel(k[0], d[0]), effective_kernel(k[1], d[1])), layer.strides))
+
+
 def _stride_or_dilation(layer: Any) -> list[Misfit]:
     """Keras's Conv2D refuses a stride above 1 together with a dilation above 1."""
     if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
@@ -183,6 +195,11 @@ REGISTRY: dict[str, LayerType] = {t.name: t for t in (
               _conv, "Conv2D", ("filters", "kernel_size"), {"filters": 16, "kernel_size": 3},
               needs_map=True, size_field="filters", learn=_learn("conv", "kernel_size"),
               cross_check=_stride_or_dilation),
+    LayerType("depthwise_conv2d", "depthwise conv", "#4dd0e1", "dwconv",
+              (f.KERNEL_SIZE, f.STRIDES, f.DILATION_RATE, f.DEPTH_MULTIPLIER, f.PADDING,
+               f.ACTIVATION), _depthwise, "DepthwiseConv2D", ("kernel_size",), {"kernel_size": 3},
+              needs_map=True, size_field="depth_multiplier",
+              learn=_learn("conv", "kernel_size")),  # each channel: a one-channel convolution
     LayerType("max_pool2d", "max pool", "#81c784", "pool", _POOL_FIELDS, _pool,
               "MaxPooling2D", ("pool_size",), needs_map=True, learn=_learn("max", "pool_size")),
     LayerType("avg_pool2d", "avg pool", "#aed581", "pool", _POOL_FIELDS, _pool,
