@@ -41,7 +41,8 @@ def model_code(
         "        layers.Rescaling(1 / 255, name=\"rescale\"),  # pixels 0..255 -> 0..1",
     ]
     for row in summary.rows:
-        note = "  # inserted automatically" if row.auto and row.type == "flatten" else ""
+        automatic = row.auto and row.type == layer_types.AUTO_FLATTEN
+        note = "  # inserted automatically" if automatic else ""
         lines.append(f"        {layer_code(row)},{note}")
     lines += ["    ],", f"    name=\"{arch.name}\",", ")"]
     return "\n".join(lines)
