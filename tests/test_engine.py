@@ -194,7 +194,7 @@ def test_same_seed_same_run_even_when_trained_at_the_same_time(tiny_dataset):
          "the architecture's num_classes 10 does not fit the data set tiny, which has 4"),
         (spec_json.architecture_from_dict({"layers": [
             {"type": "conv2d", "filters": 4, "kernel_size": 40}]}),
-         "layer 1 (conv2d): kernel_size 40 does not fit"),
+         "layer 1 (conv2d): kernel_size must be at most 11 (CNN Lab's cap); received 40"),
     ],
 )
 def test_architectures_that_do_not_fit_are_refused_up_front(tiny_dataset, arch, message):
