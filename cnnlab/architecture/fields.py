@@ -16,7 +16,6 @@ from typing import Any
 
 PADDINGS = ("valid", "same")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish", "softplus")
-KINDS = ("int", "pair", "choice", "rate")
 
 Pair = tuple[int, int]
 

@@ -76,9 +76,6 @@ class LayerType:
     learn: Callable[[Any], dict[str, Any] | None] | None = None
     cross_check: Callable[[Any], list[Misfit]] | None = None
 
-    def field(self, name: str) -> f.Field:
-        return next(fld for fld in self.fields if fld.name == name)
-
     def checks(self, layer: Any) -> list[Misfit]:
         """Problems between fields whose values are each in bounds (Keras refuses the pair)."""
         return self.cross_check(layer) if self.cross_check else []

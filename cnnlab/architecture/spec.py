@@ -9,7 +9,6 @@ the model builder, the code export and the diagram all read it. No TensorFlow he
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,11 +68,6 @@ class Layer:
 
     def __reduce__(self):
         return (_rebuild, (self.type, tuple(self._values.items())))
-
-    @property
-    def values(self) -> Mapping[str, Any]:
-        """The field values set, by name (a read-only view)."""
-        return dict(self._values)
 
     def replace(self, **values: Any) -> Layer:
         """This layer with some fields changed (None removes one)."""
