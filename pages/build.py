@@ -18,7 +18,7 @@ from cnnlab.architecture import (
 )
 from cnnlab.views import diagram
 
-ROW_UNITS = 6  # a layer's widgets flow in rows this many units wide (a pair takes 2)
+ROW_UNITS = 6.5  # a layer's widgets flow in rows this many units wide (a pair takes 2)
 
 
 def _number(col, fld: fields.Field, label: str, key: str, value: int | float):
@@ -27,8 +27,8 @@ def _number(col, fld: fields.Field, label: str, key: str, value: int | float):
     current = st.session_state.get(key, value)  # what the widget returns on this run
     cast = float if fld.kind == "rate" else int
     bounds = (cast(fld.min), cast(fld.max)) if fields.within(fld, current) else (None, None)
-    return col.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key,
-                            help=fld.help or None)
+    # No help icon: in a narrow column it would squeeze the label ("kern el h").
+    return col.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key)
 
 
 def _pair(cols, fld: fields.Field, key: str, value: tuple[int, int]) -> tuple[int, int]:
@@ -61,8 +61,11 @@ def _rate(col, fld: fields.Field, key: str, value: float) -> float:
     return round(rate, 6)  # a float step's sums (0.30000000000000004) read as typed
 
 
-def _units(fld: fields.Field) -> int:
-    return {"pair": 2, "int": 1, "choice": 2}.get(fld.kind, ROW_UNITS)
+def _units(fld: fields.Field) -> float:
+    """How wide a field's widgets are: a segmented control needs room for its options."""
+    if fld.kind == "choice":
+        return 2.5 if len(fld.choices) <= 3 else 2
+    return {"pair": 2, "int": 1}.get(fld.kind, ROW_UNITS)
 
 
 def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
@@ -78,7 +81,8 @@ def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
     for row in rows:
         spans = [[1, 1] if fld.kind == "pair" else [_units(fld)] for fld in row]
         widths = [w for span in spans for w in span]
-        cols = iter(st.columns(widths + [ROW_UNITS - sum(widths)] * (sum(widths) < ROW_UNITS)))
+        cols = iter(st.columns(widths + [ROW_UNITS - sum(widths)] * (sum(widths) < ROW_UNITS),
+                               vertical_alignment="bottom"))  # inputs in line under any label
         for fld, span in zip(row, spans, strict=True):
             value, field_key = getattr(layer, fld.name), f"{key}_{fld.widget_key}"
             here = [next(cols) for _ in span]
@@ -136,7 +140,7 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
-            head = st.columns([0.3, 1.8, 2.4], vertical_alignment="center")
+            head = st.columns([0.3, 2.2, 2.0], vertical_alignment="center")
             head[0].markdown(f"**{index + 1}**")
             head[1].selectbox("type", types, types.index(layer.type), key=f"{key}_type",
                               format_func=_label, label_visibility="collapsed",
