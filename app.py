@@ -1,9 +1,16 @@
-"""CNN Lab: the Streamlit entry point — page config, navigation, and the shared sidebar."""
+"""CNN Lab: the Streamlit entry point — page config, navigation, and the shared sidebar.
+
+Every script run goes through here in this order: Streamlit patches, this session's state,
+the run of a training job that has just ended, then the sidebar and the page, which
+therefore agree on the session's runs and current model.
+"""
 
 import streamlit as st
 
-import ui_session
+from ui import jobs, patches, state, widgets
 
+patches.keep_keras_state()
+patches.use_app_navigation(entry=True)
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
 PAGES = [
@@ -15,6 +22,8 @@ PAGES = [
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 
+state.init()
+jobs.harvest()
 page = st.navigation(PAGES)
-ui_session.sidebar(live_badge=page.title != "Train")
+widgets.sidebar(live_badge=page.title != "Train")
 page.run()

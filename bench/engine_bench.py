@@ -69,7 +69,7 @@ def engine_rate(arch, data, settings: Hyperparameters) -> float:
     job.wait()
     run = job.result()
     assert run is not None, job.snapshot().message
-    return run.metrics["train_samples"] * (settings.epochs - 1) / sum(
+    return run.metrics.train_samples * (settings.epochs - 1) / sum(
         r.seconds for r in run.history[1:])
 
 

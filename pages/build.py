@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import ui_session
 from cnnlab.architecture import (
     codegen,
     editing,
@@ -17,6 +16,9 @@ from cnnlab.architecture import (
     spec_json,
 )
 from cnnlab.views import diagram
+from ui import patches, state
+
+patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 ROW_UNITS = 6.5  # a layer's widgets flow in rows this many units wide (a pair takes 2)
 
@@ -98,35 +100,35 @@ def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
 
 
 def _move(index: int, offset: int) -> None:
-    ids = editing.move_id(ui_session.layer_ids(), index, offset)
-    ui_session.update_arch(editing.move_layer(ui_session.get_arch(), index, offset), ids)
+    ids = editing.move_id(state.layer_ids(), index, offset)
+    state.update_arch(editing.move_layer(state.get_arch(), index, offset), ids)
 
 
 def _remove(index: int) -> None:
-    ids = ui_session.layer_ids()
+    ids = state.layer_ids()
     del ids[index]
-    ui_session.update_arch(editing.remove_layer(ui_session.get_arch(), index), ids)
+    state.update_arch(editing.remove_layer(state.get_arch(), index), ids)
 
 
 def _change_type(index: int, key: str) -> None:
-    arch, ids = ui_session.get_arch(), ui_session.layer_ids()
+    arch, ids = state.get_arch(), state.layer_ids()
     layer = editing.change_type(arch.layers[index], st.session_state[key])
-    ids[index] = ui_session.new_id()
-    ui_session.update_arch(editing.replace_layer(arch, index, layer), ids)
+    ids[index] = state.new_id()
+    state.update_arch(editing.replace_layer(arch, index, layer), ids)
 
 
 def _add() -> None:
-    arch, ids = ui_session.get_arch(), ui_session.layer_ids()
+    arch, ids = state.get_arch(), state.layer_ids()
     where = st.session_state.build_add_where
     index = len(arch.layers) if where == 0 else where
-    ids.insert(index, ui_session.new_id())
+    ids.insert(index, state.new_id())
     layer = editing.new_layer(st.session_state.build_add_type)
-    ui_session.update_arch(editing.insert_layer(arch, index, layer), ids)
+    state.update_arch(editing.insert_layer(arch, index, layer), ids)
 
 
 def _load_preset() -> None:
     name = st.session_state.build_preset
-    ui_session.set_arch(presets.get(name) if name != "(empty)" else spec.Architecture("my-cnn"))
+    state.set_arch(presets.get(name) if name != "(empty)" else spec.Architecture("my-cnn"))
 
 
 def _label(layer_type: str) -> str:
@@ -135,7 +137,7 @@ def _label(layer_type: str) -> str:
 
 def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, st.empty]]:
     """One bordered row per layer; returns the edited layers and a message slot per layer."""
-    layers, slots, ids = [], {}, ui_session.layer_ids()
+    layers, slots, ids = [], {}, state.layer_ids()
     types = list(layer_types.LAYER_TYPES)
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
@@ -169,7 +171,7 @@ def add_controls(count: int) -> None:
 
 def render() -> None:
     st.title("Build")
-    arch = ui_session.get_arch()
+    arch = state.get_arch()
     top = st.columns([2, 1, 3], vertical_alignment="bottom")
     top[0].selectbox("start from a preset", ["(empty)", *presets.PRESET_NAMES],
                      index=1 + presets.PRESET_NAMES.index(presets.DEFAULT_PRESET),
@@ -184,8 +186,8 @@ def render() -> None:
         layers, slots = layer_editor(arch)
         add_controls(len(layers))
     arch = spec.Architecture(arch.name, tuple(layers), arch.input_shape, arch.num_classes)
-    ui_session.update_arch(arch, ui_session.layer_ids())
-    summary = ui_session.current_summary()
+    state.update_arch(arch, state.layer_ids())
+    summary = state.current_summary()
     messages: dict[int | None, list[str]] = {}
     for problem in summary.problems:
         messages.setdefault(problem.layer, []).append(problem.message)
@@ -260,7 +262,7 @@ def actions(arch: spec.Architecture, summary) -> None:
                                    max_upload_size=1)
     if upload is not None and st.session_state.get("build_uploaded") != upload.file_id:
         try:
-            ui_session.set_arch(spec_json.architecture_from_json(upload.getvalue()))
+            state.set_arch(spec_json.architecture_from_json(upload.getvalue()))
             st.session_state.build_uploaded = upload.file_id
             st.rerun()
         except spec.SpecError as exc:

@@ -5,25 +5,29 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-import ui_session
+from cnnlab.data import kinds
 from cnnlab.inspect import preprocess
 from cnnlab.views import charts, render
+from ui import patches, state, widgets
+
+patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 MAX_UPLOAD_MB = 5
 
 
-def drawing_input() -> preprocess.Preprocessed | None:
-    """The canvas (or an uploaded image file) preprocessed the MNIST way; None if nothing yet."""
+def drawing_input(preparation: str) -> preprocess.Preprocessed | None:
+    """The canvas (or an uploaded image file) prepared as the model's training images were
+    (``preparation``, the run's record); None if nothing yet."""
     stroke = st.slider("pen width", 8, 40, 22, 2, key="draw_stroke")
-    rgba = ui_session.canvas_rgba(stroke, key="draw_canvas")
+    rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
     st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas toolbar.")
     upload = st.file_uploader("…or classify an image file (PNG or JPEG)", type=["png", "jpg",
                               "jpeg"], key="draw_upload", max_upload_size=MAX_UPLOAD_MB)
     try:
         if upload is not None:
-            return preprocess.preprocess_image_bytes(upload.getvalue())
+            return preprocess.preprocess_image_bytes(upload.getvalue(), preparation=preparation)
         if rgba is not None:
-            return preprocess.preprocess_canvas(np.asarray(rgba))
+            return preprocess.preprocess_canvas(np.asarray(rgba), preparation)
     except ValueError as exc:
         st.error(str(exc))
     return None
@@ -41,16 +45,16 @@ def compact_maps(pred, image: np.ndarray) -> None:
 
 def render_page() -> None:
     st.title("Draw")
-    run = ui_session.model_or_offer("draw")
+    run = widgets.model_or_offer("draw")
     if run is None:
         return
-    if "fashion" in run.dataset.lower():
+    if tuple(run.class_names) != kinds.DIGITS:
         st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "
-                "clothing classes, so it will still answer, but your digits will look like "
-                "clothes to it. Train on mnist-5k for digits.")
+                f"the classes {', '.join(run.class_names)}, so it will still answer, but your "
+                "digits will look like those to it. Train on mnist-5k for digits.")
     left, right = st.columns([2, 3], gap="large")
     with left:
-        prepared = drawing_input()
+        prepared = drawing_input(run.input_preparation)
     with right:
         if prepared is None or prepared.blank:
             st.info("👈 Draw a digit in the black box: the prediction appears when you lift "
@@ -58,7 +62,7 @@ def render_page() -> None:
             return
         image = prepared.as_uint8()  # (28, 28) uint8, what the model sees
         st.session_state.last_drawing = image[..., None]
-        pred = ui_session.predictor(run)
+        pred = state.predictor(run)
         probs = pred.probabilities(image)
         top = int(np.argmax(probs))
         st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")

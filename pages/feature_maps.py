@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-import ui_session
 from cnnlab.data import datasets
 from cnnlab.views import charts, render
+from ui import patches, state, widgets
+
+patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 INPUTS = ("a test image", "my drawing")
 
@@ -91,7 +93,7 @@ def zoom(maps) -> None:
 
 def render_page() -> None:
     st.title("Feature maps")
-    run = ui_session.model_or_offer("fm")
+    run = widgets.model_or_offer("fm")
     if run is None:
         return
     chosen = choose_input(run)
@@ -103,7 +105,7 @@ def render_page() -> None:
     if chosen is None:
         return
     image, caption = chosen
-    pred = ui_session.predictor(run, epoch)
+    pred = state.predictor(run, epoch)
     maps = pred.feature_maps(image)
     left, right = st.columns([1, 3])
     left.image(render.upscale(np.asarray(image, np.uint8).squeeze(), 5), caption=caption)

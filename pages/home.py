@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-import ui_session
+from ui import patches, widgets
+
+patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 STEPS = [
     ("pages/build.py", ":material/construction:", "Build",
@@ -35,7 +37,7 @@ def render() -> None:
         "and a dense layer) on the built-in 5,000 digits for a few epochs — about 15 seconds "
         "here. Then draw a digit and see what it answers."
     )
-    ui_session.quick_start_panel(key="home")
+    widgets.quick_start_panel(key="home")
 
 
 render()

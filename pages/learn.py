@@ -9,7 +9,9 @@ import streamlit as st
 
 from cnnlab.learn import conv_explain, conv_steps, kernels
 from cnnlab.views import grid_html
+from ui import patches
 
+patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 SECTIONS = ("Convolution", "Pooling", "On a real image")
 POOL_MODES = {"max": "max pooling", "avg": "average pooling"}
 PADDINGS = ("valid", "same", "explicit")

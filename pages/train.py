@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import ui_session
 from cnnlab.architecture import shapes
 from cnnlab.data import datasets
 from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
+from ui import jobs, patches, state, widgets
+
+patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 FOLDER = "a local folder of IDX files"
 MAX_RUN_UPLOAD_MB = 200
@@ -87,18 +89,17 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
 
 def live_view() -> None:
     """Progress and curves of this session's job; refreshed by a fragment while it runs."""
-    job = ui_session.job()
+    job = jobs.job()
     if job is None:
         st.info("Choose a data set and settings, then press **Train**. The curves grow here "
                 "while it trains.")
         return
-    if ui_session.harvest():
-        st.rerun(scope="app")
+    jobs.rerun_if_ended()
     snap = job.snapshot()
     if snap.status == "failed":
         st.error(f"Training {snap.name} failed: {snap.message}")
     elif not snap.done:
-        ui_session.show_progress(snap)
+        widgets.show_progress(snap)
     if snap.status == "queued" or (not snap.done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
     cols = st.columns(2)
@@ -116,14 +117,14 @@ def results(run) -> None:
     st.subheader(f"Results of {run.name}" + (" (stopped early)" if run.stopped else ""))
     m = run.metrics
     cols = st.columns(4)
-    cols[0].metric("test accuracy", f"{m['test_accuracy']:.2%}")
-    cols[1].metric("test loss", f"{m['test_loss']:.4f}")
+    cols[0].metric("test accuracy", f"{m.test_accuracy:.2%}")
+    cols[1].metric("test loss", f"{m.test_loss:.4f}")
     cols[2].metric("epochs trained", f"{run.epochs_completed} of {run.hyperparameters.epochs}")
-    cols[3].metric("test images", f"{m['test_samples']:,}")
+    cols[3].metric("test images", f"{m.test_samples:,}")
     left, right = st.columns(2)
-    left.altair_chart(charts.confusion_chart(m["confusion_matrix"], run.class_names),
+    left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names),
                       key="train_confusion")
-    right.altair_chart(charts.class_bar_chart(m["per_class_accuracy"], run.class_names,
+    right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
                                               "accuracy per class"), key="train_per_class")
     wrong = run.misclassified[:24]
     if wrong:
@@ -136,7 +137,7 @@ def results(run) -> None:
 
 
 def run_history() -> None:
-    kept = ui_session.runs()
+    kept = state.runs()
     if not kept:
         return
     st.subheader("Runs of this session")
@@ -156,27 +157,34 @@ def run_history() -> None:
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         col.altair_chart(charts.compare_chart(histories, metric), key=f"train_compare_{metric}")
-    names = [r.name for r in kept]
-    cols = st.columns([2, 1, 2])
-    current = ui_session.current_run()
-    chosen = cols[0].selectbox("current model (used by Feature maps and Draw)", names,
-                               names.index(current.name) if current else len(names) - 1,
-                               key="train_current")
-    ui_session.select_run(names.index(chosen))
-    run = kept[names.index(chosen)]
+    cols = st.columns([2, 1])
+    # The session's current run is the truth; the widget shows it (a new run becomes current).
+    st.session_state.train_current = state.session().current
+    index = cols[0].selectbox("current model (used by Feature maps and Draw)", range(len(kept)),
+                              format_func=lambda i: kept[i].name, key="train_current",
+                              on_change=lambda: state.select_run(st.session_state.train_current))
+    run = kept[index]
     cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(run), f"{run.name}.zip",
                             "application/zip", key="train_zip")
-    upload = cols[2].file_uploader("upload a run (.zip)", type=["zip"], key="train_upload",
-                                   max_upload_size=MAX_RUN_UPLOAD_MB)
-    if upload is not None and st.session_state.get("train_uploaded") != upload.file_id:
-        from cnnlab.runs import run_files
 
-        try:
-            ui_session.add_run(run_files.run_from_zip_bytes(upload.getvalue()))
-            st.session_state.train_uploaded = upload.file_id
-            st.rerun()
-        except ValueError as exc:
-            st.error(f"{upload.name}: {exc}")
+
+def run_upload() -> None:
+    """Add a run someone sent as a .zip (also before this session has trained anything)."""
+    upload = st.file_uploader("upload a run (.zip)", type=["zip"], key="train_upload",
+                              max_upload_size=MAX_RUN_UPLOAD_MB,
+                              help="a run folder zipped, as \"download run\" gives it")
+    if upload is None or upload.file_id in state.session().uploaded:
+        return
+    from cnnlab.runs import run_files
+
+    try:
+        run = run_files.run_from_zip_bytes(upload.getvalue())
+    except ValueError as exc:
+        st.error(f"{upload.name}: {exc}")
+        return
+    state.session().uploaded.add(upload.file_id)
+    state.add_run(run)
+    st.rerun()
 
 
 def run_zip(run) -> bytes:
@@ -187,9 +195,8 @@ def run_zip(run) -> bytes:
 
 def render() -> None:
     st.title("Train")
-    ui_session.harvest()
-    arch = ui_session.get_arch()
-    running = ui_session.active_job() is not None
+    arch = state.get_arch()
+    running = jobs.active() is not None
     setup, live = st.columns([2, 3], gap="large")
     with setup:
         summary = shapes.summarize(arch)
@@ -203,21 +210,21 @@ def render() -> None:
         for problem in problems:
             st.error(problem.message)
         if running:
-            st.button("■ Stop", key="train_stop", type="primary",
-                      on_click=lambda: ui_session.job().stop())
+            st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
         elif st.button("▶ Train", key="train_start", type="primary",
                        disabled=bool(problems) or data is None or hyper is None):
             try:
-                ui_session.start_job(arch, name, hyper)
+                jobs.start(arch, name, hyper)
                 st.rerun()
             except ValueError as exc:
                 st.error(str(exc))
     with live:
         st.fragment(run_every=1.0 if running else None)(live_view)()
-    run = ui_session.current_run()
+    run = state.current_run()
     if run is not None and not running:
         results(run)
     run_history()
+    run_upload()
 
 
 render()

@@ -86,9 +86,14 @@ def train_one_epoch(at: AppTest) -> None:
     at.number_input(key="train_epochs").set_value(1).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    job = at.session_state["job"]
+    job = session(at).job
     assert job.wait(TIMEOUT)
     at.run()
+
+
+def session(at: AppTest):
+    """The session's :class:`ui.state.SessionState`."""
+    return at.session_state["cnnlab"]
 
 
 def test_tiny_training_run_finishes_and_shows_metrics():
@@ -98,16 +103,16 @@ def test_tiny_training_run_finishes_and_shows_metrics():
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["test accuracy"].rstrip("%")) > 50
     assert metrics["epochs trained"] == "1 of 1"
-    assert at.session_state["job"].snapshot().status == "finished"
-    assert len(at.session_state["runs"]) == 1
+    assert session(at).job.snapshot().status == "finished"
+    assert len(session(at).runs) == 1 and session(at).current == 0
 
 
 def test_two_sessions_do_not_see_each_others_runs():
     first, second = app_at("pages/train.py"), app_at("pages/train.py")
     train_one_epoch(first)
     second.run()
-    assert len(first.session_state["runs"]) == 1
-    assert second.session_state["runs"] == [] and second.session_state["job"] is None
+    assert len(session(first).runs) == 1
+    assert session(second).runs == [] and session(second).job is None
     assert not [m for m in second.metric if m.label == "test accuracy"]
 
 
@@ -115,9 +120,24 @@ def test_quick_start_trains_the_default_network_and_points_to_draw():
     at = app_at()
     at.button(key="home_quick").click().run()
     assert not at.exception, at.exception
-    job = at.session_state["job"]
+    job = session(at).job
     assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
     assert job.wait(TIMEOUT)
     at.run()
     assert any(s.value.startswith("Model ready: `two-conv") for s in at.success)
-    assert at.session_state["current_run"] == 0
+    assert session(at).current == 0
+
+
+def test_training_again_makes_the_newest_run_current_and_it_stays():
+    at = app_at("pages/train.py")
+    train_one_epoch(at)
+    train_one_epoch(at)
+    first, second = session(at).runs
+    assert session(at).current == 1 and at.selectbox(key="train_current").value == 1
+    assert at.subheader[0].value.startswith(f"Results of {second.name}")
+    at.run()  # the next rerun keeps it: the widget follows the session, not the other way
+    assert session(at).current == 1
+    assert any(f"`{second.name}`" in m.value for m in at.sidebar.markdown)
+    at.selectbox(key="train_current").set_value(0).run()  # until the user picks another
+    assert session(at).current == 0
+    assert at.subheader[0].value.startswith(f"Results of {first.name}")

@@ -71,7 +71,7 @@ def test_train_prints_each_epoch_and_writes_the_run(capsys, tiny_folder, tmp_pat
     assert lines[3].startswith("test accuracy ") and "on 100 test images" in lines[3]
     run_ = run_files.load_run(out_dir)
     assert run_.hyperparameters.epochs == 2 and run_.hyperparameters.validation_fraction == 0.2
-    assert run_.metrics["test_accuracy"] > 0.9 and len(run_.history) == 2
+    assert run_.metrics.test_accuracy > 0.9 and len(run_.history) == 2
 
 
 def test_predict_text_and_json(capsys, run_folder, images, tiny_dataset):
@@ -169,5 +169,5 @@ def test_python_m_train_end_to_end_and_ctrl_c(tiny_folder, tmp_path):
     assert "Traceback" not in err and "interrupted: stopped after epoch " in err
     assert "test accuracy" in out
     stopped = run_files.load_run(out_dir)
-    assert stopped.stopped and stopped.metrics["stopped_at"]["epoch"] >= 2
+    assert stopped.stopped and stopped.metrics.stopped_at["epoch"] >= 2
     assert stopped.history[-1].complete is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -32,12 +33,11 @@ def digits_run():
 
 def page(path: str, run=None, drawing: np.ndarray | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    if run is not None:
-        at.session_state["runs"] = [run]
-        at.session_state["current_run"] = 0
     if drawing is not None:
         at.session_state["draw_test_image"] = drawing
     at.run()
+    if run is not None:
+        at.session_state["cnnlab"].add_run(run)
     at.switch_page(path).run()
     assert not at.exception, at.exception
     return at
@@ -104,3 +104,12 @@ def test_drawing_is_selectable_on_the_feature_maps_page(digits_run):
     assert not at.exception
     assert "Prediction: **1**" in [m.value.split(" (")[0] for m in at.markdown]
     assert "your drawing" in [c for image in at.image for c in image.captions]
+
+
+def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
+    """A run whose data set's images were plainly resized (whatever its name) gets the drawing
+    resized, not centred the MNIST way."""
+    clothes = dataclasses.replace(digits_run, dataset="clothes", input_preparation="resize")
+    at = page("pages/draw.py", clothes, canvas_with(a_one))
+    captions = [c for image in at.image for c in image.captions]
+    assert captions[:2] == ["as drawn", "scaled to 28×28"] and "centred 28×28" not in captions

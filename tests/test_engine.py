@@ -35,13 +35,13 @@ def test_finished_job_and_its_run(tiny_run, tiny_dataset):
     assert [r.epoch for r in tiny_run.history] == [1, 2]
     assert all(r.complete and r.val_loss is not None for r in tiny_run.history)
     metrics = tiny_run.metrics
-    assert metrics["epochs_completed"] == 2 and metrics["stopped"] is False
-    assert metrics["stopped_at"] is None
-    assert metrics["train_samples"] + metrics["validation_samples"] == len(tiny_dataset.y_train)
-    assert np.sum(metrics["confusion_matrix"]) == metrics["test_samples"] == 100
-    assert metrics["test_accuracy"] > 0.9  # bands are easy
-    matrix = np.array(metrics["confusion_matrix"])
-    assert metrics["per_class_accuracy"] == pytest.approx(list(matrix.diagonal() / matrix.sum(1)))
+    assert metrics.epochs_completed == 2 and metrics.stopped is False
+    assert metrics.stopped_at is None
+    assert metrics.train_samples + metrics.validation_samples == len(tiny_dataset.y_train)
+    assert np.sum(metrics.confusion_matrix) == metrics.test_samples == 100
+    assert metrics.test_accuracy > 0.9  # bands are easy
+    matrix = np.array(metrics.confusion_matrix)
+    assert metrics.per_class_accuracy == pytest.approx(list(matrix.diagonal() / matrix.sum(1)))
     assert tiny_run.architecture.input_shape == (28, 28, 1)
     assert tiny_run.architecture.num_classes == 4
     assert tiny_run.class_names == ("top", "upper", "lower", "bottom")
@@ -58,11 +58,11 @@ def test_epoch_weights_start_before_training_and_end_with_the_model(tiny_run):
 def test_curve_is_the_batches_own_values(tiny_run):
     curve = tiny_run.curve
     per_epoch = curve.batches_per_epoch
-    assert per_epoch == -(-tiny_run.metrics["train_samples"] // 32)
+    assert per_epoch == -(-tiny_run.metrics.train_samples // 32)
     assert curve.steps == tuple(range(1, 2 * per_epoch + 1))
     assert curve.loss[-1] < curve.loss[0]
     # The epoch's mean loss is the sample-weighted mean of its batches' own losses.
-    last = tiny_run.metrics["train_samples"] - (per_epoch - 1) * 32
+    last = tiny_run.metrics.train_samples - (per_epoch - 1) * 32
     sizes = np.array([32] * (per_epoch - 1) + [last])
     first_epoch = np.average(curve.loss[:per_epoch], weights=sizes)
     assert first_epoch == pytest.approx(tiny_run.history[0].loss, rel=1e-4)
@@ -91,8 +91,8 @@ def test_stop_takes_effect_within_one_batch(tiny_dataset):
     job.wait(60)
     snap, run = job.snapshot(), job.result()
     assert snap.status == "stopped" and snap.batch == 5
-    assert run.metrics["stopped"] is True and run.metrics["epochs_completed"] == 0
-    assert run.metrics["stopped_at"] == {"epoch": 1, "batch": 5}
+    assert run.metrics.stopped is True and run.metrics.epochs_completed == 0
+    assert run.metrics.stopped_at == {"epoch": 1, "batch": 5}
     assert run.history[-1].complete is False and run.history[-1].batches == 5
     assert list(run.epoch_weights) == [0, 1]
     assert run.model.predict(tiny_dataset.x_test[:3], verbose=0).shape == (3, 4)

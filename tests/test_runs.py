@@ -49,8 +49,8 @@ def test_evaluation_matches_keras(tiny_run, tiny_dataset):
     model = tiny_run.model
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     loss, accuracy = model.evaluate(tiny_dataset.x_test, tiny_dataset.y_test, verbose=0)
-    assert tiny_run.metrics["test_loss"] == pytest.approx(loss, rel=1e-4, abs=1e-6)
-    assert tiny_run.metrics["test_accuracy"] == pytest.approx(accuracy)
+    assert tiny_run.metrics.test_loss == pytest.approx(loss, rel=1e-4, abs=1e-6)
+    assert tiny_run.metrics.test_accuracy == pytest.approx(accuracy)
 
 
 def test_save_and_load_round_trip(tiny_run, tiny_dataset, run_folder):
@@ -61,7 +61,7 @@ def test_save_and_load_round_trip(tiny_run, tiny_dataset, run_folder):
     assert loaded.name == tiny_run.name and loaded.architecture == tiny_run.architecture
     assert loaded.hyperparameters == tiny_run.hyperparameters
     assert loaded.history == tiny_run.history and loaded.curve == tiny_run.curve
-    assert loaded.metrics == json.loads(json.dumps(tiny_run.metrics))
+    assert loaded.metrics == tiny_run.metrics
     assert loaded.misclassified == tiny_run.misclassified
     assert loaded.dataset == "tiny" and loaded.class_names == tiny_run.class_names
     assert list(loaded.epoch_weights) == [0, 1, 2]

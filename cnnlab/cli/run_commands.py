@@ -147,8 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 1
     run_files.save_run(run, out)
     metrics = run.metrics
-    print(f"test accuracy {_percent(metrics['test_accuracy'])} (loss "
-          f"{_number(metrics['test_loss'])}) on {metrics['test_samples']:,} test images, "
+    print(f"test accuracy {_percent(metrics.test_accuracy)} (loss "
+          f"{_number(metrics.test_loss)}) on {metrics.test_samples:,} test images, "
           f"{snapshot.elapsed:.1f}s; run saved to {out}")
     if interrupted:
         print(f"interrupted: {snapshot.message}; the partial run is saved in {out}",

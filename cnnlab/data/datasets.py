@@ -16,13 +16,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cnnlab.data import idx
+from cnnlab.data import idx, kinds
+from cnnlab.data.kinds import DIGITS, FASHION_CLASSES  # noqa: F401  (datasets.DIGITS etc.)
 
 DEFAULT_DATASET = "mnist-5k"
 NAMES = ("mnist-5k", "mnist", "fashion-mnist")
-DIGITS = tuple(str(d) for d in range(10))
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                   "Sneaker", "Bag", "Ankle boot")
 DESCRIPTIONS = {
     "mnist-5k": "built-in: 5,000 MNIST digits (CC BY-SA 3.0), 4,000 train / 1,000 test",
     "mnist": "MNIST: 70,000 handwritten digits (CC BY-SA 3.0), 60,000 train / 10,000 test",
@@ -50,9 +48,11 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str = ""
+    preparation: str = ""  # how the images were made: kinds.PREPARATIONS; "" for the default
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        object.__setattr__(self, "preparation", kinds.preparation_of(self))
         for split in ("train", "test"):
             x, y = _checked_split(self, split)
             object.__setattr__(self, f"x_{split}", x)

@@ -13,6 +13,10 @@ them side by side:
 
 A drawing with no ink (or only a speck) stops after step 1 with ``blank=True``.
 
+A model trained on pictures that were simply scaled to fit (Fashion-MNIST's,
+``preparation="resize"``; see :mod:`cnnlab.data.kinds`) gets the drawing the same way:
+``"as drawn"``, then ``"scaled to 28×28"``: the whole canvas, longest side 28 px, centred.
+
 **Centre-of-mass convention.** Coordinates are pixel *indices*: pixel ``(row, col)`` has its
 centre at ``(row, col)``, rows and columns 0..27. "Centred" means the centre of mass is at
 :data:`CENTRE` = ``(14, 14)`` within ±0.5 px, i.e. half a pixel below and right of the
@@ -32,6 +36,7 @@ import math
 import numpy as np
 from PIL import Image
 
+from cnnlab.data import kinds
 from cnnlab.inspect.pixels import (
     MAX_FILE_BYTES,
     ImageError,
@@ -46,6 +51,7 @@ FIELD = 28  # side of the final image
 BOX = 20  # the ink's longest side in the final image
 CENTRE = (14.0, 14.0)  # (row, col) of the centre of mass, pixel-index coordinates
 STEP_TITLES = ("as drawn", "cropped", "scaled to 20 px", "centred 28×28")
+RESIZE_TITLES = ("as drawn", "scaled to 28×28")  # the steps for preparation "resize"
 
 MIN_CONTRAST = 0.1  # ink must differ from the background by this much (0..1) to count
 INK_FLOOR = 0.15  # values within this share of the contrast above the background are background
@@ -57,7 +63,7 @@ MIN_INK_FRACTION = 0.0005  # ...and so is fewer than this share of the image's p
 # public entry points
 
 
-def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
+def preprocess_canvas(rgba: np.ndarray, preparation: str = kinds.MNIST_DIGITS) -> Preprocessed:
     """Preprocess a drawing canvas's pixels (e.g. streamlit-drawable-canvas's ``image_data``).
 
     Opaque pixels are read by brightness, with the ink's polarity detected (white on black is
@@ -67,6 +73,8 @@ def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
     Args:
         rgba: shape (H, W, 4) RGBA, (H, W, 3) RGB or (H, W) gray; integer values in 0..255
             (uint8, as the canvas gives), float values in 0..1, or bool.
+        preparation: how the model's training images were made (a run's
+            ``input_preparation``): ``"mnist-digits"`` (default) or ``"resize"``.
 
     Returns:
         The :class:`Preprocessed` steps and final image.
@@ -87,10 +95,11 @@ def preprocess_canvas(rgba: np.ndarray) -> Preprocessed:
         raise ImageError(f"a canvas image must have shape (H, W, 4) RGBA, (H, W, 3) RGB or "
                          f"(H, W) gray; received shape {arr.shape}")
     gray, ink_is_light = ink_source(arr, full_scale(arr, "canvas image"))
-    return _preprocess(gray, ink_is_light)
+    return _preprocess(gray, ink_is_light, preparation)
 
 
-def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> Preprocessed:
+def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES,
+                           preparation: str = kinds.MNIST_DIGITS) -> Preprocessed:
     """Preprocess an image file's bytes: a photo or scan of a digit, a screenshot, a PNG.
 
     Dark ink on light paper is detected (the border is light) and inverted; a PNG with a
@@ -103,6 +112,7 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> Prep
     Args:
         data: the file's bytes, PNG or JPEG.
         max_bytes: the largest file accepted, in bytes.
+        preparation: as for :func:`preprocess_canvas`.
 
     Returns:
         The :class:`Preprocessed` steps and final image.
@@ -119,7 +129,7 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> Prep
     """
     arr, full = read_image_bytes(data, max_bytes)
     gray, ink_is_light = ink_source(arr, full)
-    return _preprocess(gray, ink_is_light)
+    return _preprocess(gray, ink_is_light, preparation)
 
 
 def preprocess_array(gray: np.ndarray, ink_is_light: bool | None = None) -> Preprocessed:
@@ -178,8 +188,10 @@ def _centre_of_mass(x: np.ndarray) -> tuple[float, float]:
     return rows, cols
 
 
-def _preprocess(gray: np.ndarray, ink_is_light: bool | None) -> Preprocessed:
+def _preprocess(gray: np.ndarray, ink_is_light: bool | None,
+                preparation: str = kinds.MNIST_DIGITS) -> Preprocessed:
     """gray: float32 (H, W) in 0..1."""
+    preparation = kinds.checked_preparation(preparation, "preprocessing")
     background = float(np.median(_border(gray)))
     if ink_is_light is None:
         ink_is_light = background <= 0.5
@@ -200,6 +212,9 @@ def _preprocess(gray: np.ndarray, ink_is_light: bool | None) -> Preprocessed:
     if solid < needed:
         return _blank(ink, f"nothing drawn: only a speck of ink ({solid} pixel"
                            f"{'' if solid == 1 else 's'}; a drawing needs at least {needed})")
+
+    if preparation == kinds.RESIZE:
+        return _resized(ink)
 
     # 2. cropped to the ink's bounding box
     rows = np.flatnonzero(ink.any(axis=1))
@@ -229,4 +244,21 @@ def _preprocess(gray: np.ndarray, ink_is_light: bool | None) -> Preprocessed:
     final[top_row:top_row + sh, left_col:left_col + sw] = scaled
 
     steps = tuple(zip(STEP_TITLES, map(_readonly, (ink, cropped, scaled, final)), strict=True))
+    return Preprocessed(steps=steps, image=final, blank=False)
+
+
+def _resized(ink: np.ndarray) -> Preprocessed:
+    """The whole picture scaled so its longest side is 28 px (area-averaged), centred in the
+    28×28 field; brightest pixel 1."""
+    h, w = ink.shape
+    factor = FIELD / max(h, w)
+    size = (max(1, min(FIELD, round(w * factor))), max(1, min(FIELD, round(h * factor))))
+    scaled = np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BOX), np.float32)
+    top = float(scaled.max())
+    if top <= 0:
+        return _blank(ink, "nothing drawn: the ink vanished when scaled")
+    final = np.zeros((FIELD, FIELD), np.float32)
+    row, col = (FIELD - size[1]) // 2, (FIELD - size[0]) // 2
+    final[row:row + size[1], col:col + size[0]] = scaled * np.float32(1 / top)
+    steps = tuple(zip(RESIZE_TITLES, map(_readonly, (ink, final)), strict=True))
     return Preprocessed(steps=steps, image=final, blank=False)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.architecture.spec import Architecture
+from cnnlab.data.kinds import MNIST_DIGITS
+from cnnlab.runs.metrics import Metrics
 
 if TYPE_CHECKING:
     import keras
@@ -200,13 +202,15 @@ class Run:
         hyperparameters: as trained.
         dataset: the data set's name; ``class_names`` its labels in class-index order.
         history: one :class:`EpochRecord` per epoch that ran (the last may be partial).
-        metrics: JSON-ready; see :func:`cnnlab.training.evaluation.evaluate`.
+        metrics: the test results and how training ended (:class:`Metrics`).
         misclassified: up to ``evaluation.MAX_MISCLASSIFIED`` wrong test predictions, most
             confident first.
         curve: the thinned per-batch training curve.
         epoch_weights: ``model.get_weights()`` copies by epoch: 0 is before training, ``k``
             after epoch ``k`` (matching ``history[k - 1]``). A long run of a large model keeps
             every other epoch (see ``engine.EPOCH_WEIGHTS_BUDGET``), so keys may skip.
+        input_preparation: how the data set's images were made
+            (:data:`cnnlab.data.kinds.PREPARATIONS`); a drawing is prepared the same way.
     """
 
     name: str
@@ -216,22 +220,23 @@ class Run:
     dataset: str
     class_names: tuple[str, ...]
     history: tuple[EpochRecord, ...]
-    metrics: dict[str, Any]
+    metrics: Metrics
     misclassified: tuple[Misclassified, ...] = ()
     curve: Curve = field(default_factory=Curve)
     epoch_weights: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    input_preparation: str = MNIST_DIGITS
 
     @property
     def epochs_completed(self) -> int:
         """Whole epochs trained."""
-        return int(self.metrics.get("epochs_completed", 0))
+        return self.metrics.epochs_completed
 
     @property
     def stopped(self) -> bool:
         """Whether the run was stopped before its last epoch ended."""
-        return bool(self.metrics.get("stopped", False))
+        return self.metrics.stopped
 
     @property
     def test_accuracy(self) -> float:
         """Accuracy on the data set's test split, 0..1."""
-        return float(self.metrics["test_accuracy"])
+        return self.metrics.test_accuracy

@@ -6,7 +6,8 @@ A run folder holds::
     model.weights.h5       the weights only (``model.save_weights``)
     hyperparameters.json   epochs, batch_size, optimizer, learning_rate, validation_fraction, seed
     history.json           {"name", "epochs": [epoch records], "batch_curve": {...}}
-    metrics.json           test metrics, confusion matrix, per-class accuracy, misclassified
+    metrics.json           test metrics, confusion matrix, per-class accuracy, misclassified;
+                           the data set's name, class_names and input_preparation
     epoch_weights.npz      optional: weights after each epoch, ``e<epoch>_<i>`` arrays
 
 Loading never unpickles and never deserialises Keras objects: the architecture is parsed
@@ -30,6 +31,8 @@ import keras
 import numpy as np
 
 from cnnlab.architecture import spec_json
+from cnnlab.data import kinds
+from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, Misclassified, Run
 from cnnlab.training import builder
 
@@ -78,7 +81,8 @@ def save_run(run: Run, folder: str | Path) -> Path:
     _write_json(folder / HISTORY, {"name": run.name,
                                    "epochs": [r.to_dict() for r in run.history],
                                    "batch_curve": run.curve.to_dict()})
-    metrics = dict(run.metrics, dataset=run.dataset, class_names=list(run.class_names))
+    metrics = dict(run.metrics.to_dict(), dataset=run.dataset,
+                   class_names=list(run.class_names), input_preparation=run.input_preparation)
     metrics["misclassified"] = [vars(m) for m in run.misclassified]
     _write_json(folder / METRICS, metrics)
     arrays = {f"e{epoch}_{i}": w for epoch, weights in run.epoch_weights.items()
@@ -179,6 +183,9 @@ def load_run(folder: str | Path) -> Run:
                                             int(m["predicted_label"]), float(m["confidence"]))
                               for m in metrics.pop("misclassified", []))
         class_names = tuple(str(c) for c in metrics.get("class_names", []))
+        preparation = kinds.checked_preparation(  # folders from before it was recorded: default
+            metrics.get("input_preparation") or kinds.default_preparation(class_names), METRICS)
+        numbers = Metrics.from_dict(metrics)
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{folder}: a run file is malformed: {exc}") from None
     if len(class_names) != arch.num_classes:
@@ -203,8 +210,8 @@ def load_run(folder: str | Path) -> Run:
     return Run(name=name if isinstance(name, str) and name else folder.name,
                architecture=arch, model=model, hyperparameters=hyperparameters,
                dataset=str(metrics.get("dataset", "")), class_names=class_names,
-               history=history, metrics=metrics, misclassified=misclassified, curve=curve,
-               epoch_weights=epoch_weights)
+               history=history, metrics=numbers, misclassified=misclassified, curve=curve,
+               epoch_weights=epoch_weights, input_preparation=preparation)
 
 
 def run_to_zip_bytes(source: Run | str | Path) -> bytes:

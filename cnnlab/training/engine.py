@@ -38,6 +38,7 @@ import keras
 import numpy as np
 
 from cnnlab.architecture.spec import Architecture
+from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Hyperparameters, Run
 from cnnlab.training import builder, evaluation, feeding, memory
 from cnnlab.training.job_queue import JOBS, max_jobs, set_max_jobs
@@ -222,9 +223,8 @@ class TrainingJob:
         snap = self._progress.snapshot()
         completed = sum(1 for record in snap.history if record.complete)
         stopped = completed < hp.epochs
-        metrics.update(
-            dataset=data.name, class_names=list(data.class_names),
-            train_samples=len(train_idx), validation_samples=len(val_idx),
+        metrics = Metrics(
+            **metrics, train_samples=len(train_idx), validation_samples=len(val_idx),
             epochs_completed=completed, stopped=stopped,
             stopped_at={"epoch": snap.epoch, "batch": snap.batch} if stopped else None,
             seconds=snap.elapsed,
@@ -233,11 +233,12 @@ class TrainingJob:
         return Run(name=self.name, architecture=arch, model=model, hyperparameters=hp,
                    dataset=data.name, class_names=tuple(data.class_names),
                    history=snap.history, metrics=metrics, misclassified=misclassified,
-                   curve=snap.curve, epoch_weights=dict(self._epoch_weights))
+                   curve=snap.curve, epoch_weights=dict(self._epoch_weights),
+                   input_preparation=data.preparation)
 
 
 def _where(run: Run) -> str:
-    at = run.metrics.get("stopped_at") or {}
+    at = run.metrics.stopped_at or {}
     if not at or at.get("epoch", 0) == 0:
         return "0 batches"
     return f"epoch {at['epoch']}, batch {at['batch']}"

@@ -1,0 +1,80 @@
+"""The two changes CNN Lab makes to Streamlit's internals, installed by ``app.py``.
+
+Each names the internal it replaces; :func:`missing` lists any that this Streamlit no longer
+has, and a test fails on it (``tests/test_ui_patches.py``) instead of the patch silently doing
+nothing. ``pyproject.toml`` pins Streamlit below the next major version the tests have seen.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import script_runner
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+INTERNALS = (
+    (script_runner, "_clean_problem_modules"),
+    (PagesManager, "uses_pages_directory"),
+)
+
+
+def missing() -> list[str]:
+    """The patched internals this Streamlit lacks, as ``module.name`` (empty when all exist)."""
+    return [f"{_dotted(owner)}.{name}" for owner, name in INTERNALS if not hasattr(owner, name)]
+
+
+def _dotted(owner: object) -> str:
+    """A module's name, or a class's module and name."""
+    if isinstance(owner, type):
+        return f"{owner.__module__}.{owner.__qualname__}"
+    return str(getattr(owner, "__name__", owner))
+
+
+def _close_matplotlib_figures() -> None:
+    """What Streamlit's after-run clean-up does, minus ``keras.backend.clear_session()``."""
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def keep_keras_state() -> None:
+    """Stop Streamlit from clearing Keras's global state after every script run.
+
+    Streamlit calls ``keras.backend.clear_session()`` at the end of each run, fragments
+    included, once Keras is imported: about 0.2 s holding the GIL here, a few times a second
+    per training session, and it clears TensorFlow's kernel cache under the jobs that are
+    training. CNN Lab keeps no per-run Keras state that needs clearing (models are owned by
+    runs and jobs), so only the matplotlib part of that clean-up is kept. Together with
+    ``runner.postScriptGC = false`` in ``.streamlit/config.toml`` this keeps pages responsive
+    while others train (``bench/run.py``'s sessions row). Raises RuntimeError if Streamlit
+    no longer has the function.
+    """
+    if not hasattr(script_runner, "_clean_problem_modules"):
+        raise RuntimeError("streamlit.runtime.scriptrunner.script_runner has no "
+                           "_clean_problem_modules any more; update ui/patches.py")
+    script_runner._clean_problem_modules = _close_matplotlib_figures
+
+
+def use_app_navigation(entry: bool = False) -> None:
+    """Make a page opened by its own URL on a fresh server use ``app.py``'s navigation.
+
+    Streamlit runs a new server's scripts the old multipage way while a ``pages/`` folder
+    sits next to ``app.py`` (pages listed by file name, a page run without ``app.py``) until
+    ``st.navigation`` has run once. ``app.py`` calls this with ``entry=True`` and goes on to
+    call ``st.navigation``; every page calls it first, and in that mode runs ``app.py`` in
+    its place, in this same script run (so a button press is not lost), then stops.
+    Raises RuntimeError if Streamlit no longer has the flag.
+    """
+    if not hasattr(PagesManager, "uses_pages_directory"):
+        raise RuntimeError("streamlit.runtime.pages_manager.PagesManager has no "
+                           "uses_pages_directory any more; update ui/patches.py")
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    if entry:
+        return
+    runpy.run_path(str(APP), run_name="__main__")  # app.py's navigation runs this page again
+    st.stop()

@@ -1,0 +1,110 @@
+"""The pieces several pages share: the sidebar, job progress, the quick start, "this page
+needs a model", and the drawing canvas (with its seam for tests)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from cnnlab.architecture import presets, shapes
+from ui import jobs, state, text
+
+if TYPE_CHECKING:
+    from cnnlab.runs.records import Run
+    from cnnlab.training.progress import Snapshot
+
+
+def show_progress(snap: Snapshot) -> None:
+    st.progress(snap.fraction, text=text.progress_text(snap))
+
+
+def job_badge() -> None:
+    """This session's job, small: its progress, or why it failed. Run as a fragment."""
+    current = jobs.job()
+    if current is None:
+        return
+    jobs.rerun_if_ended()
+    snap = current.snapshot()
+    if snap.done:
+        if snap.status == "failed":
+            st.error(f"{snap.name} failed: {snap.message}")
+        return
+    show_progress(snap)
+
+
+def sidebar(live_badge: bool = True) -> None:
+    """The current model, and a live badge while a job runs (``live_badge``: not on the
+    Train page, which shows the same progress larger); shown on every page."""
+    with st.sidebar:
+        run = state.current_run()
+        st.markdown("**Current model**")
+        if run is None:
+            st.caption("none trained yet — train one on the Train page, or use Quick start on "
+                       "Home")
+        else:
+            params = shapes.summarize(run.architecture).total_params
+            status = "stopped early" if run.stopped else "trained"
+            st.markdown(f"`{run.name}` · {params:,} parameters  \n{run.dataset} · {status}, "
+                        f"{run.epochs_completed} epoch(s)  \ntest accuracy "
+                        f"**{run.test_accuracy:.1%}**")
+        st.caption(f"Being built: `{state.get_arch().name}`")
+        if live_badge:
+            live = jobs.active() is not None
+            st.fragment(run_every=1.0 if live else None)(job_badge)()
+
+
+def quick_start_panel(key: str) -> None:
+    """Train the default network on the built-in digits in one click, with progress shown."""
+    if jobs.active() is not None:
+        st.fragment(run_every=0.5)(job_badge)()
+        st.button("■ Stop", key=f"{key}_quick_stop", on_click=jobs.stop)
+        return
+    run = state.current_run()
+    if run is not None:
+        st.success(f"Model ready: `{run.name}`, test accuracy {run.test_accuracy:.1%}. "
+                   "Now draw a digit and see what it answers.")
+        st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
+        return
+    if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
+                 type="primary"):
+        from cnnlab.runs import records
+
+        try:
+            jobs.start(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
+                       records.Hyperparameters(epochs=jobs.QUICK_EPOCHS))
+        except ValueError as exc:
+            st.error(str(exc))
+        st.rerun()
+
+
+def model_or_offer(key: str) -> Run | None:
+    """The current run; if there is none, offer to make one or pick a kept run (no dead end)."""
+    run = state.current_run()
+    if run is not None:
+        return run
+    st.info("This page needs a trained model, and this session has none selected yet.")
+    kept = state.runs()
+    if kept:
+        choice = st.selectbox("use a run of this session", range(len(kept)),
+                              format_func=lambda i: kept[i].name, key=f"{key}_pick_run")
+        if st.button("Use this run", key=f"{key}_use_run"):
+            state.select_run(choice)
+            st.rerun()
+    quick_start_panel(key)
+    return None
+
+
+def canvas_rgba(stroke_width: int, key: str) -> Any | None:
+    """The drawing as an RGBA array, or None before anything is drawn.
+
+    The seam for tests: an array put in ``st.session_state.draw_test_image`` replaces the canvas.
+    """
+    if st.session_state.get("draw_test_image") is not None:
+        return st.session_state.draw_test_image
+    from streamlit_drawable_canvas import st_canvas  # registers its component on import
+
+    result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF",
+                       background_color="#000000", height=280, width=280,
+                       drawing_mode="freedraw", return_image_data=True, key=key)
+    return result.image_data
