@@ -100,7 +100,7 @@ def clothes_zip(tmp_path_factory):
     path = folder.parent / "clothes-run.zip"
     path.write_bytes(run_files.run_to_zip_bytes(folder))
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as archive:
-        assert "clothes" == json.loads(archive.read(run_files.METRICS))["dataset"]
+        assert json.loads(archive.read(run_files.METRICS))["dataset"] == "clothes"
     return path
 
 
