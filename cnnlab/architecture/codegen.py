@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from cnnlab.architecture import fields, layer_types, shapes
@@ -18,6 +19,21 @@ def _code(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     return repr(tuple(value) if isinstance(value, list) else value)
+
+
+def _literal(text: str) -> str:
+    """A string as an escaped Python literal: nothing in it can end the string or run."""
+    return json.dumps(text)
+
+
+def file_stem(name: str) -> str:
+    """A safe file name (without ``.py``) for an architecture's name.
+
+    Example:
+        >>> file_stem('x" + os.system("ls") + "')
+        'x_os.system_ls'
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:60] or "model"
 
 
 def layer_code(row: shapes.Row) -> str:
@@ -44,7 +60,7 @@ def model_code(
         automatic = row.auto and row.type == layer_types.AUTO_FLATTEN
         note = "  # inserted automatically" if automatic else ""
         lines.append(f"        {layer_code(row)},{note}")
-    lines += ["    ],", f"    name=\"{arch.name}\",", ")"]
+    lines += ["    ],", f"    name={_literal(arch.name)},", ")"]
     return "\n".join(lines)
 
 
@@ -70,7 +86,10 @@ def script(
     """
     loader = "fashion_mnist" if dataset == "fashion-mnist" else "mnist"
     body = model_code(arch, input_shape, num_classes)
-    return f'''"""{arch.name}: a CNN exported from CNN Lab. Run with: python {arch.name}.py"""
+    epochs, batch_size, learning_rate = int(epochs), int(batch_size), float(learning_rate)
+    doc = _literal(f"{arch.name}: a CNN exported from CNN Lab. Run with: "
+                   f"python {file_stem(arch.name)}.py")
+    return f'''{doc}
 
 import keras
 from keras import layers

@@ -67,6 +67,11 @@ def summarize(
     if classes < 2:
         problems.append(Problem(f"num_classes must be at least 2; received {classes}",
                                 field="num_classes"))
+    if len(arch.layers) > spec.MAX_LAYERS:
+        problems.append(Problem(f"the architecture has {len(arch.layers):,} layers; CNN Lab "
+                                f"allows at most {spec.MAX_LAYERS}; remove layers",
+                                field="layers"))
+        return Summary(tuple(shape_in), classes, (), tuple(problems))
     for position, layer in enumerate(arch.layers, start=1):
         problems.extend(field_problems(position, layer))
     if problems:

@@ -19,6 +19,7 @@ PADDINGS = fields.PADDINGS
 ACTIVATIONS = fields.ACTIVATIONS
 DEFAULT_INPUT_SHAPE = (28, 28, 1)
 DEFAULT_NUM_CLASSES = 10
+MAX_LAYERS = 64  # layers a user lists (the automatic Flatten and output layer not counted)
 
 Pair = tuple[int, int]
 

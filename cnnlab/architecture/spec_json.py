@@ -13,6 +13,7 @@ from typing import Any
 from cnnlab.architecture import fields, layer_types
 from cnnlab.architecture.fields import describe as _describe
 from cnnlab.architecture.spec import (
+    MAX_LAYERS,
     Architecture,
     Layer,
     Problem,
@@ -20,6 +21,7 @@ from cnnlab.architecture.spec import (
     layer_label,
     make_layer,
 )
+from cnnlab.files import reading
 
 MAX_JSON_BYTES = 256_000
 
@@ -116,6 +118,9 @@ def architecture_from_dict(data: Any) -> Architecture:
     if not isinstance(raw_layers, list):
         problems.append(Problem(f"layers must be a list of layer objects; received "
                                 f"{_describe(raw_layers) if raw_layers is not None else 'none'}"))
+    elif len(raw_layers) > MAX_LAYERS:
+        problems.append(Problem(f"layers holds {len(raw_layers):,} layers; an architecture may "
+                                f"have at most {MAX_LAYERS}; use fewer layers", field="layers"))
     else:
         for pos, raw in enumerate(raw_layers, start=1):
             layer = _parse_layer(raw, pos, problems)
@@ -128,30 +133,25 @@ def architecture_from_dict(data: Any) -> Architecture:
 
 
 def architecture_from_json(text: str | bytes) -> Architecture:
-    """Parse JSON text (size-limited); malformed JSON becomes a :class:`SpecError`."""
+    """Parse JSON text (size-, depth- and number-limited, see :mod:`cnnlab.files.reading`);
+    malformed JSON becomes a :class:`SpecError`."""
     if len(text) > MAX_JSON_BYTES:
         raise SpecError([Problem(f"architecture file is {len(text):,} bytes; the limit is "
                                  f"{MAX_JSON_BYTES:,} bytes")])
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(
-            exc, json.JSONDecodeError) else str(exc)
-        raise SpecError([Problem(f"malformed JSON at {detail}")]) from None
+        data = reading.loads_json(text, "architecture")
+    except reading.InputError as exc:
+        raise SpecError([Problem(str(exc).removeprefix("architecture: "))]) from None
     return architecture_from_dict(data)
 
 
 def load_architecture(path: str | Path) -> Architecture:
     """Read an architecture JSON file (size-limited, never executed)."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise SpecError([Problem(f"{path}: file is {size:,} bytes; an architecture file may "
-                                     f"be at most {MAX_JSON_BYTES:,} bytes")])
-        text = path.read_bytes()
-    except OSError as exc:
-        raise SpecError([Problem(f"cannot read {path}: {exc.strerror or exc}")]) from None
+    try:  # a regular file only: a FIFO or /dev/zero is refused before reading
+        text = reading.read_regular_file(path, MAX_JSON_BYTES, "an architecture file")
+    except reading.InputError as exc:
+        raise SpecError([Problem(str(exc))]) from None
     try:
         return architecture_from_json(text)
     except SpecError as exc:

@@ -1,4 +1,4 @@
-"""The ``cnnlab`` command line: ``summary``, ``presets`` and the training commands.
+"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code`` and the training commands.
 
 Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback.
 TensorFlow is imported only by the commands that need it.
@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from cnnlab.architecture import presets, shapes
+from cnnlab.architecture import codegen, presets, shapes
 from cnnlab.cli import run_commands
 
 
@@ -83,6 +83,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_code(args: argparse.Namespace) -> int:
+    print(codegen.script(presets.resolve(args.arch)), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cnnlab", description="CNN Lab: build, train and probe small CNNs.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -92,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summary)
     p = sub.add_parser("presets", help="list the built-in architectures")
     p.set_defaults(func=cmd_presets)
+    p = sub.add_parser("code", help="print a runnable Keras script that builds and trains it")
+    p.add_argument("arch", help="an architecture JSON file or a preset name")
+    p.set_defaults(func=cmd_code)
     run_commands.add_commands(sub)  # train, predict, datasets: they import TensorFlow when run
     return parser
 
