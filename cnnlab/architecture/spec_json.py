@@ -141,7 +141,8 @@ def architecture_from_json(text: str | bytes) -> Architecture:
     try:
         data = reading.loads_json(text, "architecture")
     except reading.InputError as exc:
-        raise SpecError([Problem(str(exc).removeprefix("architecture: "))]) from None
+        message = str(exc).removeprefix("architecture: ").removeprefix("not valid JSON: ")
+        raise SpecError([Problem(message)]) from None
     return architecture_from_dict(data)
 
 

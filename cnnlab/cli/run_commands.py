@@ -2,8 +2,10 @@
 
 TensorFlow is imported inside the commands, never when this module is imported, so
 ``cnnlab summary`` stays quick. Exit status: 0 done; 1 the training itself failed (e.g. the
-loss diverged); 2 bad input (one ``error:`` line); 130 ``train`` was interrupted with
-Ctrl-C: it stops after the current batch, evaluates, and still writes the run folder.
+loss diverged); 2 bad input, or the run could not be saved (one ``error:`` line); 130
+``train`` was interrupted with Ctrl-C or SIGTERM: it stops after the current batch,
+evaluates, and still writes the run folder; a second Ctrl-C only says so, a third quits
+without saving and says the run was not saved.
 
 ``predict`` reports a blank image (nothing drawn) as ``class_index`` null with a note,
 rather than failing the whole command; an unreadable image file is bad input (status 2).
@@ -91,6 +93,21 @@ def import_tensorflow() -> None:
         tf.config.list_logical_devices()  # the CUDA probe logs here, not at import
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM: the first stops training, the second is only noted, the third quits."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.count == 2:
+            print("still stopping: the run will be saved; press Ctrl-C again to quit without "
+                  "saving", file=sys.stderr, flush=True)
+            return
+        raise KeyboardInterrupt
+
+
 def _download_notice(name: str):
     shown = []
 
@@ -114,9 +131,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed)
     dataset = datasets.load_dataset(args.dataset, _download_notice(args.dataset))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)  # fail now, not after training, if unwritable
     import_tensorflow()
-    from cnnlab.runs import run_files
+    from cnnlab.runs import atomic, run_files
+
+    atomic.check_target(out, run_files.RUN_FILES)  # fail now, not after training
     from cnnlab.training import engine
 
     def print_epoch(event: engine.JobEvent) -> None:
@@ -127,25 +145,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
-    # Ctrl-C raises KeyboardInterrupt even where the parent started us with SIGINT ignored
-    # (a shell's background job, some CI runners), which Python would otherwise keep.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Ctrl-C stops training even where the parent started us with SIGINT ignored (a shell's
+    # background job, some CI runners), which Python would otherwise keep; SIGTERM the same.
+    interrupts = _Interrupts()
+    saved = {s: signal.signal(s, interrupts) for s in (signal.SIGINT, signal.SIGTERM)}
     job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
-    interrupted = False
     try:
-        while not job.wait(0.25):
-            pass
+        try:
+            while not job.wait(0.25):
+                pass
+        except KeyboardInterrupt:
+            print("stopping after the current batch...", file=sys.stderr, flush=True)
+            job.stop()
+            while not job.wait(0.25):
+                pass
+        interrupted = interrupts.count > 0
+        interrupts.count = max(interrupts.count, 1)  # from now on one Ctrl-C is only noted
+        snapshot = job.snapshot()
+        run = job.result()
+        if run is None:
+            print(f"error: training failed: {snapshot.message}", file=sys.stderr)
+            return 1
+        run_files.save_run(run, out)
     except KeyboardInterrupt:
-        interrupted = True
-        print("stopping after the current batch...", file=sys.stderr, flush=True)
         job.stop()
-        job.wait()
-    snapshot = job.snapshot()
-    run = job.result()
-    if run is None:
-        print(f"error: training failed: {snapshot.message}", file=sys.stderr)
-        return 1
-    run_files.save_run(run, out)
+        print(f"error: interrupted again; the run was not saved to {out}", file=sys.stderr)
+        return 130
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
     metrics = run.metrics
     print(f"test accuracy {_percent(metrics.test_accuracy)} (loss "
           f"{_number(metrics.test_loss)}) on {metrics.test_samples:,} test images, "
@@ -158,16 +186,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def read_image_file(path: str | Path, max_bytes: int) -> bytes:
-    """An image file's bytes, refusing (before reading) a file over ``max_bytes``."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ValueError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit "
-                             f"for an image")
-        return path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    """An image file's bytes: a regular file only (a FIFO or a device is refused without
+    waiting), a file over ``max_bytes`` refused before reading."""
+    from cnnlab.files import reading
+
+    return reading.read_regular_file(path, max_bytes, "an image file")
 
 
 def prepare_images(paths: list[str]) -> list:

@@ -144,7 +144,7 @@ def loads_json(text: str | bytes, where: str = "the JSON",
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: malformed JSON at line {exc.lineno} column {exc.colno}: "
-                         f"{exc.msg}") from None
+        raise InputError(f"{where}: not valid JSON: malformed JSON at line {exc.lineno} column "
+                         f"{exc.colno}: {exc.msg}") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{where}: not valid JSON ({exc})") from None

@@ -12,18 +12,17 @@ A run folder holds::
 
 Loading never unpickles and never deserialises Keras objects: the architecture is parsed
 and validated like any user file, a fresh model is built from it, and only the weight
-arrays are read into it. Every file read is size-limited.
+arrays are read into it. Every file read is size-limited, and checked before its data is read
+(:mod:`cnnlab.runs.run_checks`); a run is saved whole or not at all (:mod:`cnnlab.runs.atomic`).
 """
 
 from __future__ import annotations
 
 import io
-import json
-import math
 import tempfile
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import h5py
@@ -32,8 +31,10 @@ import numpy as np
 
 from cnnlab.architecture import spec_json
 from cnnlab.data import kinds
+from cnnlab.runs import atomic, run_checks
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, Misclassified, Run
+from cnnlab.runs.run_checks import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
 from cnnlab.training import builder
 
 ARCHITECTURE, WEIGHTS, HYPERPARAMETERS = "architecture.json", "model.weights.h5", \
@@ -41,57 +42,44 @@ ARCHITECTURE, WEIGHTS, HYPERPARAMETERS = "architecture.json", "model.weights.h5"
 HISTORY, METRICS, EPOCH_WEIGHTS = "history.json", "metrics.json", "epoch_weights.npz"
 REQUIRED_FILES = (ARCHITECTURE, WEIGHTS, HYPERPARAMETERS, HISTORY, METRICS)
 RUN_FILES = (*REQUIRED_FILES, EPOCH_WEIGHTS)
-MAX_JSON_BYTES = 5 * 2**20
-MAX_WEIGHTS_BYTES = 200 * 2**20
 MAX_ZIP_BYTES = 2 * MAX_WEIGHTS_BYTES + 4 * MAX_JSON_BYTES
 _LIMITS = {name: MAX_WEIGHTS_BYTES if name in (WEIGHTS, EPOCH_WEIGHTS) else MAX_JSON_BYTES
            for name in RUN_FILES}
 
 
-def _json_ready(value: Any) -> Any:
-    """NaN and infinities become null: the files stay strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    return value
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(_json_ready(data), indent=1, allow_nan=False) + "\n",
-                    encoding="utf-8")
-
-
 def save_run(run: Run, folder: str | Path) -> Path:
-    """Write ``run`` into ``folder`` (created if needed; its run files are replaced).
+    """Write ``run`` into ``folder``, whole: into a temporary sibling, then renamed into place.
 
     Args:
         run: a run from the engine or :func:`load_run`.
-        folder: the run folder.
+        folder: the run folder: new, empty, or an earlier run's (replaced whole).
     Returns:
         The folder's path.
+    Raises:
+        atomic.SaveError: the disk is full, the folder cannot be written, or it holds files
+            that are not run files; the old folder is then unchanged.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    weights = [tuple(w.shape) for w in run.model.weights]
+    needed = (run_checks.largest_h5(weights) + 2**20  # the JSON files: well under 1 MiB
+              + sum(a.nbytes for arrays in run.epoch_weights.values() for a in arrays))
+    return atomic.replace_folder(folder, lambda tmp: _write_run(run, tmp), needed, RUN_FILES)
+
+
+def _write_run(run: Run, folder: Path) -> None:
     spec_json.save_architecture(run.architecture, folder / ARCHITECTURE)
     run.model.save_weights(str(folder / WEIGHTS))
-    _write_json(folder / HYPERPARAMETERS, run.hyperparameters.to_dict())
-    _write_json(folder / HISTORY, {"name": run.name,
+    atomic.write_json(folder / HYPERPARAMETERS, run.hyperparameters.to_dict())
+    atomic.write_json(folder / HISTORY, {"name": run.name,
                                    "epochs": [r.to_dict() for r in run.history],
                                    "batch_curve": run.curve.to_dict()})
     metrics = dict(run.metrics.to_dict(), dataset=run.dataset,
                    class_names=list(run.class_names), input_preparation=run.input_preparation)
     metrics["misclassified"] = [vars(m) for m in run.misclassified]
-    _write_json(folder / METRICS, metrics)
+    atomic.write_json(folder / METRICS, metrics)
     arrays = {f"e{epoch}_{i}": w for epoch, weights in run.epoch_weights.items()
               for i, w in enumerate(weights)}
     if arrays:
         np.savez(folder / EPOCH_WEIGHTS, **arrays)
-    else:
-        (folder / EPOCH_WEIGHTS).unlink(missing_ok=True)
-    return folder
 
 
 def _checked_path(folder: Path, name: str) -> Path:
@@ -105,29 +93,17 @@ def _checked_path(folder: Path, name: str) -> Path:
 
 
 def _read_json(folder: Path, name: str) -> Any:
-    path = _checked_path(folder, name)
-    try:
-        return json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    return run_checks.read_json(_checked_path(folder, name), _LIMITS[name])
 
 
-def _load_epoch_weights(path: Path, shapes: list[tuple[int, ...]]) -> dict[int, list]:
+def _load_epoch_weights(path: Path, shapes: list[tuple[int, ...]], epochs: int) -> dict[int, list]:
+    run_checks.check_epoch_weights(path, shapes, epochs)  # headers only: nothing big read yet
     by_epoch: dict[int, dict[int, np.ndarray]] = {}
     with np.load(path, allow_pickle=False) as npz:
         for key in npz.files:
             epoch, _, index = key[1:].partition("_")
-            if not (key.startswith("e") and epoch.isdigit() and index.isdigit()):
-                raise ValueError(f"{path}: unexpected array {key!r}")
             by_epoch.setdefault(int(epoch), {})[int(index)] = npz[key]
-    out = {}
-    for epoch in sorted(by_epoch):
-        arrays = [by_epoch[epoch].get(i) for i in range(len(shapes))]
-        if len(by_epoch[epoch]) != len(shapes) or any(
-                a is None or a.shape != s for a, s in zip(arrays, shapes, strict=True)):
-            raise ValueError(f"{path}: the weights of epoch {epoch} do not fit the architecture")
-        out[epoch] = arrays
-    return out
+    return {epoch: [by_epoch[epoch][i] for i in range(len(shapes))] for epoch in sorted(by_epoch)}
 
 
 def _check_all_loaded(model: keras.Model, path: Path) -> None:
@@ -161,16 +137,34 @@ def load_run(folder: str | Path) -> Run:
         ValueError: a file is missing, too large or malformed, or the weights do not fit
             the architecture (``SpecError`` for an invalid architecture).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a run folder (no such directory)")
-    for name in REQUIRED_FILES:
-        _checked_path(folder, name)
+    return _load(Path(folder), None)
+
+
+def _built(folder: Path) -> tuple[Any, keras.Model]:
+    """(architecture, fresh model) of a run folder's architecture.json."""
     arch = spec_json.load_architecture(folder / ARCHITECTURE)
     if arch.input_shape is None or arch.num_classes is None:
         raise ValueError(f"{folder / ARCHITECTURE}: a run's architecture needs input_shape and "
                          f"num_classes")
     builder.checked_summary(arch)
+    return arch, builder.build_model(arch)
+
+
+def _misclassified(entries: Any, classes: int) -> tuple[Misclassified, ...]:
+    out = tuple(Misclassified(int(m["index"]), int(m["true_label"]), int(m["predicted_label"]),
+                              float(m["confidence"])) for m in entries)
+    for m in out:
+        if m.index < 0 or not (0 <= m.true_label < classes and 0 <= m.predicted_label < classes):
+            raise ValueError(f"misclassified entry {vars(m)} is out of range")
+    return out
+
+
+def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a run folder (no such directory)")
+    for name in REQUIRED_FILES:
+        _checked_path(folder, name)
+    arch, model = built or _built(folder)
     try:
         hyperparameters = Hyperparameters.from_dict(_read_json(folder, HYPERPARAMETERS))
         history_data = _read_json(folder, HISTORY)
@@ -178,10 +172,11 @@ def load_run(folder: str | Path) -> Run:
         if not isinstance(history_data, dict) or not isinstance(metrics, dict):
             raise ValueError("must be a JSON object")
         history = tuple(EpochRecord.from_dict(r) for r in history_data.get("epochs", []))
+        if len(history) > hyperparameters.epochs:
+            raise ValueError(f"history holds {len(history)} epochs of a {hyperparameters.epochs}"
+                             f"-epoch run")
         curve = Curve.from_dict(history_data.get("batch_curve", {}))
-        misclassified = tuple(Misclassified(int(m["index"]), int(m["true_label"]),
-                                            int(m["predicted_label"]), float(m["confidence"]))
-                              for m in metrics.pop("misclassified", []))
+        misclassified = _misclassified(metrics.pop("misclassified", []), arch.num_classes)
         class_names = tuple(str(c) for c in metrics.get("class_names", []))
         preparation = kinds.checked_preparation(  # folders from before it was recorded: default
             metrics.get("input_preparation") or kinds.default_preparation(class_names), METRICS)
@@ -191,20 +186,22 @@ def load_run(folder: str | Path) -> Run:
     if len(class_names) != arch.num_classes:
         raise ValueError(f"{folder / METRICS}: class_names has {len(class_names)} names for "
                          f"{arch.num_classes} classes")
-    model = builder.build_model(arch)
     weights_path = _checked_path(folder, WEIGHTS)
+    shapes = [tuple(w.shape) for w in model.weights]
     try:
+        run_checks.check_weights_h5(weights_path, shapes)  # declared shapes, before any data
         model.load_weights(str(weights_path))
         _check_all_loaded(model, weights_path)
     except (ValueError, OSError, KeyError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        detail = detail.removeprefix(f"{weights_path}: ")
         raise ValueError(f"{folder / WEIGHTS} does not fit {ARCHITECTURE}: {detail}") from None
     epoch_weights = {}
     if (folder / EPOCH_WEIGHTS).exists():
-        shapes = [tuple(w.shape) for w in model.weights]
         try:
-            epoch_weights = _load_epoch_weights(_checked_path(folder, EPOCH_WEIGHTS), shapes)
-        except (OSError, zipfile.BadZipFile) as exc:
+            epoch_weights = _load_epoch_weights(_checked_path(folder, EPOCH_WEIGHTS), shapes,
+                                                hyperparameters.epochs)
+        except (OSError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise ValueError(f"{folder / EPOCH_WEIGHTS}: unreadable ({exc})") from None
     name = history_data.get("name")
     return Run(name=name if isinstance(name, str) and name else folder.name,
@@ -230,22 +227,27 @@ def run_to_zip_bytes(source: Run | str | Path) -> bytes:
     return buffer.getvalue()
 
 
-def _member_name(info: zipfile.ZipInfo) -> str | None:
-    """The run file a zip member is, or None for a folder entry; raises for anything else."""
-    raw = info.filename
-    path = PurePosixPath(raw.replace("\\", "/"))
-    if raw.startswith(("/", "\\")) or ".." in path.parts or (path.parts and ":" in path.parts[0]):
-        raise ValueError(f"unsafe path in the zip: {raw!r}")
-    if info.is_dir():
-        return None
-    if len(path.parts) > 2 or path.name not in RUN_FILES:
-        raise ValueError(f"unexpected file in the zip: {raw!r}; a run zip holds only "
-                         f"{', '.join(RUN_FILES)}")
-    return path.name
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limit: int) -> None:
+    """Copy one member to ``path``, reading at most ``limit`` bytes (the header may lie)."""
+    written = 0
+    try:
+        with archive.open(info) as member, open(path, "wb") as out:
+            while chunk := member.read(min(1 << 20, limit + 1 - written)):
+                written += len(chunk)
+                if written > limit:
+                    raise ValueError(f"{info.filename} in the zip is over its {limit:,}-byte limit")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
+            RuntimeError) as exc:
+        raise run_checks.RunFileError(f"{info.filename} in the zip cannot be read: {exc}") from None
 
 
 def run_from_zip_bytes(data: bytes, max_bytes: int = MAX_ZIP_BYTES) -> Run:
-    """Load a run from a zip's bytes (its files at the top or in one folder), size-limited.
+    """Load a run from a zip's bytes (its files at the top or in one folder), checked first.
+
+    Every member's declared size is checked before it is unpacked (each file's limit, and
+    ``run_checks.MAX_UNPACKED_BYTES`` in all); the weight files only after the architecture is read,
+    against the largest files its weights can make, then their arrays' declared shapes.
 
     Args:
         data: the zip file's contents.
@@ -253,36 +255,33 @@ def run_from_zip_bytes(data: bytes, max_bytes: int = MAX_ZIP_BYTES) -> Run:
     Returns:
         The :class:`Run`, loaded as :func:`load_run` does.
     Raises:
-        ValueError: too large, not a zip, unsafe or unexpected member names, files over
-            their limits, or any :func:`load_run` problem.
+        ValueError: too large, not a zip, unsafe, unexpected or encrypted members, files
+            over their limits, arrays that do not fit, or any :func:`load_run` problem.
     """
     if len(data) > max_bytes:
         raise ValueError(f"the zip is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise ValueError("not a zip file") from None
     with archive, tempfile.TemporaryDirectory(prefix="cnnlab-upload-") as tmp:
-        seen = set()
-        for info in archive.infolist():
-            name = _member_name(info)
-            if name is None:
-                continue
-            if name in seen:
-                raise ValueError(f"the zip holds {name} twice")
-            seen.add(name)
-            if info.file_size > _LIMITS[name]:
-                raise ValueError(f"{name} in the zip is {info.file_size:,} bytes; the limit is "
-                                 f"{_LIMITS[name]:,} bytes")
-            try:
-                with archive.open(info) as member:
-                    content = member.read(_LIMITS[name] + 1)  # the header's size may lie
-            except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as exc:
-                raise ValueError(f"{name} in the zip cannot be read: {exc}") from None
-            if len(content) > _LIMITS[name]:
-                raise ValueError(f"{name} in the zip is over its {_LIMITS[name]:,}-byte limit")
-            (Path(tmp) / name).write_bytes(content)
-        missing = [name for name in REQUIRED_FILES if name not in seen]
+        folder = Path(tmp)
+        members = run_checks.zip_members(archive, _LIMITS)
+        missing = [name for name in REQUIRED_FILES if name not in members]
         if missing:
             raise ValueError(f"the zip is not a complete run: {missing[0]} is missing")
-        return load_run(tmp)
+        for name, info in members.items():
+            if name not in (WEIGHTS, EPOCH_WEIGHTS):
+                _unpack(archive, info, folder / name, _LIMITS[name])
+        built = _built(folder)
+        shapes = [tuple(w.shape) for w in built[1].weights]
+        largest = {WEIGHTS: run_checks.largest_h5(shapes),
+                   EPOCH_WEIGHTS: run_checks.largest_npz(shapes)}
+        for name in (WEIGHTS, EPOCH_WEIGHTS):
+            if name in members:
+                if members[name].file_size > largest[name]:
+                    raise ValueError(f"{name} in the zip is {members[name].file_size:,} bytes; "
+                                     f"a run of this architecture has at most "
+                                     f"{largest[name]:,}")
+                _unpack(archive, members[name], folder / name, largest[name])
+        return _load(folder, built)

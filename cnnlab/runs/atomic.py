@@ -1,0 +1,123 @@
+"""Writing a folder all at once: into a temporary sibling, then renamed into place.
+
+A crash, a full disk or a kill part-way leaves the old folder or the new one, never a folder
+mixing new weights with an old history. Problems are one :class:`SaveError` naming the folder.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+SPARE_BYTES = 1 << 20  # free space kept beyond the estimate (file-system overhead)
+
+
+class SaveError(ValueError):
+    """A folder that could not be written; the old one, if any, is unchanged."""
+
+
+def _json_ready(value: Any) -> Any:
+    """NaN and infinities become null: the files stay strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as strict JSON (NaN and infinities as null), indented."""
+    path.write_text(json.dumps(_json_ready(data), indent=1, allow_nan=False) + "\n",
+                    encoding="utf-8")
+
+
+def _message(folder: Path, exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"cannot save to {folder}: the disk is full; free some space and save again"
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot save to {folder}: {detail or type(exc).__name__}"
+
+
+def check_target(folder: str | os.PathLike[str], owned: Iterable[str]) -> None:
+    """Raise :class:`SaveError` unless ``folder`` can be (re)created: its parent made, and the
+    folder absent or holding only ``owned`` files."""
+    folder = Path(folder)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.exists() and not folder.is_dir():
+            raise SaveError(f"cannot save to {folder}: it is a file, not a folder")
+        others = sorted(set(os.listdir(folder)) - set(owned)) if folder.is_dir() else []
+        if not os.access(folder.parent, os.W_OK | os.X_OK):
+            raise SaveError(f"cannot save to {folder}: its parent folder is not writable")
+    except OSError as exc:
+        raise SaveError(_message(folder, exc)) from None
+    if others:
+        raise SaveError(f"cannot save to {folder}: it holds {others[0]!r}, which is not a run "
+                        f"file; use a new or empty folder")
+
+
+def replace_folder(folder: str | os.PathLike[str], write: Callable[[Path], None],
+                   needed_bytes: int, owned: Iterable[str]) -> Path:
+    """Create ``folder`` anew with ``write(temporary_folder)``, replacing the old one whole.
+
+    Args:
+        folder: the folder to (re)create; its parent is created if needed.
+        write: writes every file into the folder it is given.
+        needed_bytes: an estimate of what ``write`` writes, checked against the free space
+            first.
+        owned: the file names a folder may hold to be replaced; a folder holding anything
+            else is refused (it is not ours to delete).
+    Returns:
+        ``folder`` as a Path.
+    Raises:
+        SaveError: the parent cannot be made or written, the disk is (or becomes) full, or
+            the folder holds other files.
+    """
+    folder = Path(folder)
+    check_target(folder, owned)
+    try:
+        free = shutil.disk_usage(folder.parent).free
+        if free < needed_bytes + SPARE_BYTES:
+            raise SaveError(f"cannot save to {folder}: it needs about {needed_bytes:,} bytes and "
+                            f"the disk has {free:,} free; free some space and save again")
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-", dir=folder.parent))
+    except OSError as exc:
+        raise SaveError(_message(folder, exc)) from None
+    try:
+        os.chmod(staging, 0o755)
+        write(staging)
+        _swap(staging, folder)
+    except (OSError, RuntimeError, ValueError) as exc:  # h5py and Keras wrap OS errors
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, SaveError):
+            raise
+        raise SaveError(_message(folder, exc)) from None
+    except BaseException:  # Ctrl-C or SIGTERM: leave no half-written staging folder behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def _swap(staging: Path, folder: Path) -> None:
+    """Rename ``staging`` to ``folder``; an old ``folder`` is set aside first, then removed."""
+    if not folder.exists():
+        os.replace(staging, folder)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
+    os.replace(folder, old / "run")  # from here until the next line no folder exists
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        os.replace(old / "run", folder)  # put the old one back
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
