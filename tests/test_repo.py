@@ -19,6 +19,21 @@ def test_quick_start_has_exactly_two_commands():
     assert "pytest" in commands[1] and "[test]" in commands[1]
 
 
+def test_quick_start_installs_into_a_virtual_environment_the_second_reuses():
+    """A system python3 under PEP 668 refuses ``pip install``: both commands make and use
+    .venv, and never call a bare pip, python or streamlit."""
+    for command in quick_start_commands():
+        steps = command.split(" && ")
+        assert steps[0] == "python3 -m venv .venv", command
+        for step in steps[1:]:
+            assert step.split()[0].startswith(".venv/bin/"), step
+
+
+def test_venv_is_not_committed():
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".venv/" in ignored
+
+
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert quick_start_commands()[1] in ci.splitlines()
@@ -26,7 +41,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_ci_runs_ruff_before_the_tests():
     lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert lines.index("ruff check .") < lines.index(quick_start_commands()[1])
+    assert lines.index(".venv/bin/ruff check .") < lines.index(quick_start_commands()[1])
 
 
 def test_cnnlab_never_imports_streamlit():
