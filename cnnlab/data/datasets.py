@@ -244,9 +244,8 @@ def _load_keras(name: str, paths: list[pathlib.Path], progress: DownloadProgress
                            f"{', '.join(map(str, paths))}") from exc
     try:
         if name == "mnist":
-            with np.load(paths[0], allow_pickle=False) as f:
-                x_train, y_train, x_test, y_test = (f[k] for k in
-                                                    ("x_train", "y_train", "x_test", "y_test"))
+            x_train, y_train, x_test, y_test = idx.read_npz(  # headers checked first
+                paths[0], ("x_train", "y_train", "x_test", "y_test"))
         else:
             x_train, y_train = idx.read_pair(paths[1], paths[0])
             x_test, y_test = idx.read_pair(paths[3], paths[2])

@@ -22,10 +22,14 @@ import os
 import pathlib
 import struct
 import urllib.request
+import zipfile
+import zlib
 from collections.abc import Callable
 from typing import BinaryIO
 
 import numpy as np
+
+from cnnlab.files import archives
 
 UBYTE = 0x08
 MAX_ITEMS = 1_000_000  # images or labels per file (MNIST has 60,000)
@@ -104,9 +108,37 @@ def read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
             if f.read(1):
                 raise IdxError(f"{path} is longer than its header says ({dims} = {size:,} "
                                "values); the file is corrupted")
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise IdxError(f"cannot read {path}: {exc}") from exc
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise IdxError(f"cannot read {path}: its compressed data is corrupt ({exc}); download "
+                       f"or copy the file again") from None
+    except OSError as exc:
+        raise IdxError(f"cannot read {path}: {exc}") from None
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)  # read-only: backed by bytes
+
+
+def read_npz(path: str | os.PathLike[str], names: tuple[str, ...]) -> list[np.ndarray]:
+    """The uint8 arrays ``names`` of a ``.npz`` file (Keras's ``mnist.npz``), each array's
+    header checked against the caps before its data is read.
+
+    Raises:
+        IdxError: unreadable, a missing array, or a declared shape or dtype over the caps.
+    """
+    path = pathlib.Path(path)
+    try:
+        with zipfile.ZipFile(path) as npz:
+            infos = {info.filename.removesuffix(".npy"): info for info in npz.infolist()}
+            for name in names:
+                if name not in infos:
+                    raise IdxError(f"{path} holds no array {name}")
+                shape, dtype = archives.npy_header(npz, infos[name], str(path))
+                if dtype != np.uint8 or len(shape) not in (1, 3):
+                    raise IdxError(f"{path}: {name} is declared {dtype} {shape}; expected "
+                                   f"uint8 labels or images")
+                _check_dims(path, shape)
+        with np.load(path, allow_pickle=False) as data:
+            return [data[name] for name in names]
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise IdxError(f"cannot read {path}: {exc}") from None
 
 
 def _check_dims(path: pathlib.Path, dims: tuple[int, ...]) -> None:

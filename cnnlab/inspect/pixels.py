@@ -8,6 +8,8 @@ bombs), and a large image is reduced to :data:`WORK_SIDE` pixels a side first.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import math
 
@@ -18,6 +20,10 @@ MAX_FILE_BYTES = 5_000_000  # default limit on an uploaded file's size
 MAX_INPUT_SIDE = 4096  # limit on an image's width and on its height, in pixels
 WORK_SIDE = 1024  # an uploaded image is first reduced to at most this many pixels a side
 ALLOWED_FORMATS = ("PNG", "JPEG")  # what read_image_bytes reads (Pillow format ids)
+CANVAS_SCALE = 4  # a canvas's PNG may be up to this many times its CSS size (pixel ratio)
+# Pillow refuses, process-wide, images of more than twice this many pixels before decoding
+# them (and warns above it): also images decoded by other code, such as the canvas component.
+Image.MAX_IMAGE_PIXELS = MAX_INPUT_SIDE * MAX_INPUT_SIDE
 
 
 class ImageError(ValueError):
@@ -145,3 +151,54 @@ def ink_source(arr: np.ndarray, full: float) -> tuple[np.ndarray, bool | None]:
             + arr[..., 1].astype(np.float32) * np.float32(0.587 / full)
             + arr[..., 2].astype(np.float32) * np.float32(0.114 / full))
     return np.minimum(luma, 1), None
+
+
+def canvas_payload_limit(width: int, height: int) -> int:
+    """The largest data URL a ``width``×``height`` canvas can send: an uncompressed RGBA PNG at
+    :data:`CANVAS_SCALE` times the size, in base64, plus headers."""
+    w, h = width * CANVAS_SCALE, height * CANVAS_SCALE
+    png = (4 * w + 1) * h * 1.01 + 4096  # filter byte per row, deflate block headers, chunks
+    return math.ceil(png * 4 / 3) + 64
+
+
+def canvas_pixels(data_url: str | bytes, width: int, height: int) -> np.ndarray:
+    """The (H, W, 4) uint8 RGBA pixels of a drawing canvas's ``data:image/png;base64,`` URL.
+
+    The payload is refused before decoding when it is longer than a ``width``×``height``
+    canvas can produce (:func:`canvas_payload_limit`), is not a PNG, or its header declares
+    more than :data:`CANVAS_SCALE` times the canvas's size.
+
+    Raises:
+        ImageError: saying which of these it is.
+
+    Example:
+        >>> url = "data:image/png;base64," + base64.b64encode(
+        ...     _png(np.zeros((4, 6, 4), np.uint8))).decode()
+        >>> canvas_pixels(url, 6, 4).shape
+        (4, 6, 4)
+    """
+    limit = canvas_payload_limit(width, height)
+    if len(data_url) > limit:
+        raise ImageError(f"the canvas sent {len(data_url):,} bytes; a {width}×{height} canvas "
+                         f"sends at most {limit:,}")
+    text = data_url.decode("ascii", "replace") if isinstance(data_url, bytes) else data_url
+    head, _, encoded = text.partition(",")
+    if head != "data:image/png;base64":
+        raise ImageError(f"the canvas sent {head[:40]!r}; expected a data:image/png;base64 URL")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+        with Image.open(io.BytesIO(data), formats=("PNG",)) as im:
+            if im.width > width * CANVAS_SCALE or im.height > height * CANVAS_SCALE:
+                raise ImageError(f"the canvas image is {im.width}×{im.height} pixels; a "
+                                 f"{width}×{height} canvas makes at most "
+                                 f"{width * CANVAS_SCALE}×{height * CANVAS_SCALE}")
+            return np.asarray(im.convert("RGBA"))
+    except (binascii.Error, UnidentifiedImageError, OSError, SyntaxError, EOFError,
+            Image.DecompressionBombError) as exc:
+        raise ImageError(f"the canvas sent an unreadable PNG ({exc})") from None
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

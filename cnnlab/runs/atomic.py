@@ -51,6 +51,11 @@ def check_target(folder: str | os.PathLike[str], owned: Iterable[str]) -> None:
     """Raise :class:`SaveError` unless ``folder`` can be (re)created: its parent made, and the
     folder absent or holding only ``owned`` files."""
     folder = Path(folder)
+    for parent in folder.parents:  # the nearest existing one must be a folder
+        if parent.exists():
+            if not parent.is_dir():
+                raise SaveError(f"cannot save to {folder}: {parent} is a file, not a folder")
+            break
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         if folder.exists() and not folder.is_dir():

@@ -19,7 +19,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from cnnlab.files import reading
+from cnnlab.files import archives, reading
+from cnnlab.files.archives import check_member
 from cnnlab.runs.records import MAX_EPOCHS
 
 MAX_JSON_BYTES = 5 * 2**20  # each JSON file of a run
@@ -30,7 +31,6 @@ MAX_EPOCHS_CARRIED = MAX_EPOCHS + 1  # epoch_weights.npz: before training, then 
 _H5_OVERHEAD = 2**20 + 4096  # HDF5 metadata: a fixed part plus per array
 _NPY_OVERHEAD = 512  # zip entry headers and .npy header of one array
 _OPTIMIZER_COPIES = 3  # the weights, and at most two optimizer slots of the same size
-_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 Shape = tuple[int, ...]
 
@@ -48,15 +48,6 @@ def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
         raise RunFileError(str(exc)) from None
 
 
-def check_member(info: zipfile.ZipInfo, where: str) -> None:
-    """Refuse an encrypted member or one stored with anything but stored/deflate."""
-    if info.flag_bits & 0x1:
-        raise RunFileError(f"{where}: {info.filename} is encrypted; run zips are not encrypted")
-    if info.compress_type not in _ZIP_METHODS:
-        raise RunFileError(f"{where}: {info.filename} uses compression method "
-                           f"{info.compress_type}; use stored or deflate (a plain zip)")
-
-
 def weights_bytes(shapes: list[Shape]) -> int:
     """float32 bytes of one copy of the weights."""
     return sum(4 * math.prod(shape) for shape in shapes)
@@ -71,21 +62,6 @@ def largest_h5(shapes: list[Shape]) -> int:
 def largest_npz(shapes: list[Shape]) -> int:
     """The largest ``epoch_weights.npz``: every epoch carried, each array uncompressed."""
     return MAX_EPOCHS_CARRIED * (weights_bytes(shapes) + _NPY_OVERHEAD * len(shapes))
-
-
-def _npy_header(npz: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[Shape, np.dtype]:
-    with npz.open(info) as member:  # reads the header only (a few hundred bytes)
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-        if info.file_size != member.tell() + dtype.itemsize * math.prod(shape):
-            raise ValueError(f"{info.filename} holds {info.file_size:,} bytes, not what its "
-                             f"header declares")
-    return shape, dtype
 
 
 def check_epoch_weights(path: Path, shapes: list[Shape], epochs: int) -> None:
@@ -117,13 +93,13 @@ def check_epoch_weights(path: Path, shapes: list[Shape], epochs: int) -> None:
                 if len(by_epoch) >= MAX_EPOCHS_CARRIED and epoch_n not in by_epoch:
                     raise RunFileError(f"{where}: more than {MAX_EPOCHS_CARRIED} epochs of "
                                        f"weights; a run carries at most {MAX_EPOCHS_CARRIED}")
-                shape, dtype = _npy_header(npz, info)
+                shape, dtype = archives.npy_header(npz, info, where)
                 if shape != tuple(shapes[index_n]) or dtype != np.float32:
                     raise RunFileError(f"{where}: array {key} is declared {dtype} {shape}; the "
                                        f"architecture needs float32 {tuple(shapes[index_n])}")
                 by_epoch[epoch_n].add(index_n)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        if isinstance(exc, RunFileError):
+        if isinstance(exc, (RunFileError, reading.InputError)):
             raise
         raise RunFileError(f"{where}: unreadable ({exc})") from None
     for epoch, indices in by_epoch.items():
