@@ -130,7 +130,10 @@ def read_npz(path: str | os.PathLike[str], names: tuple[str, ...]) -> list[np.nd
             for name in names:
                 if name not in infos:
                     raise IdxError(f"{path} holds no array {name}")
-                shape, dtype = archives.npy_header(npz, infos[name], str(path))
+                try:
+                    shape, dtype = archives.npy_header(npz, infos[name], str(path))
+                except ValueError as exc:  # InputError: say it as an IdxError
+                    raise IdxError(str(exc)) from None
                 if dtype != np.uint8 or len(shape) not in (1, 3):
                     raise IdxError(f"{path}: {name} is declared {dtype} {shape}; expected "
                                    f"uint8 labels or images")
