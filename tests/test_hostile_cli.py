@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from cnnlab.architecture import codegen, presets, spec, spec_json
+from cnnlab.architecture import codegen, editing, presets, spec, spec_json
 from cnnlab.cli import main as cli
 from cnnlab.files import reading
 
@@ -155,3 +155,11 @@ def test_a_file_over_its_limit_is_refused_before_reading(tmp_path):
     with pytest.raises(reading.InputError, match="101 bytes; a file may be at most 100"):
         reading.read_regular_file(path, 100)
     assert reading.read_regular_file(path, 101) == b"x" * 101
+
+
+def test_adding_a_layer_at_the_limit_is_refused():
+    layer = editing.new_layer("dense")
+    full = spec.Architecture("full", (layer,) * spec.MAX_LAYERS)
+    with pytest.raises(spec.SpecError, match="already has 64 layers, CNN Lab's limit of 64"):
+        editing.insert_layer(full, 0, layer)
+    assert len(editing.insert_layer(editing.remove_layer(full, 0), 0, layer).layers) == 64

@@ -18,7 +18,15 @@ def _with_layers(arch: Architecture, layers: list[Layer]) -> Architecture:
 
 
 def insert_layer(arch: Architecture, index: int, layer: Layer) -> Architecture:
-    """``layer`` inserted before position ``index`` (0-based; ``len`` appends)."""
+    """``layer`` inserted before position ``index`` (0-based; ``len`` appends).
+
+    Raises:
+        SpecError: the architecture already has :data:`spec.MAX_LAYERS` layers.
+    """
+    if len(arch.layers) >= spec.MAX_LAYERS:
+        raise spec.SpecError([spec.Problem(
+            f"the architecture already has {len(arch.layers)} layers, CNN Lab's limit of "
+            f"{spec.MAX_LAYERS}; remove a layer before adding one", field="layers")])
     layers = list(arch.layers)
     layers.insert(max(0, min(index, len(layers))), layer)
     return _with_layers(arch, layers)
