@@ -25,5 +25,7 @@ PAGES = [
 state.init()
 jobs.harvest()
 page = st.navigation(PAGES)
-widgets.sidebar(live_badge=page.title != "Train")
+widgets.sidebar()
+state.session().page_progress = False  # set by a page that shows the job's progress itself
 page.run()
+widgets.sidebar_after_page()

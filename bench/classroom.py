@@ -218,7 +218,8 @@ def many_sessions(browser_, server, dataset: str | None, sessions: int,
 
     Returns the idle session's Build page times (seconds, one per visit while the others
     train), how many runs finished, how long all took, and whether every session lists
-    exactly its own run (and no two share one).
+    exactly its own one run (run names are counted per session, so each is the same
+    ``<arch>-1``: that each lists one run, and the idle session none, is the isolation).
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -250,7 +251,7 @@ def many_sessions(browser_, server, dataset: str | None, sessions: int,
     listed = [session_runs(page) if name else [] for page, name in zip(pages, names, strict=True)]
     own = all(runs == [name] for runs, name in zip(listed, names, strict=True) if name)
     idle_has_none = "none trained yet" in idle.get_by_test_id("stSidebar").inner_text()
-    isolated = own and len(set(filter(None, names))) == finished and idle_has_none
+    isolated = own and idle_has_none
     for page in [*pages, idle]:
         page.context.close()
     return {"idle_seconds": idle_seconds, "finished": finished, "seconds": all_seconds,

@@ -185,7 +185,13 @@ def render() -> None:
     with left:
         layers, slots = layer_editor(arch)
         add_controls(len(layers))
-    arch = spec.Architecture(arch.name, tuple(layers), arch.input_shape, arch.num_classes)
+    session = state.session()
+    session.chosen_name = right.text_input(
+        "network name", session.chosen_name, 40, key=f"build_name_{session.loads}",
+        placeholder=state.name_for(tuple(layers)), help="names its runs; if empty, the loaded "
+        "network's name, with \"(edited)\" once a layer differs from it").strip()
+    arch = spec.Architecture(state.name_for(tuple(layers), session.chosen_name), tuple(layers),
+                             arch.input_shape, arch.num_classes)
     state.update_arch(arch, state.layer_ids())
     summary = state.current_summary()
     messages: dict[int | None, list[str]] = {}

@@ -13,6 +13,7 @@ from ui import patches, state, widgets
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 MAX_UPLOAD_MB = 5
+STEP_PX = 110  # side of each preprocessing step's picture
 
 
 def drawing_input(preparation: str) -> preprocess.Preprocessed | None:
@@ -69,8 +70,8 @@ def render_page() -> None:
         st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top),
                         key="draw_probs")
         titles = [title for title, _ in prepared.steps]
-        st.image([(np.clip(step, 0, 1) * 255).astype(np.uint8)
-                  for _, step in prepared.steps], caption=titles, width=110)
+        st.image([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
+                 caption=titles, width=STEP_PX)  # equal squares: the captions line up
         compact_maps(pred, image)
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
                      icon=":material/layers:", query_params={"input": "drawing"})

@@ -94,14 +94,16 @@ def live_view() -> None:
         st.info("Choose a data set and settings, then press **Train**. The curves grow here "
                 "while it trains.")
         return
-    jobs.rerun_if_ended()
-    snap = job.snapshot()
+    snap = job.snapshot()  # before asking whether it ended: no empty refresh in between
+    if snap.done:
+        jobs.rerun_if_ended()
     if snap.status == "failed":
         st.error(f"Training {snap.name} failed: {snap.message}")
     elif not snap.done:
         widgets.show_progress(snap)
     if snap.status == "queued" or (not snap.done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
+    st.markdown(curves_label(job, snap.done))
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
@@ -111,6 +113,17 @@ def live_view() -> None:
     for hint in hints.training_hints(snap.history, snap.curve,
                                      job.hyperparameters.learning_rate):
         st.warning(hint, icon=":material/lightbulb:")
+
+
+def curves_label(job, done: bool) -> str:
+    """Whose curves these are: the running job's, or the last run's (maybe of another network)."""
+    if not done:
+        return f"**Curves of {job.name}**, training now"
+    arch = state.get_arch()
+    if (job.architecture.name, job.architecture.layers) == (arch.name, arch.layers):
+        return f"**Curves of the last run, {job.name}**"
+    return (f"**Curves of the last run, {job.name}**, a network ({job.architecture.name}) other "
+            f"than {arch.name} above: press Train to train that one")
 
 
 def results(run) -> None:
@@ -153,6 +166,8 @@ def run_history() -> None:
     picked = st.dataframe(table, hide_index=True, key="train_runs", on_select="rerun",
                           selection_mode="multi-row")
     selected = picked.selection.rows or [len(kept) - 1]
+    st.caption("Tick rows in the table to compare their runs here; with none ticked, the "
+               f"newest run is shown. Shown: {', '.join(kept[i].name for i in selected)}.")
     cols = st.columns(2)
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):

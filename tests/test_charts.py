@@ -57,3 +57,29 @@ def test_training_spec_holds_no_data_and_reads_the_columns_curve_frame_gives():
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 5]
     assert charts.training_spec("accuracy")["layer"][0]["encoding"]["y"]["scale"] == {
         "domain": [0, 1]}
+
+
+def _history(epochs: int) -> list[EpochRecord]:
+    return [EpochRecord(epoch=e, loss=1.0 / e, accuracy=0.5, val_loss=1.2 / e, val_accuracy=0.4,
+                        seconds=1.0, batches=10) for e in range(1, epochs + 1)]
+
+
+def test_compare_chart_ticks_whole_epochs_only():
+    """A one-epoch run once got ticks 0.0, 0.2, ... shown as "1.000000" by the rounding."""
+    spec = charts.compare_chart({"two-conv-1": _history(1)}, "loss").to_dict()
+    axis = spec["encoding"]["x"]["axis"]
+    assert axis["format"] == "d" and axis["tickMinStep"] == 1
+
+
+def test_compare_chart_tells_training_from_validation_by_line_style_in_the_legend_too():
+    spec = charts.compare_chart({"a-1": _history(2), "b-1": _history(3)}, "accuracy").to_dict()
+    dash = spec["encoding"]["strokeDash"]
+    assert dash["field"] == "split"
+    assert dash["scale"]["domain"] == ["training", "validation"]
+    solid, dashed = dash["scale"]["range"]
+    assert solid != dashed
+    assert dash["legend"]["symbolType"] == "stroke"  # a line sample, not a dot
+    assert spec["encoding"]["color"]["field"] == "run"
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert {(r["run"], r["split"]) for r in rows} == {
+        (run, split) for run in ("a-1", "b-1") for split in ("training", "validation")}

@@ -169,3 +169,23 @@ def test_upscale_repeats_pixels():
     assert render.upscale(np.zeros((2, 2, 3)), 2).shape == (4, 4, 3)
     with pytest.raises(ValueError, match="received 0"):
         render.upscale(np.zeros((2, 2)), 0)
+
+
+def test_thumbnails_of_differently_shaped_steps_are_equal_squares_that_keep_the_shape():
+    """The Draw page's preprocessing steps (280×280, a tall crop, 20 px, 28×28) line up."""
+    from cnnlab.inspect import preprocess
+
+    canvas = np.zeros((280, 280, 4), dtype=np.uint8)
+    canvas[..., 3] = 255
+    canvas[40:240, 139:161, :3] = 255  # a tall stroke: its crop is 200×22
+    steps = [step for _, step in preprocess.preprocess_canvas(canvas).steps]
+    assert len({step.shape for step in steps}) > 1
+    thumbs = [render.thumbnail(step, size=110) for step in steps]
+    assert {thumb.shape for thumb in thumbs} == {(110, 110, 3)}
+    cropped = thumbs[1][..., 0]
+    assert (cropped[:, 0] == 64).all() and (cropped[55, 50:60] == 255).all()  # grey sides
+
+
+def test_thumbnail_refuses_what_is_not_an_image():
+    with pytest.raises(ValueError, match=r"2-D image; received shape \(3, 3, 3\)"):
+        render.thumbnail(np.zeros((3, 3, 3)))

@@ -31,7 +31,8 @@ def start(arch: Architecture, dataset_name: str, hyperparameters: Hyperparameter
 
     dataset = datasets.load_dataset(dataset_name)
     session = state.session()
-    session.job = engine.start_training(arch, dataset, hyperparameters)
+    session.job = engine.start_training(arch, dataset, hyperparameters,
+                                        name=state.next_run_name(arch.name))
     session.job_harvested = False
 
 

@@ -36,6 +36,11 @@ class SessionState:
         job_harvested: whether ``job``'s result has been taken into ``runs``.
         uploaded: file ids of run uploads already added (an upload widget keeps its file).
         predictors: the current run's compiled predictor, by ``id(run)`` (one at a time).
+        loaded: the architecture as last loaded (preset, import or the default), whose name an
+            unchanged network keeps; ``loads`` counts the loads (it keys the Build name field).
+        chosen_name: the name the user gave the network on Build ("" for none).
+        page_progress: whether the page drawn in this script run shows the job's progress
+            (then the sidebar does not: one progress indicator per page).
     """
 
     arch: spec.Architecture
@@ -46,6 +51,10 @@ class SessionState:
     job_harvested: bool = True
     uploaded: set[str] = field(default_factory=set)
     predictors: dict[int, Predictor] = field(default_factory=dict)
+    loaded: spec.Architecture | None = None
+    loads: int = 0
+    chosen_name: str = ""
+    page_progress: bool = False
 
     def add_run(self, run: Run) -> None:
         """Keep a run and make it the current model (the newest run is current)."""
@@ -60,7 +69,8 @@ def init() -> SessionState:
     """This session's state, created with the default preset on the session's first run."""
     if KEY not in st.session_state:
         arch = presets.get(presets.DEFAULT_PRESET)
-        st.session_state[KEY] = SessionState(arch, [next(_ids) for _ in arch.layers])
+        st.session_state[KEY] = SessionState(arch, [next(_ids) for _ in arch.layers],
+                                             loaded=arch)
     return st.session_state[KEY]
 
 
@@ -81,8 +91,25 @@ def get_arch() -> spec.Architecture:
 
 
 def set_arch(arch: spec.Architecture) -> None:
-    """Replace the architecture; every layer gets fresh widget ids."""
+    """Load an architecture (a preset or an import): every layer gets fresh widget ids, and
+    the name the user chose for the previous network is dropped."""
     update_arch(arch, [next(_ids) for _ in arch.layers])
+    current = session()
+    current.loaded, current.chosen_name, current.loads = arch, "", current.loads + 1
+
+
+def name_for(layers: tuple[spec.Layer, ...], chosen: str = "") -> str:
+    """The name a network with these layers goes by: the user's ``chosen`` name if any, else
+    the loaded network's, marked " (edited)" once its layers differ from the loaded ones.
+
+    Example: the default preset with one kernel changed is ``two-conv (edited)``.
+    """
+    if chosen.strip():
+        return chosen.strip()
+    loaded = session().loaded or session().arch
+    if loaded.layers and tuple(layers) != tuple(loaded.layers):
+        return f"{loaded.name.removesuffix(' (edited)')} (edited)"
+    return loaded.name
 
 
 def update_arch(arch: spec.Architecture, ids: list[int]) -> None:
@@ -112,6 +139,18 @@ def current_summary(input_shape: tuple[int, int, int] | None = None) -> shapes.S
 def runs() -> list[Run]:
     """This session's runs, oldest first (as harvested by :func:`ui.jobs.harvest`)."""
     return session().runs
+
+
+def next_run_name(base: str) -> str:
+    """``base-<n>`` with the first n this session has not used (not counted per server: every
+    user's first two-conv run is ``two-conv-1``)."""
+    taken = {run.name for run in session().runs}
+    if session().job is not None:
+        taken.add(session().job.name)
+    number = 1
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
 
 
 def current_run() -> Run | None:

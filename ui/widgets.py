@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 
 def show_progress(snap: Snapshot) -> None:
+    """The job's progress bar; the page that shows it keeps the sidebar from showing another."""
+    state.session().page_progress = True
     st.progress(snap.fraction, text=text.progress_text(snap))
 
 
@@ -24,18 +26,17 @@ def job_badge() -> None:
     current = jobs.job()
     if current is None:
         return
-    jobs.rerun_if_ended()
-    snap = current.snapshot()
+    snap = current.snapshot()  # before asking whether it ended: no empty refresh in between
     if snap.done:
+        jobs.rerun_if_ended()  # the app's rerun draws the result where the bar was
         if snap.status == "failed":
             st.error(f"{snap.name} failed: {snap.message}")
         return
     show_progress(snap)
 
 
-def sidebar(live_badge: bool = True) -> None:
-    """The current model, and a live badge while a job runs (``live_badge``: not on the
-    Train page, which shows the same progress larger); shown on every page."""
+def sidebar() -> None:
+    """The current model, drawn before the page; see :func:`sidebar_after_page`."""
     with st.sidebar:
         run = state.current_run()
         st.markdown("**Current model**")
@@ -48,10 +49,17 @@ def sidebar(live_badge: bool = True) -> None:
             st.markdown(f"`{run.name}` · {params:,} parameters  \n{run.dataset} · {status}, "
                         f"{run.epochs_completed} epoch(s)  \ntest accuracy "
                         f"**{run.test_accuracy:.1%}**")
+
+
+def sidebar_after_page() -> None:
+    """The network being built, as the page left it (Build renames an edited one), and a live
+    badge while a job runs, unless the page showed its progress itself (one per page)."""
+    with st.sidebar:
         st.caption(f"Being built: `{state.get_arch().name}`")
-        if live_badge:
-            live = jobs.active() is not None
-            st.fragment(run_every=1.0 if live else None)(job_badge)()
+        if state.session().page_progress:
+            return
+        live = jobs.active() is not None
+        st.fragment(run_every=1.0 if live else None)(job_badge)()
 
 
 def quick_start_panel(key: str) -> None:

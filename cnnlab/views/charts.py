@@ -104,9 +104,15 @@ def compare_chart(histories: dict[str, Sequence[EpochRecord]], metric: str) -> a
                 rows.append({"run": name, "epoch": record.epoch,
                              "value": getattr(record, f"val_{metric}"), "split": "validation"})
     frame = pd.DataFrame(rows or [{"run": "", "epoch": 0, "value": 0.0, "split": "training"}])
+    # Whole epochs only on the axis (a one-epoch run would otherwise get 0.2-apart ticks), and
+    # the split's legend drawn as line samples, solid and dashed, not as two alike dots.
+    dash = alt.StrokeDash("split:N", title=None, scale=alt.Scale(
+        domain=["training", "validation"], range=[[1, 0], [6, 3]]), legend=alt.Legend(
+        symbolType="stroke", symbolStrokeColor="#455a64", symbolStrokeWidth=2, symbolSize=400))
     return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("epoch:Q"), y=alt.Y("value:Q", title=metric), color=alt.Color("run:N"),
-        strokeDash=alt.StrokeDash("split:N"), tooltip=["run", "split", "epoch", "value"],
+        x=alt.X("epoch:Q", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("value:Q", title=metric), color=alt.Color("run:N"), strokeDash=dash,
+        tooltip=["run", "split", "epoch", "value"],
     ).properties(height=260, title=f"{metric} by epoch")
 
 

@@ -32,6 +32,27 @@ def upscale(img: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(img, factor, axis=0), factor, axis=1)
 
 
+def thumbnail(img: np.ndarray, size: int = 112, pad: int = 64) -> np.ndarray:
+    """A ``(size, size, 3)`` uint8 picture of a 2-D image (values 0..1), for a row of steps
+    that all line up: a non-square image is centred on a grey (``pad``) square first, so its
+    shape still shows, then scaled by nearest neighbour.
+
+    Example:
+        >>> thumbnail(np.ones((280, 140)), size=8)[0].tolist()[:3]
+        [[64, 64, 64], [64, 64, 64], [255, 255, 255]]
+    """
+    img = np.asarray(img, dtype=float)
+    if img.ndim != 2 or img.size == 0:
+        raise ValueError(f"thumbnail needs a non-empty 2-D image; received shape {img.shape}")
+    side = max(img.shape)
+    square = np.full((side, side), pad, dtype=np.uint8)
+    top, left = (side - img.shape[0]) // 2, (side - img.shape[1]) // 2
+    square[top:top + img.shape[0], left:left + img.shape[1]] = np.round(
+        np.clip(img, 0, 1) * 255).astype(np.uint8)
+    index = np.arange(size) * side // size
+    return np.repeat(square[np.ix_(index, index)][..., None], 3, axis=2)
+
+
 def auto_scale(height: int, width: int, target: int = TILE_TARGET) -> int:
     """The smallest whole factor that makes a ``height × width`` tile at least ``target`` px."""
     return max(1, math.ceil(target / max(height, width, 1)))
