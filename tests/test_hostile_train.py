@@ -4,6 +4,7 @@ image readers behind them (corrupt gzip, npz bombs, canvas payloads)."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import os
@@ -144,8 +145,6 @@ def test_an_mnist_npz_header_claiming_a_trillion_values_is_refused(tmp_path):
 
 
 def canvas_url(pixels_rgba: np.ndarray, fmt: str = "PNG") -> str:
-    import base64
-
     buffer = io.BytesIO()
     Image.fromarray(pixels_rgba).save(buffer, format=fmt)
     return f"data:image/{fmt.lower()};base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -155,6 +154,8 @@ def test_a_canvas_payload_is_checked_before_decoding():
     drawn = np.zeros((280, 280, 4), np.uint8)
     drawn[100:180, 130:150] = 255
     assert np.array_equal(pixels.canvas_pixels(canvas_url(drawn), 280, 280), drawn)
+    png = base64.b64decode(canvas_url(drawn).partition(",")[2])
+    assert np.array_equal(pixels.canvas_pixels(png, 280, 280), drawn)  # the bytes alone
     huge = "data:image/png;base64," + "A" * pixels.canvas_payload_limit(280, 280)
     with pytest.raises(pixels.ImageError, match="a 280×280 canvas sends at most"):
         pixels.canvas_pixels(huge, 280, 280)

@@ -20,6 +20,7 @@ MAX_FILE_BYTES = 5_000_000  # default limit on an uploaded file's size
 MAX_INPUT_SIDE = 4096  # limit on an image's width and on its height, in pixels
 WORK_SIDE = 1024  # an uploaded image is first reduced to at most this many pixels a side
 ALLOWED_FORMATS = ("PNG", "JPEG")  # what read_image_bytes reads (Pillow format ids)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CANVAS_SCALE = 4  # a canvas's PNG may be up to this many times its CSS size (pixel ratio)
 # Pillow refuses, process-wide, images of more than twice this many pixels before decoding
 # them (and warns above it): also images decoded by other code, such as the canvas component.
@@ -162,7 +163,8 @@ def canvas_payload_limit(width: int, height: int) -> int:
 
 
 def canvas_pixels(data_url: str | bytes, width: int, height: int) -> np.ndarray:
-    """The (H, W, 4) uint8 RGBA pixels of a drawing canvas's ``data:image/png;base64,`` URL.
+    """The (H, W, 4) uint8 RGBA pixels of a drawing canvas's ``data:image/png;base64,`` URL
+    (or of the PNG bytes it holds, e.g. streamlit-drawable-canvas's ``image_bytes``).
 
     The payload is refused before decoding when it is longer than a ``width``×``height``
     canvas can produce (:func:`canvas_payload_limit`), is not a PNG, or its header declares
@@ -181,12 +183,14 @@ def canvas_pixels(data_url: str | bytes, width: int, height: int) -> np.ndarray:
     if len(data_url) > limit:
         raise ImageError(f"the canvas sent {len(data_url):,} bytes; a {width}×{height} canvas "
                          f"sends at most {limit:,}")
-    text = data_url.decode("ascii", "replace") if isinstance(data_url, bytes) else data_url
+    is_png = isinstance(data_url, bytes | bytearray) and data_url.startswith(PNG_SIGNATURE)
+    text = "" if is_png else (data_url.decode("ascii", "replace")
+                              if isinstance(data_url, bytes | bytearray) else data_url)
     head, _, encoded = text.partition(",")
-    if head != "data:image/png;base64":
+    if not is_png and head != "data:image/png;base64":
         raise ImageError(f"the canvas sent {head[:40]!r}; expected a data:image/png;base64 URL")
     try:
-        data = base64.b64decode(encoded, validate=True)
+        data = bytes(data_url) if is_png else base64.b64decode(encoded, validate=True)
         with Image.open(io.BytesIO(data), formats=("PNG",)) as im:
             if im.width > width * CANVAS_SCALE or im.height > height * CANVAS_SCALE:
                 raise ImageError(f"the canvas image is {im.width}×{im.height} pixels; a "
