@@ -64,22 +64,33 @@ def _history(epochs: int) -> list[EpochRecord]:
                         seconds=1.0, batches=10) for e in range(1, epochs + 1)]
 
 
+def _layers(chart) -> tuple[dict, list[dict]]:
+    spec = chart.to_dict()
+    return spec, spec["layer"]
+
+
 def test_compare_chart_ticks_whole_epochs_only():
     """A one-epoch run once got ticks 0.0, 0.2, ... shown as "1.000000" by the rounding."""
-    spec = charts.compare_chart({"two-conv-1": _history(1)}, "loss").to_dict()
-    axis = spec["encoding"]["x"]["axis"]
-    assert axis["format"] == "d" and axis["tickMinStep"] == 1
+    _, layers = _layers(charts.compare_chart({"two-conv-1": _history(1)}, "loss"))
+    for layer in layers:
+        axis = layer["encoding"]["x"]["axis"]
+        assert axis["format"] == "d" and axis["tickMinStep"] == 1
 
 
 def test_compare_chart_tells_training_from_validation_by_line_style_in_the_legend_too():
-    spec = charts.compare_chart({"a-1": _history(2), "b-1": _history(3)}, "accuracy").to_dict()
-    dash = spec["encoding"]["strokeDash"]
+    spec, layers = _layers(charts.compare_chart({"a-1": _history(2), "b-1": _history(3)},
+                                                "accuracy"))
+    [lines] = [layer for layer in layers if "strokeDash" in layer["encoding"]]
+    assert lines["mark"]["type"] == "line"
+    dash = lines["encoding"]["strokeDash"]
     assert dash["field"] == "split"
     assert dash["scale"]["domain"] == ["training", "validation"]
     solid, dashed = dash["scale"]["range"]
     assert solid != dashed
-    assert dash["legend"]["symbolType"] == "stroke"  # a line sample, not a dot
-    assert spec["encoding"]["color"]["field"] == "run"
+    assert dash["legend"]["symbolType"] == "stroke"  # a line sample...
+    # ...drawn as one: lines with points of their own would get filled dots in the legend
+    assert "point" not in lines["mark"]
+    assert all(layer["encoding"]["color"]["field"] == "run" for layer in layers)
     rows = spec["datasets"][spec["data"]["name"]]
     assert {(r["run"], r["split"]) for r in rows} == {
         (run, split) for run in ("a-1", "b-1") for split in ("training", "validation")}

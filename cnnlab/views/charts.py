@@ -93,7 +93,8 @@ def training_spec(metric: str, epochs: int | None = None) -> dict:
     return spec
 
 
-def compare_chart(histories: dict[str, Sequence[EpochRecord]], metric: str) -> alt.Chart:
+def compare_chart(histories: dict[str, Sequence[EpochRecord]],
+                  metric: str) -> alt.LayerChart:
     """Overlaid per-epoch curves of several runs: training solid, validation dashed."""
     rows = []
     for name, history in histories.items():
@@ -105,15 +106,18 @@ def compare_chart(histories: dict[str, Sequence[EpochRecord]], metric: str) -> a
                              "value": getattr(record, f"val_{metric}"), "split": "validation"})
     frame = pd.DataFrame(rows or [{"run": "", "epoch": 0, "value": 0.0, "split": "training"}])
     # Whole epochs only on the axis (a one-epoch run would otherwise get 0.2-apart ticks), and
-    # the split's legend drawn as line samples, solid and dashed, not as two alike dots.
+    # the split's legend drawn as line samples, solid and dashed: the points are a layer of
+    # their own, because lines with points get filled dots, all alike, in the legend.
     dash = alt.StrokeDash("split:N", title=None, scale=alt.Scale(
         domain=["training", "validation"], range=[[1, 0], [6, 3]]), legend=alt.Legend(
         symbolType="stroke", symbolStrokeColor="#455a64", symbolStrokeWidth=2, symbolSize=400))
-    return alt.Chart(frame).mark_line(point=True).encode(
+    base = alt.Chart(frame).encode(
         x=alt.X("epoch:Q", axis=alt.Axis(format="d", tickMinStep=1)),
-        y=alt.Y("value:Q", title=metric), color=alt.Color("run:N"), strokeDash=dash,
-        tooltip=["run", "split", "epoch", "value"],
-    ).properties(height=260, title=f"{metric} by epoch")
+        y=alt.Y("value:Q", title=metric), color=alt.Color("run:N"),
+        tooltip=["run", "split", "epoch", "value"])
+    lines = base.mark_line().encode(strokeDash=dash)
+    points = base.mark_point(filled=True, size=30)
+    return alt.layer(lines, points).properties(height=260, title=f"{metric} by epoch")
 
 
 def confusion_chart(matrix: Sequence[Sequence[int]], class_names: Sequence[str]) -> alt.Chart:
