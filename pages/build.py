@@ -119,6 +119,8 @@ def _change_type(index: int, key: str) -> None:
 
 def _add() -> None:
     arch, ids = state.get_arch(), state.layer_ids()
+    if len(arch.layers) >= spec.MAX_LAYERS:  # the button is disabled then; a stale click too
+        return
     where = st.session_state.build_add_where
     index = len(arch.layers) if where == 0 else where
     ids.insert(index, state.new_id())
@@ -166,7 +168,10 @@ def add_controls(count: int) -> None:
                       format_func=_label)
     cols[1].selectbox("where", range(count + 1), key="build_add_where",
                       format_func=lambda i: "at the end" if i == 0 else f"before layer {i}")
-    cols[2].button("Add", icon=":material/add:", key="build_add", on_click=_add, width="stretch")
+    full = count >= spec.MAX_LAYERS
+    cols[2].button("Add", icon=":material/add:", key="build_add", on_click=_add, width="stretch",
+                   disabled=full, help=f"at most {spec.MAX_LAYERS} layers; remove one first"
+                   if full else None)
 
 
 def render() -> None:
@@ -263,7 +268,8 @@ def actions(arch: spec.Architecture, summary) -> None:
         st.warning(f"{len(summary.problems)} problem(s) to fix before training.")
     cols = st.columns(2)
     cols[0].download_button("⬇ architecture JSON", spec_json.architecture_to_json(arch),
-                            f"{arch.name}.json", "application/json", key="build_dl_json")
+                            f"{codegen.file_stem(arch.name)}.json", "application/json",
+                            key="build_dl_json")
     upload = cols[1].file_uploader("import JSON", type=["json"], key="build_upload",
                                    max_upload_size=1)
     if upload is not None and st.session_state.get("build_uploaded") != upload.file_id:
@@ -277,7 +283,8 @@ def actions(arch: spec.Architecture, summary) -> None:
     if summary.ok:
         code = codegen.script(arch)
         with st.expander("Keras code for this network"):
-            st.download_button("⬇ Python script", code, f"{arch.name}.py", "text/x-python",
+            st.download_button("⬇ Python script", code, f"{codegen.file_stem(arch.name)}.py",
+                               "text/x-python",
                                key="build_dl_code")
             st.code(code, language="python")
 

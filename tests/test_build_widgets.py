@@ -128,3 +128,15 @@ def test_dilation_shows_its_span_and_refuses_a_stride():
         "layer 1 (conv2d): dilation_rate 2 with strides [2, 1]: Keras cannot combine a dilation "
         "above 1 with a stride above 1; use dilation_rate 1 or strides 1"]
     assert at.button(key="build_train_disabled").disabled
+
+
+def test_at_the_layer_limit_add_is_disabled_and_says_why():
+    layers = [{"type": "dense", "units": 4}] * spec.MAX_LAYERS
+    at = upload(build_page(), {"name": "deep", "layers": layers})
+    add = widget(at.button, "build_add")
+    assert add.disabled and str(spec.MAX_LAYERS) in add.help
+    at.selectbox(key="build_add_type").set_value("dense").run()
+    assert not at.exception
+    assert len(layer_prefixes(at)) == spec.MAX_LAYERS
+    fewer = upload(build_page(), {"name": "deep", "layers": layers[1:]})
+    assert not widget(fewer.button, "build_add").disabled

@@ -120,6 +120,21 @@ def test_build_page_link_prefills_the_pooling_explorer(at):
     assert at.number_input(key="conv_k").value == 5 and not at.exception
 
 
+def test_crafted_link_values_are_quoted_not_rendered(at):
+    """A link's unreadable values are named in the notes, but as plain quoted text: a crafted
+    link cannot put a markdown link or HTML on the page."""
+    at.query_params.update({"op": "[click me](http://evil.example)", "n": "<b>9</b>",
+                            "pad": "**same**"})
+    at.run()
+    assert not at.exception
+    notes = [i.value for i in at.info]
+    assert any("unknown op" in note for note in notes), notes
+    assert any("could not read n=" in note for note in notes), notes
+    assert any("unknown padding" in note for note in notes), notes
+    for note in notes:
+        assert not any(mark in note for mark in ("[", "](", "<b>", "**", "http://")), note
+
+
 def test_link_to_average_pooling_writes_out_the_average(at):
     at.query_params.update({"op": "avg", "n": "5", "k": "2", "s": "2", "pad": "same"})
     at.run()

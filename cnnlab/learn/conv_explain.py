@@ -114,6 +114,22 @@ INPUT_RANGE = (4, 12)
 WINDOW_RANGE = (1, 7)
 STRIDE_RANGE = (1, 5)
 OPS = ("conv", "max", "avg")
+LINK_VALUE_CHARS = 24  # how much of an unreadable link value a note quotes
+
+
+def _quoted(value: object) -> str:
+    """A link value as a note may show it: letters, digits and ``-_.`` only, shortened, so a
+    crafted link cannot put markdown or HTML on the page.
+
+    Example:
+        >>> _quoted("[click](http://x)")
+        "'?click??http???x?'"
+    """
+    text = str(value)
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "?" for c in text)
+    if len(safe) > LINK_VALUE_CHARS:
+        safe = safe[:LINK_VALUE_CHARS] + "…"
+    return f"'{safe}'"
 
 
 @dataclass(frozen=True)
@@ -143,18 +159,18 @@ def parse_learn_params(params: dict[str, str | list[str]]) -> LearnRequest:
     notes = []
     op = got.get("op", default.op)
     if op not in OPS:
-        notes.append(f"unknown op {op!r} in the link; showing a convolution")
+        notes.append(f"unknown op {_quoted(op)} in the link; showing a convolution")
         op = default.op
     padding = got.get("pad", default.padding)
     if padding not in PADDINGS:
-        notes.append(f"unknown padding {padding!r} in the link; using \"valid\"")
+        notes.append(f"unknown padding {_quoted(padding)} in the link; using \"valid\"")
         padding = default.padding
     sizes = {}
     for name in ("n", "k", "s"):
         try:
             sizes[name] = int(got.get(name, getattr(default, name)))
         except ValueError:
-            notes.append(f"could not read {name}={got[name]!r} from the link")
+            notes.append(f"could not read {name}={_quoted(got[name])} from the link")
             sizes[name] = getattr(default, name)
     n, k, s = sizes["n"], sizes["k"], sizes["s"]
     clamp = lambda v, lo_hi: min(max(v, lo_hi[0]), lo_hi[1])  # noqa: E731
