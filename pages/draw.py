@@ -13,6 +13,7 @@ from ui import patches, state, widgets
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 MAX_UPLOAD_MB = 5
+DRAWN_SHAPE = (28, 28, 1)  # what preprocess makes of a drawing
 STEP_PX = 110  # side of each preprocessing step's picture
 
 
@@ -20,7 +21,11 @@ def drawing_input(preparation: str) -> preprocess.Preprocessed | None:
     """The canvas (or an uploaded image file) prepared as the model's training images were
     (``preparation``, the run's record); None if nothing yet."""
     stroke = st.slider("pen width", 8, 40, 22, 2, key="draw_stroke")
-    rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
+    try:
+        rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
+    except ValueError as exc:  # a payload no canvas of this size sends
+        st.error(str(exc))
+        rgba = None
     st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas toolbar.")
     upload = st.file_uploader("…or classify an image file (PNG or JPEG)", type=["png", "jpg",
                               "jpeg"], key="draw_upload", max_upload_size=MAX_UPLOAD_MB)
@@ -48,6 +53,14 @@ def render_page() -> None:
     st.title("Draw")
     run = widgets.model_or_offer("draw")
     if run is None:
+        return
+    shape = tuple(run.architecture.input_shape or ())
+    if shape != DRAWN_SHAPE:
+        st.warning(f"The current model, {run.name}, takes {'×'.join(map(str, shape))} images; "
+                   "drawings are prepared as 28×28 grey images, so this page cannot feed it. "
+                   "Pick or train a model on a 28×28 grey data set (e.g. mnist-5k) on the Train "
+                   "page.")
+        st.page_link("pages/train.py", label="Train page →", icon=":material/model_training:")
         return
     if tuple(run.class_names) != kinds.DIGITS:
         st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "

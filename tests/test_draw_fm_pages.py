@@ -113,3 +113,12 @@ def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
     at = page("pages/draw.py", clothes, canvas_with(a_one))
     captions = [c for image in at.image for c in image.captions]
     assert captions[:2] == ["as drawn", "scaled to 28×28"] and "centred 28×28" not in captions
+
+
+def test_draw_page_says_which_models_it_cannot_feed(digits_run):
+    """A run on 32×32 colour images: the page says why drawing cannot feed it (no crash)."""
+    colour = dataclasses.replace(
+        digits_run, architecture=digits_run.architecture.with_data((32, 32, 3), 10))
+    at = page("pages/draw.py", colour, canvas_with(a_one))
+    assert any("takes 32×32×3 images" in w.value for w in at.warning), at.warning
+    assert not [h for h in at.subheader if h.value.startswith("Prediction:")]
