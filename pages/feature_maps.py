@@ -27,7 +27,10 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return drawing, "your drawing"
-    try:
+    try:  # a run's data set is a name only: an uploaded run's is never used as a path
+        if run.dataset not in datasets.NAMES:
+            raise ValueError(f"{run.dataset!r} is not one of the named data sets "
+                             f"({', '.join(datasets.NAMES)}); draw a digit instead")
         data = datasets.load_dataset(run.dataset)
     except ValueError as exc:
         st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")

@@ -11,6 +11,7 @@ from cnnlab.data import datasets
 from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
+from cnnlab.workspaces import data_roots
 from ui import jobs, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
@@ -22,13 +23,15 @@ MAX_RUN_UPLOAD_MB = 200
 def dataset_choice(running: bool) -> str | None:
     """The data set picker with its state; returns a loadable name or folder, or None."""
     status = {info.name: info for info in datasets.dataset_status()}
-    options = [*datasets.NAMES, FOLDER]
+    roots = data_roots.roots()  # folder data sets only under CNNLAB_DATA_DIRS (none: off)
+    options = [*datasets.NAMES, FOLDER] if roots else list(datasets.NAMES)
     choice = st.selectbox("data set", options, key="train_dataset", disabled=running,
                           format_func=lambda n: n if n == FOLDER else f"{n} — "
                           f"{status[n].description}")
     if choice == FOLDER:
         folder = st.text_input("folder path", key="train_folder", disabled=running,
-                               placeholder="/usr/share/datasets/fashion-mnist")
+                               placeholder=str(roots[0] / "fashion-mnist"),
+                               help="a folder under " + ", ".join(map(str, roots)))
         return folder.strip() or None
     info = status[choice]
     if info.available_offline:
@@ -48,7 +51,8 @@ def dataset_choice(running: bool) -> str | None:
 
 def dataset_preview(name: str) -> datasets.Dataset | None:
     try:
-        data = datasets.load_dataset(name)
+        data = datasets.load_dataset(name if name in datasets.NAMES else
+                                     str(data_roots.resolve(name)))
     except ValueError as exc:
         st.error(str(exc))
         return None
@@ -153,7 +157,7 @@ def run_history() -> None:
     kept = state.runs()
     if not kept:
         return
-    st.subheader("Runs of this session")
+    st.subheader("Runs of this workspace")
     table = pd.DataFrame([{
         "run": r.name, "architecture": r.architecture.name, "data set": r.dataset,
         "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
@@ -181,6 +185,8 @@ def run_history() -> None:
     run = kept[index]
     cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(run), f"{run.name}.zip",
                             "application/zip", key="train_zip")
+    cols[1].button(f"🗑 delete {run.name}", key="train_delete", on_click=state.delete_run,
+                   args=(index,), help="removes the run from this workspace's disk")
 
 
 def run_upload() -> None:
@@ -198,14 +204,19 @@ def run_upload() -> None:
         st.error(f"{upload.name}: {exc}")
         return
     state.session().uploaded.add(upload.file_id)
-    state.add_run(run)
+    try:
+        state.add_run(run)  # its data set is kept as a name only, never used as a path
+    except ValueError as exc:
+        st.error(f"{upload.name}: {exc}")
+        return
     st.rerun()
 
 
 def run_zip(run) -> bytes:
+    """The zip of a workspace run's folder."""
     from cnnlab.runs import run_files
 
-    return run_files.run_to_zip_bytes(run)
+    return run_files.run_to_zip_bytes(state.session().workspace.run_path(run.folder))
 
 
 def render() -> None:
@@ -216,7 +227,8 @@ def render() -> None:
     with setup:
         summary = shapes.summarize(arch)
         st.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters "
-                    f"([change it](/build))")
+                    f"([change it](/build?{state.TOKEN_PARAM}="
+                    f"{state.session().workspace.token}))")
         name = dataset_choice(running)
         data = dataset_preview(name) if name else None
         hyper = hyperparameter_inputs(running)

@@ -26,6 +26,21 @@ def make_tiny_dataset(train: int = 400, test: int = 100, name: str = "tiny"):
                             x_test=band_images(y_test, 2), y_test=y_test.astype(np.uint8))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cnnlab_home(tmp_path_factory):
+    """Every test's workspaces live in a temporary CNNLAB_HOME, never in ~/.cnnlab."""
+    import os
+
+    home = tmp_path_factory.mktemp("cnnlab-home")
+    old = os.environ.get("CNNLAB_HOME")
+    os.environ["CNNLAB_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("CNNLAB_HOME", None)
+    else:
+        os.environ["CNNLAB_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def band_image_maker():
     """:func:`band_images`, for tests that write the tiny data set to files."""

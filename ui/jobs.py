@@ -1,8 +1,11 @@
-"""This session's training job: start it, stop it, and take its run when it ends.
+"""This workspace's training job: start it, stop it, and show its run when it ends.
 
-A job that has ended is harvested exactly once per script run, by ``app.py`` before the
-sidebar and the page are drawn, so both show the same runs and the same current model.
-Fragments that watch a job only ask for a full rerun when it has ended (:func:`ended`).
+Jobs belong to workspaces (:mod:`cnnlab.training.ownership`): the server refuses a second
+active job of a workspace, and saves every job's run to its workspace itself, so a closed
+tab loses nothing and a reload reattaches to the running job. ``app.py`` calls
+:func:`harvest` at the start of every script run, before the sidebar and the page are drawn,
+so both show the same runs and the same current model. Fragments that watch a job only ask
+for a full rerun when it has ended (:func:`ended`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from cnnlab.training import ownership
 from ui import state
 
 if TYPE_CHECKING:
@@ -22,18 +26,22 @@ QUICK_EPOCHS = 3
 
 
 def start(arch: Architecture, dataset_name: str, hyperparameters: Hyperparameters) -> None:
-    """Queue a training job for this session (imports TensorFlow on first use).
+    """Queue a training job for this workspace (imports TensorFlow on first use). A name
+    that is not a named data set must be a folder under the data roots
+    (:mod:`cnnlab.workspaces.data_roots`).
 
-    Raises ValueError (DatasetError, SpecError included) with a message to show.
+    Raises ValueError (DatasetError, SpecError, BusyError, WorkspaceError included) with a
+    message to show.
     """
     from cnnlab.data import datasets
-    from cnnlab.training import engine
+    from cnnlab.workspaces import data_roots
 
+    if dataset_name not in datasets.NAMES:
+        dataset_name = str(data_roots.resolve(dataset_name))
     dataset = datasets.load_dataset(dataset_name)
     session = state.session()
-    session.job = engine.start_training(arch, dataset, hyperparameters,
-                                        name=state.next_run_name(arch.name))
-    session.job_harvested = False
+    ownership.start(session.workspace, arch, dataset, hyperparameters,
+                    name=state.next_run_name(arch.name))
 
 
 def stop() -> None:
@@ -44,7 +52,7 @@ def stop() -> None:
 
 
 def job() -> TrainingJob | None:
-    """The job this session started last (running or ended), or None."""
+    """The workspace's last job in this server process (running or ended), or None."""
     return state.session().job
 
 
@@ -55,23 +63,25 @@ def active() -> TrainingJob | None:
 
 
 def ended() -> bool:
-    """Whether this session's job has ended and its run is not harvested yet."""
+    """Whether the workspace's job has ended and this session has not shown its run yet."""
     session = state.session()
-    return session.job is not None and session.job.done and not session.job_harvested
+    owned = ownership.last(session.workspace.token)
+    return owned is not None and owned.job.done and session.seen_job != id(owned.job)
 
 
 def harvest() -> None:
-    """Keep the run of a job that has ended (and make it current); once per job.
-
-    Called by ``app.py`` at the start of every script run, before anything is drawn.
+    """Once per ended job and session: wait for the server to have saved its run (it is
+    being saved right now; it is then the workspace's current model), and say if saving
+    failed. Called by ``app.py`` at the start of every script run, before anything is drawn.
     """
     if not ended():
         return
     session = state.session()
-    session.job_harvested = True
-    result = session.job.result()
-    if result is not None:
-        session.add_run(result)
+    owned = ownership.last(session.workspace.token)
+    owned.saved.wait(ownership.SAVE_WAIT_S)
+    session.seen_job = id(owned.job)
+    if owned.error:
+        st.error(f"The run {owned.job.name} could not be saved: {owned.error}")
 
 
 def rerun_if_ended() -> None:

@@ -1,7 +1,11 @@
 """What one browser session holds, created once per session by :func:`init` (from ``app.py``).
 
-Everything a user makes lives in ``st.session_state``, so sessions are independent; nothing
-per-user goes into ``st.cache_resource``. The getters here only read.
+Everything a user makes (architecture, runs, current model, job) belongs to a workspace
+(:mod:`cnnlab.workspaces.store`), on disk under ``CNNLAB_HOME``, named by an unguessable
+token kept in the page's URL (``?w=...``): a reload, a server restart or the same link on
+another computer returns to it. ``st.session_state`` holds only the token's workspace and
+per-session widget bits; loaded models come from the process-wide LRU
+(:mod:`cnnlab.workspaces.models`); nothing per-user goes into ``st.cache_resource``.
 """
 
 from __future__ import annotations
@@ -13,27 +17,30 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from cnnlab.architecture import presets, shapes, spec
+from cnnlab.training import ownership
+from cnnlab.workspaces import models, store
 
 if TYPE_CHECKING:
     from cnnlab.inspect.inference import Predictor
     from cnnlab.runs.records import Run
     from cnnlab.training.engine import TrainingJob
+    from cnnlab.workspaces.run_info import RunInfo
 
 KEY = "cnnlab"  # the one st.session_state entry this package owns
+TOKEN_PARAM = "w"  # the workspace token's query parameter
 _ids = itertools.count(1)  # widget ids for layers; unique across sessions, which is harmless
 
 
 @dataclass
 class SessionState:
-    """One browser session's architecture, runs, training job and compiled predictor.
+    """One browser session's workspace, architecture widgets and compiled predictor.
 
     Attributes:
-        arch: the architecture being built.
+        workspace: the workspace (runs, current model, saved architecture) this session shows.
+        arch: the architecture being built (saved to the workspace on every change).
         layer_ids: one widget id per layer of ``arch``, in order.
-        runs: finished or stopped runs of this session (trained or uploaded), oldest first.
-        current: index into ``runs`` of the model Feature maps and Draw use; None before any.
-        job: the training job this session started last, if any.
-        job_harvested: whether ``job``'s result has been taken into ``runs``.
+        seen_job: ``id`` of the last ended job whose run this session has shown.
+        notice: a message for the page (e.g. the link's workspace was not found), or "".
         uploaded: file ids of run uploads already added (an upload widget keeps its file).
         predictors: the current run's compiled predictor, by ``id(run)`` (one at a time).
         loaded: the architecture as last loaded (preset, import or the default), whose name an
@@ -43,12 +50,11 @@ class SessionState:
             (then the sidebar does not: one progress indicator per page).
     """
 
+    workspace: store.Workspace
     arch: spec.Architecture
     layer_ids: list[int]
-    runs: list[Run] = field(default_factory=list)
-    current: int | None = None
-    job: TrainingJob | None = None
-    job_harvested: bool = True
+    seen_job: int | None = None
+    notice: str = ""
     uploaded: set[str] = field(default_factory=set)
     predictors: dict[int, Predictor] = field(default_factory=dict)
     loaded: spec.Architecture | None = None
@@ -56,31 +62,82 @@ class SessionState:
     chosen_name: str = ""
     page_progress: bool = False
 
+    @property
+    def runs(self) -> list[RunInfo]:
+        """The workspace's runs (trained or uploaded), oldest first, without their models."""
+        return self.workspace.runs()
+
+    @property
+    def current(self) -> int | None:
+        """Index into :attr:`runs` of the model Feature maps and Draw use; None before any."""
+        folder = self.workspace.current()
+        folders = [info.folder for info in self.runs]
+        return folders.index(folder) if folder in folders else None
+
+    @property
+    def job(self) -> TrainingJob | None:
+        """The workspace's last training job in this server process, if any."""
+        owned = ownership.last(self.workspace.token)
+        return owned.job if owned is not None else None
+
     def add_run(self, run: Run) -> None:
-        """Keep a run and make it the current model (the newest run is current)."""
-        self.runs.append(run)
-        self.current = len(self.runs) - 1
+        """Save a run to the workspace and make it the current model (ValueError, saying
+        what to delete, if the workspace is full)."""
+        self.workspace.check_room()
+        models.put(self.workspace.token, self.workspace.save_run(run), run)
 
     def current_run(self) -> Run | None:
-        return self.runs[self.current] if self.current is not None else None
+        """The current model, from memory or loaded from the workspace; None if none (or
+        if it cannot be read any more)."""
+        folder = self.workspace.current()
+        if folder is None:
+            return None
+        try:
+            return models.get(self.workspace, folder)
+        except ValueError:
+            return None
+
+
+def _open(token: str | None) -> tuple[store.Workspace, str]:
+    """The workspace of the link's token, or a new one (with a notice why, if a token was
+    given)."""
+    if token:
+        try:
+            return store.open_workspace(token), ""
+        except store.WorkspaceError as exc:
+            return store.create(), str(exc)
+    return store.create(), ""
 
 
 def init() -> SessionState:
-    """This session's state, created with the default preset on the session's first run."""
-    if KEY not in st.session_state:
-        arch = presets.get(presets.DEFAULT_PRESET)
-        st.session_state[KEY] = SessionState(arch, [next(_ids) for _ in arch.layers],
-                                             loaded=arch)
-    return st.session_state[KEY]
+    """This session's state: on its first run, the URL's workspace (or a new one) with its
+    saved architecture (or the default preset). Every run puts the token back in the URL
+    (page navigation drops query parameters) and records that a page of it is open."""
+    token = st.query_params.get(TOKEN_PARAM)
+    current = st.session_state.get(KEY)
+    if current is None or (token and token != current.workspace.token):
+        workspace, notice = _open(token)
+        arch = workspace.architecture() or presets.get(presets.DEFAULT_PRESET)
+        current = SessionState(workspace, arch, [next(_ids) for _ in arch.layers],
+                               notice=notice, loaded=arch)
+        st.session_state[KEY] = current
+    if token != current.workspace.token:
+        st.query_params[TOKEN_PARAM] = current.workspace.token
+    ownership.beat(current.workspace.token)
+    return current
 
 
 def session() -> SessionState:
-    """This session's state; ``app.py`` creates it (:func:`init`) before any page runs."""
+    """This session's state; ``app.py`` creates it (:func:`init`) before any page runs.
+
+    Every call records that a page of the workspace is open (fragments call it too)."""
     try:
-        return st.session_state[KEY]
+        current = st.session_state[KEY]
     except KeyError:
         raise RuntimeError("ui.state.init() has not run in this session: open the app "
                            "through app.py (streamlit run app.py)") from None
+    ownership.beat(current.workspace.token)
+    return current
 
 
 # --- the architecture being built (read and written by the Build page) -------------------------
@@ -118,6 +175,8 @@ def update_arch(arch: spec.Architecture, ids: list[int]) -> None:
         raise ValueError(f"update_arch needs one widget id per layer: {len(arch.layers)} "
                          f"layers; received {len(ids)} ids")
     current = session()
+    if arch != current.arch:
+        current.workspace.save_architecture(arch)
     current.arch, current.layer_ids = arch, list(ids)
 
 
@@ -136,14 +195,15 @@ def current_summary(input_shape: tuple[int, int, int] | None = None) -> shapes.S
 
 # --- runs ----------------------------------------------------------------------------------------
 
-def runs() -> list[Run]:
-    """This session's runs, oldest first (as harvested by :func:`ui.jobs.harvest`)."""
+def runs() -> list[RunInfo]:
+    """The workspace's runs, oldest first, without their models (:func:`current_run` loads
+    the current one)."""
     return session().runs
 
 
 def next_run_name(base: str) -> str:
-    """``base-<n>`` with the first n this session has not used (not counted per server: every
-    user's first two-conv run is ``two-conv-1``)."""
+    """``base-<n>`` with the first n this workspace has not used (not counted per server:
+    every user's first two-conv run is ``two-conv-1``)."""
     taken = {run.name for run in session().runs}
     if session().job is not None:
         taken.add(session().job.name)
@@ -160,9 +220,21 @@ def current_run() -> Run | None:
 
 def select_run(index: int) -> None:
     """Make ``runs()[index]`` the current model."""
-    if not 0 <= index < len(session().runs):
-        raise IndexError(f"no run {index} in this session; it has {len(session().runs)}")
-    session().current = index
+    kept = session().runs
+    if not 0 <= index < len(kept):
+        raise IndexError(f"no run {index} in this workspace; it has {len(kept)}")
+    session().workspace.set_current(kept[index].folder)
+
+
+def delete_run(index: int) -> None:
+    """Delete ``runs()[index]`` from the workspace's disk and from memory."""
+    kept = session().runs
+    if not 0 <= index < len(kept):
+        raise IndexError(f"no run {index} in this workspace; it has {len(kept)}")
+    current = session()
+    current.workspace.delete_run(kept[index].folder)
+    models.forget(current.workspace.token, kept[index].folder)
+    current.predictors.clear()
 
 
 def add_run(run: Run) -> None:

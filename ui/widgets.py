@@ -59,10 +59,21 @@ def sidebar_after_page() -> None:
     badge while a job runs, unless the page showed its progress itself (one per page)."""
     with st.sidebar:
         st.caption(f"Being built: `{state.get_arch().name}`")
+        workspace_note()
         if state.session().page_progress:
             return
         live = jobs.active() is not None
         st.fragment(run_every=1.0 if live else None)(job_badge)()
+
+
+def workspace_note() -> None:
+    """Where this student's work lives: the page's link (and why a new workspace was made)."""
+    current = state.session()
+    if current.notice:
+        st.warning(current.notice)
+        current.notice = ""
+    st.caption("Your work is saved on this server under this page's link (its `?w=` part): "
+               "bookmark it to come back, from any computer. Anyone with the link sees it.")
 
 
 def quick_start_panel(key: str) -> None:

@@ -1,0 +1,139 @@
+"""Training jobs belong to workspaces: one active job each, a bounded queue, no orphans.
+
+The web app starts jobs through :func:`start`, never the engine directly:
+
+- at most one active (queued, running or stopping) job per workspace, checked here, on the
+  server, whatever the page's buttons show;
+- at most ``CNNLAB_MAX_QUEUE`` jobs wait for a slot; past it :func:`start` says the server
+  is busy and how many jobs wait;
+- every script run of a workspace's page calls :func:`beat`; a watcher thread per job stops
+  it (a queued job is cancelled, a running one ends after its current batch and is
+  evaluated) once no page of its workspace has beaten for ``CNNLAB_ORPHAN_GRACE_S`` seconds;
+- whatever the job leaves (finished or stopped) is saved to its workspace by that thread,
+  which then sets :attr:`OwnedJob.saved`: nothing depends on a page being open to keep it.
+
+Jobs live in this process; a reload of a page finds its workspace's job again by token
+(:func:`last`). This module imports the engine (TensorFlow) only when a job starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.training.job_queue import JOBS
+from cnnlab.workspaces import models, settings
+
+if TYPE_CHECKING:
+    from cnnlab.architecture.spec import Architecture
+    from cnnlab.runs.records import Hyperparameters
+    from cnnlab.training.engine import TrainingJob
+    from cnnlab.workspaces.store import Workspace
+
+SAVE_WAIT_S = 120.0  # longest a page waits for an ended job's run to be on disk
+
+
+class BusyError(ValueError):
+    """A job refused: the workspace has one already, or the server's queue is full."""
+
+
+@dataclass
+class OwnedJob:
+    """A workspace's job and what became of its run.
+
+    Attributes:
+        job: the engine's job.
+        workspace: the workspace it belongs to.
+        saved: set once the job has ended and its run (if any) is saved, or saving failed.
+        folder: the run's folder in the workspace once saved.
+        error: why saving failed, if it did.
+        orphaned: whether it was stopped because no page of its workspace was open.
+    """
+
+    job: TrainingJob
+    workspace: Workspace
+    saved: threading.Event = field(default_factory=threading.Event)
+    folder: str | None = None
+    error: str | None = None
+    orphaned: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Queued, running, stopping, or ended with its run not saved yet."""
+        return not self.saved.is_set()
+
+
+_LOCK = threading.Lock()
+_JOBS: dict[str, OwnedJob] = {}  # the last job of each workspace, by token
+_BEATS: dict[str, float] = {}
+
+
+def beat(token: str) -> None:
+    """A page of this workspace is open (called on every script and fragment run)."""
+    _BEATS[token] = time.monotonic()
+
+
+def idle_seconds(token: str) -> float:
+    """Seconds since a page of the workspace last ran (infinite if never)."""
+    last_beat = _BEATS.get(token)
+    return float("inf") if last_beat is None else time.monotonic() - last_beat
+
+
+def last(token: str) -> OwnedJob | None:
+    """The workspace's last job in this process (active or ended), or None."""
+    with _LOCK:
+        return _JOBS.get(token)
+
+
+def start(workspace: Workspace, arch: Architecture, dataset: Any,
+          hyperparameters: Hyperparameters, name: str) -> OwnedJob:
+    """Queue a job for ``workspace``, if it has none active, the queue has room, and the
+    workspace is within its limits.
+
+    Raises:
+        BusyError: the workspace has an active job, or ``CNNLAB_MAX_QUEUE`` jobs wait.
+        WorkspaceError: the workspace is at its run limit or disk quota (says what to delete).
+        ValueError: the architecture does not fit the data set.
+    """
+    from cnnlab.training import engine
+
+    with _LOCK:
+        current = _JOBS.get(workspace.token)
+        if current is not None and current.active:
+            raise BusyError(f"this workspace is already training {current.job.name}; stop it "
+                            "(or wait for it to end) before starting another")
+        running, waiting = JOBS.counts()
+        queue = settings.max_queue()
+        if running >= JOBS.limit() and waiting >= queue:
+            raise BusyError(f"the server is busy: {waiting} jobs are waiting for its "
+                            f"{JOBS.limit()} training slot(s) (at most {queue} may wait, "
+                            "CNNLAB_MAX_QUEUE); try again in a few minutes")
+        workspace.check_room()
+        job = engine.start_training(arch, dataset, hyperparameters, name=name)
+        owned = OwnedJob(job, workspace)
+        _JOBS[workspace.token] = owned
+    beat(workspace.token)
+    threading.Thread(target=_watch, args=(owned,), name=f"cnnlab-watch-{job.name}",
+                     daemon=True).start()
+    return owned
+
+
+def _watch(owned: OwnedJob) -> None:
+    """Stop the job once its workspace has no open page; save what it leaves."""
+    job, token = owned.job, owned.workspace.token
+    try:
+        grace = settings.orphan_grace_s()
+        while not job.wait(min(1.0, grace / 4)):
+            if not owned.orphaned and idle_seconds(token) > grace:
+                owned.orphaned = True
+                job.stop()  # a queued job is cancelled; a running one ends after its batch
+        run = job.result()
+        if run is not None:
+            owned.folder = owned.workspace.save_run(run)
+            models.put(token, owned.folder, run)
+    except Exception as exc:  # reported to the page; a thread must not raise
+        owned.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    finally:
+        owned.saved.set()

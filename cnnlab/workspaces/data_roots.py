@@ -1,0 +1,50 @@
+"""Folder data sets in the web app: only folders under the configured data roots.
+
+The web app's visitors are not the machine's user, so a folder they type is resolved with
+``realpath`` (``..`` and symbolic links followed) and must lie inside one of
+``CNNLAB_DATA_DIRS``; messages name the folder typed and the files expected, never what a
+folder holds. The command line (run by the machine's own user) does not use this.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cnnlab.data import idx
+from cnnlab.workspaces import settings
+
+
+class DataRootError(ValueError):
+    """A folder refused; ``str()`` says why and what would work."""
+
+
+def roots() -> list[Path]:
+    """The data roots, resolved; empty when ``CNNLAB_DATA_DIRS`` is unset."""
+    return [Path(os.path.realpath(r)) for r in settings.data_dirs()]
+
+
+def resolve(text: str) -> Path:
+    """The folder ``text`` names (absolute, or relative to the first root), checked.
+
+    Raises:
+        DataRootError: no roots are configured, the folder is outside every root (after
+            ``..`` and symbolic links), or it lacks the four MNIST-format files.
+    """
+    allowed = roots()
+    if not allowed:
+        raise DataRootError("folder data sets are switched off on this server; use a named "
+                            "data set, or ask the teacher to set CNNLAB_DATA_DIRS")
+    typed = Path(text.strip()).expanduser() if text.strip() else allowed[0]
+    path = Path(os.path.realpath(typed if typed.is_absolute() else allowed[0] / typed))
+    if not any(path == r or path.is_relative_to(r) for r in allowed):
+        raise DataRootError(f"{text.strip()!r} is not inside a data folder of this server; "
+                            f"use a folder under {', '.join(map(str, allowed))}")
+    missing = [stem for _, stem in idx.FOLDER_FILES if not any(
+        (path / (base + ext)).is_file() for base in (stem, stem.replace("-idx", ".idx"))
+        for ext in ("", ".gz"))]
+    if missing:
+        raise DataRootError(f"{text.strip()!r} is not an MNIST-format folder: it needs "
+                            f"{', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
+                            "optionally .gz)")
+    return path

@@ -1,0 +1,89 @@
+"""What a runs table shows of a saved run, read from its JSON files only (no model, no TF).
+
+Reading a run's model builds a Keras model; listing a workspace's runs must not, so the list
+is made of :class:`RunInfo` objects, cached by the files' modification times.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnlab.architecture import spec, spec_json
+from cnnlab.files import reading
+from cnnlab.runs.metrics import Metrics
+from cnnlab.runs.records import EpochRecord, Hyperparameters
+
+MAX_JSON_BYTES = 5 * 2**20  # as cnnlab.runs.run_checks
+_CACHE: dict[Path, tuple[tuple[int, ...], RunInfo]] = {}
+_CACHE_LIMIT = 4096
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A saved run without its model: the same attributes a Run has for tables and charts.
+
+    Attributes:
+        folder: the run folder's name inside its workspace.
+    """
+
+    folder: str
+    name: str
+    architecture: spec.Architecture
+    hyperparameters: Hyperparameters
+    dataset: str
+    history: tuple[EpochRecord, ...]
+    metrics: Metrics
+
+    @property
+    def epochs_completed(self) -> int:
+        return self.metrics.epochs_completed
+
+    @property
+    def stopped(self) -> bool:
+        return self.metrics.stopped
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.metrics.test_accuracy
+
+
+def _json(path: Path) -> dict:
+    data = reading.loads_json(reading.read_regular_file(path, MAX_JSON_BYTES, "a run file"),
+                              str(path.name))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name} must be a JSON object")
+    return data
+
+
+def read(folder: Path) -> RunInfo | None:
+    """The run folder's :class:`RunInfo`, or None if it is not a readable run folder."""
+    names = ("architecture.json", "hyperparameters.json", "history.json", "metrics.json")
+    try:
+        stamp = tuple(int((folder / n).stat().st_mtime_ns) for n in names)
+    except OSError:
+        return None
+    with _LOCK:
+        cached = _CACHE.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        history, metrics = _json(folder / "history.json"), _json(folder / "metrics.json")
+        info = RunInfo(
+            folder=folder.name,
+            name=str(history.get("name") or folder.name),
+            architecture=spec_json.load_architecture(folder / "architecture.json"),
+            hyperparameters=Hyperparameters.from_dict(_json(folder / "hyperparameters.json")),
+            dataset=str(metrics.get("dataset", "")),
+            history=tuple(EpochRecord.from_dict(r) for r in history.get("epochs", [])),
+            metrics=Metrics.from_dict({k: v for k, v in metrics.items() if k not in (
+                "dataset", "class_names", "input_preparation", "misclassified")}))
+    except (ValueError, TypeError, KeyError):
+        return None
+    with _LOCK:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[folder] = (stamp, info)
+    return info

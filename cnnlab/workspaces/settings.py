@@ -1,0 +1,69 @@
+"""The server's ``CNNLAB_*`` settings, read from the environment each time they are asked for.
+
+Each has a default that fits a class of about 30 students on one server; the README's Limits
+table lists them. A malformed value raises ``ValueError`` naming the variable and the value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_DEFAULT = "~/.cnnlab"
+WORKSPACE_MB_DEFAULT = 200  # per workspace: about 20 runs of the default network
+MAX_RUNS_DEFAULT = 20  # runs kept per workspace
+MAX_QUEUE_DEFAULT = 30  # jobs waiting for a slot, server-wide: one per student of a class
+ORPHAN_GRACE_S_DEFAULT = 60.0  # seconds with no open page before a workspace's job ends
+MODEL_CACHE_DEFAULT = 16  # loaded runs (Keras models) kept in memory, server-wide
+
+
+def _number(name: str, default: float, minimum: float, whole: bool = True) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or value != value or value < minimum:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {kind} >= {minimum:g}; received {raw!r}")
+    return value
+
+
+def home() -> Path:
+    """``CNNLAB_HOME`` (default ``~/.cnnlab``): workspaces live in its ``workspaces/``."""
+    return Path(os.environ.get("CNNLAB_HOME", "").strip() or HOME_DEFAULT).expanduser()
+
+
+def workspace_bytes() -> int:
+    """``CNNLAB_WORKSPACE_MB`` (default 200): disk quota of one workspace, in bytes."""
+    return int(_number("CNNLAB_WORKSPACE_MB", WORKSPACE_MB_DEFAULT, 1)) * 2**20
+
+
+def max_runs() -> int:
+    """``CNNLAB_MAX_RUNS`` (default 20): runs one workspace may keep."""
+    return int(_number("CNNLAB_MAX_RUNS", MAX_RUNS_DEFAULT, 1))
+
+
+def max_queue() -> int:
+    """``CNNLAB_MAX_QUEUE`` (default 30): jobs that may wait for a training slot."""
+    return int(_number("CNNLAB_MAX_QUEUE", MAX_QUEUE_DEFAULT, 0))
+
+
+def orphan_grace_s() -> float:
+    """``CNNLAB_ORPHAN_GRACE_S`` (default 60): seconds without an open page of a workspace
+    after which its queued job is cancelled and its running job stopped (and saved)."""
+    return float(_number("CNNLAB_ORPHAN_GRACE_S", ORPHAN_GRACE_S_DEFAULT, 0.5, whole=False))
+
+
+def model_cache() -> int:
+    """``CNNLAB_MODEL_CACHE`` (default 16): loaded runs kept in memory, server-wide."""
+    return int(_number("CNNLAB_MODEL_CACHE", MODEL_CACHE_DEFAULT, 1))
+
+
+def data_dirs() -> list[Path]:
+    """``CNNLAB_DATA_DIRS``: the folders (``os.pathsep``-separated) under which the web app
+    accepts folder data sets; none by default (then only the named data sets)."""
+    raw = os.environ.get("CNNLAB_DATA_DIRS", "")
+    return [Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip()]
