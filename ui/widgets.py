@@ -105,10 +105,10 @@ def model_or_offer(key: str) -> Run | None:
     run = state.current_run()
     if run is not None:
         return run
-    st.info("This page needs a trained model, and this session has none selected yet.")
+    st.info("This page needs a trained model, and this workspace has none selected yet.")
     kept = state.runs()
     if kept:
-        choice = st.selectbox("use a run of this session", range(len(kept)),
+        choice = st.selectbox("use a run of this workspace", range(len(kept)),
                               format_func=lambda i: kept[i].name, key=f"{key}_pick_run")
         if st.button("Use this run", key=f"{key}_use_run"):
             state.select_run(choice)

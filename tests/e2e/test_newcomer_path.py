@@ -112,7 +112,7 @@ def test_train_live_curves_stop_and_results(app):
     confusion = app.main.get_by_test_id("stVegaLiteChart").filter(has_text="confusion matrix")
     expect(confusion).to_be_visible()
     expect(confusion.locator("path[aria-label*='count:']")).to_have_count(100)  # 10 × 10 cells
-    expect(app.main.get_by_role("heading", name="Runs of this session")).to_be_visible()
+    expect(app.main.get_by_role("heading", name="Runs of this workspace")).to_be_visible()
     expect(app.sidebar).to_contain_text("test accuracy")
     app.shot("3-train")
 

@@ -31,7 +31,7 @@ def test_a_run_trained_in_one_session_does_not_appear_in_another(app, second_app
     expect(results).to_be_visible(timeout=TRAINING_MS)
     run_name = results.inner_text().removeprefix("Results of ").split(" ")[0]
     expect(app.sidebar).to_contain_text(run_name)
-    expect(app.main.get_by_role("heading", name="Runs of this session")).to_be_visible()
+    expect(app.main.get_by_role("heading", name="Runs of this workspace")).to_be_visible()
     app.shot("6-two-sessions-trained")
 
     # The other session, redrawn from scratch: still nothing trained, no run listed.
@@ -39,7 +39,7 @@ def test_a_run_trained_in_one_session_does_not_appear_in_another(app, second_app
     other.nav("Train")
     expect(other.sidebar).to_contain_text("none trained yet")
     expect(other.page.get_by_text(run_name)).to_have_count(0)
-    expect(other.main.get_by_role("heading", name="Runs of this session")).to_have_count(0)
+    expect(other.main.get_by_role("heading", name="Runs of this workspace")).to_have_count(0)
     expect(other.main.get_by_role("heading", name=re.compile(r"^Results of "))).to_have_count(0)
     other.nav("Draw")
     expect(other.main).to_contain_text("This page needs a trained model")
