@@ -7,11 +7,13 @@ therefore agree on the session's runs and current model.
 
 import streamlit as st
 
-from ui import jobs, patches, state, widgets
+from ui import jobs, layout, patches, state, widgets
 
 patches.keep_keras_state()
 patches.use_app_navigation(entry=True)
-st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+# An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.
+st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide",
+                   initial_sidebar_state=layout.SIDEBAR_WIDTH)
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -25,6 +27,8 @@ PAGES = [
 state.init()
 jobs.harvest()
 page = st.navigation(PAGES)
+layout.apply()
+layout.presentation_switch()
 widgets.sidebar()
 state.session().page_progress = False  # set by a page that shows the job's progress itself
 page.run()

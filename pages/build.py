@@ -16,86 +16,75 @@ from cnnlab.architecture import (
     spec_json,
 )
 from cnnlab.views import diagram
-from ui import patches, state
+from ui import layout, patches, state
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
-ROW_UNITS = 6.5  # a layer's widgets flow in rows this many units wide (a pair takes 2)
+# A layer's widgets flow in a row that wraps (st.container(horizontal=True, wrap=True)), each
+# at its own width: fields go on more rows in a narrow column instead of squeezing their labels
+# ("kern el h") and values ("3:") as fixed columns did at 1024 px.
+NUMBER_WIDTH = 118  # px: a label like "dilation h", and a value up to 5 digits with its +/-
+CHOICE_WIDTH = 150  # px: a select box of activations
+RATE_WIDTH = 260  # px: a slider from 0 to 1
 
 
-def _number(col, fld: fields.Field, label: str, key: str, value: int | float):
+def _number(box, fld: fields.Field, label: str, key: str, value: int | float):
     """A number input bounded like the validator; a value outside the bounds (an imported
     file's) is shown unbounded, never clamped, and the validator's message says what to use."""
     current = st.session_state.get(key, value)  # what the widget returns on this run
     cast = float if fld.kind == "rate" else int
     bounds = (cast(fld.min), cast(fld.max)) if fields.within(fld, current) else (None, None)
-    # No help icon: in a narrow column it would squeeze the label ("kern el h").
-    return col.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key)
+    # No help icon: it would take room from the label.
+    return box.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key,
+                            width=NUMBER_WIDTH)
 
 
-def _pair(cols, fld: fields.Field, key: str, value: tuple[int, int]) -> tuple[int, int]:
-    h = _number(cols[0], fld, f"{fld.widget_label} h", f"{key}_h", value[0])
-    w = _number(cols[1], fld, f"{fld.widget_label} w", f"{key}_w", value[1])
+def _pair(box, fld: fields.Field, key: str, value: tuple[int, int]) -> tuple[int, int]:
+    h = _number(box, fld, f"{fld.widget_label} h", f"{key}_h", value[0])
+    w = _number(box, fld, f"{fld.widget_label} w", f"{key}_w", value[1])
     return (int(h), int(w))
 
 
-def _choice(col, fld: fields.Field, key: str, value: str) -> str:
+def _choice(box, fld: fields.Field, key: str, value: str) -> str:
     """Two or three choices as a segmented control, more as a select box; a value that is not
     a choice (an imported file's) as text, so the validator's message can name it."""
     if value not in fld.choices:
         value = st.session_state.get(f"{key}_text", value)  # typed in on this run
     if value not in fld.choices:
-        return col.text_input(fld.widget_label, value, key=f"{key}_text", help=fld.help or None)
+        return box.text_input(fld.widget_label, value, key=f"{key}_text", help=fld.help or None,
+                              width=CHOICE_WIDTH)
     if len(fld.choices) <= 3:
-        chosen = col.segmented_control(fld.widget_label, fld.choices, default=value, key=key,
-                                       help=fld.help or None)
+        chosen = box.segmented_control(fld.widget_label, fld.choices, default=value, key=key,
+                                       help=fld.help or None, width="content")
         return chosen or value  # clicking the selected option again deselects it: keep it
-    return col.selectbox(fld.widget_label, fld.choices, fld.choices.index(value), key=key,
-                         help=fld.help or None)
+    return box.selectbox(fld.widget_label, fld.choices, fld.choices.index(value), key=key,
+                         help=fld.help or None, width=CHOICE_WIDTH)
 
 
-def _rate(col, fld: fields.Field, key: str, value: float) -> float:
+def _rate(box, fld: fields.Field, key: str, value: float) -> float:
     value = st.session_state.get(f"{key}_out", value)  # typed in on this run
     if not fields.in_bounds(fld, value):
-        return float(_number(col, fld, fld.widget_label, f"{key}_out", value))
-    rate = col.slider(fld.widget_label, float(fld.min), float(fld.max), float(value),
-                      float(fld.step), key=key, help=fld.help or None)
+        return float(_number(box, fld, fld.widget_label, f"{key}_out", value))
+    rate = box.slider(fld.widget_label, float(fld.min), float(fld.max), float(value),
+                      float(fld.step), key=key, help=fld.help or None, width=RATE_WIDTH)
     return round(rate, 6)  # a float step's sums (0.30000000000000004) read as typed
 
 
-def _units(fld: fields.Field) -> float:
-    """How wide a field's widgets are: a segmented control needs room for its options."""
-    if fld.kind == "choice":
-        return 2.5 if len(fld.choices) <= 3 else 2
-    return {"pair": 2, "int": 1}.get(fld.kind, ROW_UNITS)
-
-
 def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
-    """The widgets of one layer's fields, from its type's registry entry; returns the layer as
-    the widgets now say."""
-    kind = layer_types.get(layer.type)
-    rows: list[list[fields.Field]] = []
-    for fld in kind.fields:  # fields flow into rows of ROW_UNITS
-        if not rows or sum(map(_units, rows[-1])) + _units(fld) > ROW_UNITS:
-            rows.append([])
-        rows[-1].append(fld)
+    """The widgets of one layer's fields, from its type's registry entry, in one row that
+    wraps; returns the layer as the widgets now say."""
+    box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="small")
     values = {}
-    for row in rows:
-        spans = [[1, 1] if fld.kind == "pair" else [_units(fld)] for fld in row]
-        widths = [w for span in spans for w in span]
-        cols = iter(st.columns(widths + [ROW_UNITS - sum(widths)] * (sum(widths) < ROW_UNITS),
-                               vertical_alignment="bottom"))  # inputs in line under any label
-        for fld, span in zip(row, spans, strict=True):
-            value, field_key = getattr(layer, fld.name), f"{key}_{fld.widget_key}"
-            here = [next(cols) for _ in span]
-            if fld.kind == "pair":
-                values[fld.name] = _pair(here, fld, field_key, value)
-            elif fld.kind == "int":
-                values[fld.name] = int(_number(here[0], fld, fld.widget_label, field_key, value))
-            elif fld.kind == "choice":
-                values[fld.name] = _choice(here[0], fld, field_key, value)
-            else:
-                values[fld.name] = _rate(here[0], fld, field_key, value)
+    for fld in layer_types.get(layer.type).fields:
+        value, field_key = getattr(layer, fld.name), f"{key}_{fld.widget_key}"
+        if fld.kind == "pair":
+            values[fld.name] = _pair(box, fld, field_key, value)
+        elif fld.kind == "int":
+            values[fld.name] = int(_number(box, fld, fld.widget_label, field_key, value))
+        elif fld.kind == "choice":
+            values[fld.name] = _choice(box, fld, field_key, value)
+        else:
+            values[fld.name] = _rate(box, fld, field_key, value)
     return spec.make_layer(layer.type, **values)
 
 
@@ -144,19 +133,20 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
-            head = st.columns([0.3, 2.2, 2.0], vertical_alignment="center")
-            head[0].markdown(f"**{index + 1}**")
-            head[1].selectbox("type", types, types.index(layer.type), key=f"{key}_type",
-                              format_func=_label, label_visibility="collapsed",
-                              on_change=_change_type, args=(index, f"{key}_type"))
-            buttons = head[2].container(horizontal=True, horizontal_alignment="right",
-                                        wrap=False)
-            buttons.button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
-                           args=(index, -1), disabled=index == 0, help="move up")
-            buttons.button(":material/arrow_downward:", key=f"{key}_down", on_click=_move,
-                           args=(index, 1), disabled=index == len(ids) - 1, help="move down")
-            buttons.button(":material/delete:", key=f"{key}_remove", on_click=_remove,
-                           args=(index,), help="remove this layer")
+            head = st.container(horizontal=True, vertical_alignment="center", gap="small",
+                                wrap=False)
+            head.markdown(f"**{index + 1}**", width="content")
+            head.selectbox("type", types, types.index(layer.type), key=f"{key}_type",
+                           format_func=_label, label_visibility="collapsed",
+                           on_change=_change_type, args=(index, f"{key}_type"),
+                           width=CHOICE_WIDTH)
+            head.space("stretch")
+            head.button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
+                        args=(index, -1), disabled=index == 0, help="move up")
+            head.button(":material/arrow_downward:", key=f"{key}_down", on_click=_move,
+                        args=(index, 1), disabled=index == len(ids) - 1, help="move down")
+            head.button(":material/delete:", key=f"{key}_remove", on_click=_remove,
+                        args=(index,), help="remove this layer")
             layers.append(layer_fields(layer, key))
             slots[index + 1] = st.empty()  # the layer's result, or the validator's message
     return layers, slots
@@ -226,7 +216,7 @@ def row_result(row: shapes.Row) -> str:
 
 
 def shapes_panel(summary) -> None:
-    st.markdown(diagram.network_svg(summary), unsafe_allow_html=True)
+    st.markdown(diagram.network_html(summary, layout.presentation()), unsafe_allow_html=True)
     rows = [{"#": str(row.position or ""),
              "layer": row.name + (" (automatic)" if row.auto else ""),
              "output": "×".join(map(str, row.output_shape)), "params": row.params,
@@ -245,9 +235,9 @@ def shapes_panel(summary) -> None:
                          "RF", width=50, help="receptive field: the input pixels one output "
                          "pixel sees"),
                      "formula": st.column_config.TextColumn(width="large")})
-    cols = st.columns(2)
-    cols[0].metric("parameters", f"{summary.total_params:,}")
-    cols[1].metric("multiply-adds per image", f"{summary.total_macs:,}")
+    totals = st.container(horizontal=True, wrap=True)  # side by side where they fit in full
+    totals.metric("parameters", f"{summary.total_params:,}", width="content")
+    totals.metric("multiply-adds per image", f"{summary.total_macs:,}", width="content")
     links = [(row, layer_types.learn_settings(row.type, row.layer)) for row in summary.rows]
     links = [(row, settings) for row, settings in links if settings]
     if links:

@@ -19,6 +19,8 @@ STEPS = [
      "step through convolution, stride, padding and pooling, every number shown"),
 ]
 
+CARD_WIDTH = 230  # px: three cards a row at 1024 px wide, five on a wide screen
+
 
 def render() -> None:
     st.title("CNN Lab")
@@ -26,11 +28,8 @@ def render() -> None:
         "Learn how **convolutional neural networks** work by building one, training it on real "
         "handwritten digits, and looking inside while it thinks — all on this computer's CPU."
     )
-    cols = st.columns(len(STEPS))
-    for col, (path, icon, title, text) in zip(cols, STEPS, strict=True):
-        with col.container(border=True):
-            st.page_link(path, label=title, icon=icon)
-            st.caption(text)
+    # The quick start first: on a projector (1024×768, or 1280×720 zoomed) it is on the first
+    # screen; the path through the app follows, its cards wrapping onto as many rows as needed.
     st.subheader("Quick start")
     st.markdown(
         "One click trains the default network (`two-conv`: two convolution and pooling stages "
@@ -38,6 +37,12 @@ def render() -> None:
         "here. Then draw a digit and see what it answers."
     )
     widgets.quick_start_panel(key="home")
+    st.subheader("The path through CNN Lab")
+    cards = st.container(horizontal=True, wrap=True)
+    for path, icon, title, text in STEPS:
+        with cards.container(border=True, width=CARD_WIDTH):
+            st.page_link(path, label=title, icon=icon)
+            st.caption(text)
 
 
 render()

@@ -42,40 +42,74 @@ def _block(x: float, shape: tuple[int, ...], colour: str, largest: int) -> tuple
     return svg, 14.0, height
 
 
-def network_svg(summary: shapes.Summary) -> str:
-    """An SVG figure of the network: the input, then one labelled block per summary row.
+LABEL_PX = {False: 14, True: 20}  # a block's name in CSS pixels (shape: 2 px less), by mode
+
+
+def _items(summary: shapes.Summary) -> tuple[list[tuple[str, str, tuple[int, ...], bool]], int]:
+    """(name, type, output shape, automatic) for the input and every row; the largest side."""
+    items = [("input", "input", summary.input_shape, False)]
+    items += [(row.name, row.type, row.output_shape, row.auto) for row in summary.rows]
+    largest = max([shape[0] * shape[1] for _, _, shape, _ in items if len(shape) == 3] + [1])
+    return items, max(int(math.sqrt(largest)), 1)
+
+
+def _figure(item: tuple[str, str, tuple[int, ...], bool], x: float, largest: int,
+            label_px: int) -> tuple[str, float, float]:
+    """One labelled block at ``x``: (its ``<g class="block">``, how far the next one starts,
+    the figure's height)."""
+    name, kind, shape, auto = item
+    colour = layer_types.INPUT_COLOUR if kind == "input" else layer_types.REGISTRY[kind].colour
+    block, width, _ = _block(x, shape, colour, largest)
+    centre, label_y = x + width / 2, PLANE_HEIGHT + 32 + label_px
+    shape_text = "×".join(str(v) for v in shape)
+    title = f"{name} ({kind}{', automatic' if auto else ''}): {shape_text}"
+    group = (f'<g class="block"><title>{html.escape(title)}</title>{block}'
+             f'<text x="{centre:.1f}" y="{label_y}" text-anchor="middle" '
+             f'font-size="{label_px}" font-family="sans-serif" fill="#263238">'
+             f'{html.escape(name)}</text>'
+             f'<text x="{centre:.1f}" y="{label_y + label_px + 2}" text-anchor="middle" '
+             f'font-size="{label_px - 2}" font-family="monospace" fill="#546e7a">'
+             f'{html.escape(shape_text)}</text></g>')
+    text_width = 0.62 * label_px * max(len(shape_text), len(name))  # monospace digits
+    return group, max(width, text_width) + 16, label_y + label_px + 10
+
+
+def network_svg(summary: shapes.Summary, presentation: bool = False) -> str:
+    """An SVG figure of the network in one row: the input, then one labelled block per row.
 
     Args:
         summary: the rows to draw (rows stop at the first problem, so does the figure).
+        presentation: larger labels (``LABEL_PX``).
     Returns:
-        Standalone SVG text, one ``<g class="block">`` per row (plus the input).
+        Standalone SVG text, one ``<g class="block">`` per row (plus the input), drawn at its
+        own size in pixels: it is never scaled down, so its labels keep their size.
 
     Example:
         >>> from cnnlab.architecture import presets
         >>> network_svg(shapes.summarize(presets.get("two-conv"))).count('class="block"')
         8
     """
-    items = [("input", "input", summary.input_shape, False)]
-    items += [(row.name, row.type, row.output_shape, row.auto) for row in summary.rows]
-    largest = max([shape[0] * shape[1] for _, _, shape, _ in items if len(shape) == 3] + [1])
-    largest = int(math.sqrt(largest))
-    parts, x = [], 10.0
-    label_y = PLANE_HEIGHT + 48
-    for name, kind, shape, auto in items:
-        colour = (layer_types.INPUT_COLOUR if kind == "input"
-                  else layer_types.REGISTRY[kind].colour)
-        block, width, _ = _block(x, shape, colour, max(largest, 1))
-        centre = x + width / 2
-        shape_text = "×".join(str(v) for v in shape)
-        title = f"{name} ({kind}{', automatic' if auto else ''}): {shape_text}"
-        parts.append(
-            f'<g class="block"><title>{html.escape(title)}</title>{block}'
-            f'<text x="{centre:.1f}" y="{label_y}" text-anchor="middle" font-size="13" '
-            f'font-family="sans-serif" fill="#263238">{html.escape(name)}</text>'
-            f'<text x="{centre:.1f}" y="{label_y + 14}" text-anchor="middle" font-size="12" '
-            f'font-family="monospace" fill="#546e7a">{html.escape(shape_text)}</text></g>')
-        x += max(width, 9 * max(len(shape_text), len(name)) * 0.75) + 22
-    total_width = x
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total_width:.0f} '
-            f'{label_y + 26}" width="100%" style="max-width:{total_width:.0f}px" '
-            f'role="img" aria-label="network diagram">{"".join(parts)}</svg>')
+    items, largest = _items(summary)
+    parts, x, height = [], 10.0, 0.0
+    for item in items:
+        group, advance, height = _figure(item, x, largest, LABEL_PX[presentation])
+        parts.append(group)
+        x += advance
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {x:.0f} {height:.0f}" '
+            f'width="{x:.0f}" height="{height:.0f}" role="img" aria-label="network diagram">'
+            f'{"".join(parts)}</svg>')
+
+
+def network_html(summary: shapes.Summary, presentation: bool = False) -> str:
+    """The figure for a page: one small SVG per block in a row that wraps onto more rows in a
+    narrow column, so the labels stay at ``LABEL_PX`` (one wide SVG scaled to fit a 1024 px
+    screen drew them 5 px tall)."""
+    items, largest = _items(summary)
+    figures = []
+    for item in items:
+        group, advance, height = _figure(item, 4.0, largest, LABEL_PX[presentation])
+        figures.append(f'<svg xmlns="http://www.w3.org/2000/svg" width="{advance + 4:.0f}" '
+                       f'height="{height:.0f}" viewBox="0 0 {advance + 4:.0f} {height:.0f}">'
+                       f'{group}</svg>')
+    return ('<div role="img" aria-label="network diagram" style="display:flex;'
+            f'flex-wrap:wrap;align-items:flex-end;row-gap:6px">{"".join(figures)}</div>')
