@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cnnlab"
-TF_FREE = ("architecture", "data", "learn", "views")  # subpackages that never load TensorFlow
+# subpackages that never load TensorFlow
+TF_FREE = ("architecture", "data", "learn", "views", "workspaces")
 MAX_LINES = 300
 LINE_LIMITED = ("cnnlab/**/*.py", "pages/*.py", "ui/**/*.py", "app.py", "tests/**/*.py")
 
