@@ -2,7 +2,8 @@
 
 Every script run goes through here in this order: Streamlit patches, this session's state,
 the run of a training job that has just ended, then the sidebar and the page, which
-therefore agree on the session's runs and current model.
+therefore agree on the session's runs and current model; last, the sidebar's foot: the network
+being built as the page left it, and a progress badge unless the page showed progress itself.
 """
 
 import streamlit as st
