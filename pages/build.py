@@ -23,7 +23,7 @@ patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.p
 # A layer's widgets flow in a row that wraps (st.container(horizontal=True, wrap=True)), each
 # at its own width: fields go on more rows in a narrow column instead of squeezing their labels
 # ("kern el h") and values ("3:") as fixed columns did at 1024 px.
-NUMBER_WIDTH = 118  # px: a label like "dilation h", and a value up to 5 digits with its +/-
+NUMBER_WIDTH = 100  # px: a label like "dilation h", and a value up to 5 digits
 CHOICE_WIDTH = 150  # px: a select box of activations
 RATE_WIDTH = 260  # px: a slider from 0 to 1
 
@@ -133,13 +133,12 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
         key = f"layer{lid}"
         with st.container(border=True):
-            head = st.container(horizontal=True, vertical_alignment="center", gap="small",
+            head = st.container(horizontal=True, vertical_alignment="center", gap="xsmall",
                                 wrap=False)
             head.markdown(f"**{index + 1}**", width="content")
             head.selectbox("type", types, types.index(layer.type), key=f"{key}_type",
                            format_func=_label, label_visibility="collapsed",
-                           on_change=_change_type, args=(index, f"{key}_type"),
-                           width=CHOICE_WIDTH)
+                           on_change=_change_type, args=(index, f"{key}_type"), width=130)
             head.space("stretch")
             head.button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
                         args=(index, -1), disabled=index == 0, help="move up")

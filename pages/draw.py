@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.data import kinds
 from cnnlab.inspect import preprocess
 from cnnlab.views import charts, render
-from ui import patches, state, widgets
+from ui import layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -80,7 +80,8 @@ def render_page() -> None:
         probs = pred.probabilities(image)
         top = int(np.argmax(probs))
         st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")
-        st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top),
+        st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
+                                            layout.presentation()),
                         key="draw_probs")
         titles = [title for title, _ in prepared.steps]
         st.image([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.data import datasets
 from cnnlab.views import charts, render
-from ui import patches, state, widgets
+from ui import layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -115,7 +115,8 @@ def render_page() -> None:
     probs = maps[-1].values
     top = int(np.argmax(probs))
     left.markdown(f"Prediction: **{run.class_names[top]}** ({probs[top]:.0%})")
-    left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top),
+    left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
+                                            layout.presentation()),
                       key="fm_probs")
     with right:
         for fmap in maps[:-1]:

@@ -12,7 +12,7 @@ from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
-from ui import jobs, patches, state, widgets
+from ui import jobs, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -25,9 +25,9 @@ def dataset_choice(running: bool) -> str | None:
     status = {info.name: info for info in datasets.dataset_status()}
     roots = data_roots.roots()  # folder data sets only under CNNLAB_DATA_DIRS (none: off)
     options = [*datasets.NAMES, FOLDER] if roots else list(datasets.NAMES)
-    choice = st.selectbox("data set", options, key="train_dataset", disabled=running,
-                          format_func=lambda n: n if n == FOLDER else f"{n} — "
-                          f"{status[n].description}")
+    choice = st.selectbox("data set", options, key="train_dataset", disabled=running)
+    if choice in status:  # under the box: in the box, a narrow column cut it mid-word
+        st.caption(status[choice].description)
     if choice == FOLDER:
         folder = st.text_input("folder path", key="train_folder", disabled=running,
                                placeholder=str(roots[0] / "fashion-mnist"),
@@ -69,20 +69,22 @@ def dataset_preview(name: str) -> datasets.Dataset | None:
 
 
 def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
-    cols = st.columns(3)
-    epochs = cols[0].number_input("epochs", 1, runs.MAX_EPOCHS, 3, key="train_epochs",
-                                  disabled=running)
-    batch = cols[1].select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
-                                  key="train_batch", disabled=running)
-    optimizer = cols[2].selectbox("optimizer", list(runs.OPTIMIZERS), key="train_opt",
-                                  disabled=running)
-    cols = st.columns(3)
-    rate = cols[0].select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
-                                                   1.0], 1e-3, key="train_lr", disabled=running,
-                                 format_func=lambda v: f"{v:g}")
-    val = cols[1].slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
-                         disabled=running)
-    seed = cols[2].number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running)
+    # One row that wraps, each widget at its own width: in the narrow settings column of a
+    # 1024 px screen they take more rows instead of squeezing labels ("optimize r").
+    box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
+    epochs = box.number_input("epochs", 1, runs.MAX_EPOCHS, 3, key="train_epochs",
+                              disabled=running, width=110)
+    batch = box.select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
+                              key="train_batch", disabled=running, width=150)
+    optimizer = box.selectbox("optimizer", list(runs.OPTIMIZERS), key="train_opt",
+                              disabled=running, width=130)
+    rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
+                                               1.0], 1e-3, key="train_lr", disabled=running,
+                             format_func=lambda v: f"{v:g}", width=150)
+    val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
+                     disabled=running, width=150)
+    seed = box.number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running,
+                            width=110)
     try:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
                                     int(seed))
@@ -111,7 +113,7 @@ def live_view() -> None:
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
-                            charts.training_spec(metric, snap.epochs),
+                            charts.training_spec(metric, snap.epochs, layout.presentation()),
                             key=f"train_chart_{metric}")
     st.caption(charts.SERIES_CAPTION)
     for hint in hints.training_hints(snap.history, snap.curve,
@@ -139,10 +141,13 @@ def results(run) -> None:
     cols[2].metric("epochs trained", f"{run.epochs_completed} of {run.hyperparameters.epochs}")
     cols[3].metric("test images", f"{m.test_samples:,}")
     left, right = st.columns(2)
-    left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names),
+    left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names,
+                                            layout.presentation()),
                       key="train_confusion")
     right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
-                                              "accuracy per class"), key="train_per_class")
+                                              "accuracy per class",
+                                              presentation=layout.presentation()),
+                       key="train_per_class")
     wrong = run.misclassified[:24]
     if wrong:
         data = datasets.load_dataset(run.dataset) if run.dataset in datasets.NAMES else None
@@ -175,7 +180,8 @@ def run_history() -> None:
     cols = st.columns(2)
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.altair_chart(charts.compare_chart(histories, metric), key=f"train_compare_{metric}")
+        col.altair_chart(charts.compare_chart(histories, metric, layout.presentation()),
+                         key=f"train_compare_{metric}")
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current
@@ -236,6 +242,7 @@ def render() -> None:
                                     data.num_classes if data else None).problems
         for problem in problems:
             st.error(problem.message)
+    with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
             st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
         elif st.button("▶ Train", key="train_start", type="primary",
@@ -245,7 +252,6 @@ def render() -> None:
                 st.rerun()
             except ValueError as exc:
                 st.error(str(exc))
-    with live:
         st.fragment(run_every=1.0 if running else None)(live_view)()
     run = state.current_run()
     if run is not None and not running:

@@ -59,9 +59,12 @@ def _figure(item: tuple[str, str, tuple[int, ...], bool], x: float, largest: int
     the figure's height)."""
     name, kind, shape, auto = item
     colour = layer_types.INPUT_COLOUR if kind == "input" else layer_types.REGISTRY[kind].colour
-    block, width, _ = _block(x, shape, colour, largest)
-    centre, label_y = x + width / 2, PLANE_HEIGHT + 32 + label_px
     shape_text = "×".join(str(v) for v in shape)
+    text_width = 0.64 * label_px * max(len(shape_text), len(name))  # monospace digits
+    _, width, _ = _block(0.0, shape, colour, largest)
+    total = max(width, text_width)  # the block centred over its labels, both within ``total``
+    block, _, _ = _block(x + (total - width) / 2, shape, colour, largest)
+    centre, label_y = x + total / 2, PLANE_HEIGHT + 32 + label_px
     title = f"{name} ({kind}{', automatic' if auto else ''}): {shape_text}"
     group = (f'<g class="block"><title>{html.escape(title)}</title>{block}'
              f'<text x="{centre:.1f}" y="{label_y}" text-anchor="middle" '
@@ -70,8 +73,7 @@ def _figure(item: tuple[str, str, tuple[int, ...], bool], x: float, largest: int
              f'<text x="{centre:.1f}" y="{label_y + label_px + 2}" text-anchor="middle" '
              f'font-size="{label_px - 2}" font-family="monospace" fill="#546e7a">'
              f'{html.escape(shape_text)}</text></g>')
-    text_width = 0.62 * label_px * max(len(shape_text), len(name))  # monospace digits
-    return group, max(width, text_width) + 16, label_y + label_px + 10
+    return group, total + 16, label_y + label_px + 10
 
 
 def network_svg(summary: shapes.Summary, presentation: bool = False) -> str:

@@ -19,7 +19,7 @@
   const brokenWord = (el) => {
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const match of node.textContent.matchAll(/\S+/g)) {
+      for (const match of node.textContent.matchAll(/[^\s-]+/g)) {
         if (match[0].length < 2) continue;
         const range = document.createRange();
         range.setStart(node, match.index);
@@ -32,11 +32,10 @@
     return null;
   };
   // Text cut off at the element's edge (scrolling or clipped) or shortened with an ellipsis,
-  // or drawn past the edge of a box (up to the widget's container) that clips it.
+  // or drawn past the edge of a box that clips it (any box up to the main area).
   const clipped = (el) => {
     let left = -Infinity, right = Infinity;
-    const stop = el.closest('[data-testid=stElementContainer]') || main;
-    for (let box = el; box && box !== stop.parentElement; box = box.parentElement) {
+    for (let box = el; box && box !== main.parentElement; box = box.parentElement) {
       if (getComputedStyle(box).overflowX === 'visible') continue;
       const rect = box.getBoundingClientRect();
       left = Math.max(left, rect.left);
@@ -82,9 +81,16 @@
         found.push(`${what} shortened to an ellipsis: ${text}`);
     }
   }
+  // The network diagram's labels lie inside their figures.
+  for (const text of main.querySelectorAll('[aria-label="network diagram"] text')) {
+    const figure = text.closest('svg').getBoundingClientRect();
+    const box = text.getBoundingClientRect();
+    if (box.left < figure.left - 1 || box.right > figure.right + 1)
+      found.push(`diagram label cut by its figure: ${text.textContent}`);
+  }
   // Values typed or chosen in a box: the box must show all of its value.
   for (const input of main.querySelectorAll('input:not([type=hidden]):not([type=file])')) {
-    if (!visible(input) || input.getAttribute('role') === 'combobox') continue;
+    if (!visible(input)) continue;  // a select box's value is its combobox input's
     if (input.scrollWidth > input.clientWidth + 1)
       found.push(`input value hidden (${input.scrollWidth} px in ${input.clientWidth} px): `
         + `${input.value}`);

@@ -68,7 +68,7 @@ def resize(app: AppPage, size: str) -> None:
 
 
 def set_presentation(app: AppPage, on: bool) -> None:
-    toggle = app.sidebar.get_by_role("checkbox", name=re.compile("[Pp]resentation"))
+    toggle = app.sidebar.locator(".st-key-cnnlab_present input")  # ui/layout.py's switch
     if toggle.is_checked() != on:
         toggle.click(force=True)
         app.idle()
