@@ -330,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = {"engine": engine_vs_fit(sizes), **server_compute(sizes)}
     with tempfile.TemporaryDirectory(prefix="cnnlab-bench-") as tmp:
+        # The servers keep their workspaces here, not in ~/.cnnlab, and the tiny data set's
+        # folder lies under a data root (the web app accepts folder data sets only there).
+        os.environ.update(CNNLAB_HOME=str(Path(tmp, "home")), CNNLAB_DATA_DIRS=tmp)
         dataset = str(write_idx_folder(Path(tmp, "tiny"), sizes.tiny)) if sizes.tiny else None
         if has_browser:
             from cnnlab.architecture import presets, shapes

@@ -7,6 +7,7 @@ import streamlit as st
 
 from cnnlab.data import datasets
 from cnnlab.views import charts, render
+from cnnlab.workspaces import data_roots
 from ui import layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
@@ -27,11 +28,9 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return drawing, "your drawing"
-    try:  # a run's data set is a name only: an uploaded run's is never used as a path
-        if run.dataset not in datasets.NAMES:
-            raise ValueError(f"{run.dataset!r} is not one of the named data sets "
-                             f"({', '.join(datasets.NAMES)}); draw a digit instead")
-        data = datasets.load_dataset(run.dataset)
+    try:  # a run's data set: a named one, or a folder only inside the server's data roots
+        data = datasets.load_dataset(run.dataset if run.dataset in datasets.NAMES else
+                                     str(data_roots.resolve(run.dataset)))
     except ValueError as exc:
         st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
         return None

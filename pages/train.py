@@ -189,7 +189,8 @@ def run_history() -> None:
                               format_func=lambda i: kept[i].name, key="train_current",
                               on_change=lambda: state.select_run(st.session_state.train_current))
     run = kept[index]
-    cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(run), f"{run.name}.zip",
+    folder = state.session().workspace.run_path(run.folder)  # now: the click runs elsewhere
+    cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
                             "application/zip", key="train_zip")
     cols[1].button(f"🗑 delete {run.name}", key="train_delete", on_click=state.delete_run,
                    args=(index,), help="removes the run from this workspace's disk")
@@ -218,11 +219,11 @@ def run_upload() -> None:
     st.rerun()
 
 
-def run_zip(run) -> bytes:
-    """The zip of a workspace run's folder."""
+def run_zip(folder) -> bytes:
+    """The zip of a workspace's run folder."""
     from cnnlab.runs import run_files
 
-    return run_files.run_to_zip_bytes(state.session().workspace.run_path(run.folder))
+    return run_files.run_to_zip_bytes(folder)
 
 
 def render() -> None:

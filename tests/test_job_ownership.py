@@ -95,3 +95,20 @@ def test_a_beating_page_keeps_its_job_training(one_slot, tiny_dataset, monkeypat
         snap = owned.job.snapshot()
         assert not snap.done, snap.message
     assert not owned.orphaned
+
+
+def test_a_connected_session_keeps_its_job_without_heartbeats_until_it_closes(
+        one_slot, tiny_dataset, monkeypatch):
+    """A background tab (the browser slows its refreshes) is still connected: its job goes on;
+    once the connection closes the job is stopped and saved."""
+    monkeypatch.setenv("CNNLAB_ORPHAN_GRACE_S", "1")
+    workspace = store.create()
+    connected = {"open": True}
+    ownership.attach(workspace.token, "session-1", lambda: connected["open"])
+    owned = start(one_slot, workspace, tiny_dataset)
+    while ownership.idle_seconds(workspace.token) < 3:  # three grace periods without a beat
+        assert not owned.job.wait(0.2), owned.job.snapshot().message
+    assert not owned.orphaned
+    connected["open"] = False
+    assert owned.saved.wait(TIMEOUT) and owned.orphaned
+    assert [info.name for info in workspace.runs()] == ["long"]

@@ -121,3 +121,37 @@ def test_a_folder_outside_the_data_roots_is_refused_without_listing_it(monkeypat
     errors = " ".join(e.value for e in at.error)
     assert "is not inside a data folder of this server" in errors
     assert "passwd" not in errors and ".bashrc" not in errors
+
+
+def test_a_runs_data_set_path_outside_the_data_roots_is_never_opened(tiny_run, monkeypatch,
+                                                                     tmp_path):
+    import dataclasses
+
+    monkeypatch.setenv("CNNLAB_DATA_DIRS", str(tmp_path))
+    workspace = store.create()
+    workspace.save_run(dataclasses.replace(tiny_run, dataset="/etc"))  # as an upload may say
+    at = open_link(workspace.token, "pages/feature_maps.py")
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "The test images of /etc cannot be loaded" in errors
+    assert "not inside a data folder" in errors and "passwd" not in errors
+
+
+def test_quick_start_on_a_busy_server_says_how_many_wait(tiny_dataset, monkeypatch):
+    from cnnlab.runs.records import Hyperparameters
+    from cnnlab.training import engine, ownership
+
+    monkeypatch.setenv("CNNLAB_MAX_QUEUE", "0")
+    engine.set_max_jobs(1)
+    try:
+        other = ownership.start(store.create(), presets.get("tutorial-1conv"), tiny_dataset,
+                                Hyperparameters(epochs=100, batch_size=8), "other-1")
+        at = open_link()
+        at.button(key="home_quick").click().run()
+        assert not at.exception, at.exception
+        assert any("the server is busy: 0 jobs are waiting" in e.value for e in at.error)
+        assert ownership.last(token_of(at)) is None
+        other.job.stop()
+        assert other.saved.wait(TIMEOUT)
+    finally:
+        engine.set_max_jobs(None)

@@ -124,7 +124,24 @@ def init() -> SessionState:
     if token != current.workspace.token:
         st.query_params[TOKEN_PARAM] = current.workspace.token
     ownership.beat(current.workspace.token)
+    _attach(current.workspace.token)
     return current
+
+
+def _attach(token: str) -> None:
+    """Tell the job owner how to ask whether this browser session is still connected, so a
+    background tab (whose live refreshes the browser slows) keeps its job. Uses Streamlit's
+    ``Runtime.is_active_session`` (thread-safe); without a runtime (AppTest) heartbeats alone
+    count."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if not runtime.exists() or ctx is None:
+        return
+    instance, session_id = runtime.get_instance(), ctx.session_id
+    if hasattr(instance, "is_active_session"):
+        ownership.attach(token, session_id, lambda: instance.is_active_session(session_id))
 
 
 def session() -> SessionState:

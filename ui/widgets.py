@@ -95,8 +95,9 @@ def quick_start_panel(key: str) -> None:
         try:
             jobs.start(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
                        records.Hyperparameters(epochs=jobs.QUICK_EPOCHS))
-        except ValueError as exc:
+        except ValueError as exc:  # e.g. the server is busy: say so (a rerun would hide it)
             st.error(str(exc))
+            return
         st.rerun()
 
 

@@ -6,9 +6,12 @@ The web app starts jobs through :func:`start`, never the engine directly:
   server, whatever the page's buttons show;
 - at most ``CNNLAB_MAX_QUEUE`` jobs wait for a slot; past it :func:`start` says the server
   is busy and how many jobs wait;
-- every script run of a workspace's page calls :func:`beat`; a watcher thread per job stops
-  it (a queued job is cancelled, a running one ends after its current batch and is
-  evaluated) once no page of its workspace has beaten for ``CNNLAB_ORPHAN_GRACE_S`` seconds;
+- every script run of a workspace's page calls :func:`beat`, and each browser session of it
+  may :func:`attach` a probe saying whether its connection is still open (a background tab
+  whose timers the browser slows still counts as open); a watcher thread per job stops it (a
+  queued job is cancelled, a running one ends after its current batch and is evaluated) once
+  no page of its workspace has beaten for ``CNNLAB_ORPHAN_GRACE_S`` seconds and no attached
+  session is connected;
 - whatever the job leaves (finished or stopped) is saved to its workspace by that thread,
   which then sets :attr:`OwnedJob.saved`: nothing depends on a page being open to keep it.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,11 +72,36 @@ class OwnedJob:
 _LOCK = threading.Lock()
 _JOBS: dict[str, OwnedJob] = {}  # the last job of each workspace, by token
 _BEATS: dict[str, float] = {}
+_PROBES: dict[str, dict[str, Callable[[], bool]]] = {}  # token -> {session id: connected?}
 
 
 def beat(token: str) -> None:
     """A page of this workspace is open (called on every script and fragment run)."""
     _BEATS[token] = time.monotonic()
+
+
+def attach(token: str, session_id: str, connected: Callable[[], bool]) -> None:
+    """Record a browser session of the workspace and how to ask if it is still connected."""
+    with _LOCK:
+        _PROBES.setdefault(token, {})[session_id] = connected
+
+
+def page_open(token: str, grace: float) -> bool:
+    """Whether a page of the workspace ran in the last ``grace`` seconds, or one of its
+    attached sessions is still connected (sessions found closed are forgotten)."""
+    if idle_seconds(token) <= grace:
+        return True
+    with _LOCK:
+        probes = dict(_PROBES.get(token, {}))
+    for session_id, connected in probes.items():
+        try:
+            if connected():
+                return True
+        except Exception:  # a probe that fails counts as a closed page
+            pass
+        with _LOCK:
+            _PROBES.get(token, {}).pop(session_id, None)
+    return False
 
 
 def idle_seconds(token: str) -> float:
@@ -126,7 +155,7 @@ def _watch(owned: OwnedJob) -> None:
     try:
         grace = settings.orphan_grace_s()
         while not job.wait(min(1.0, grace / 4)):
-            if not owned.orphaned and idle_seconds(token) > grace:
+            if not owned.orphaned and not page_open(token, grace):
                 owned.orphaned = True
                 job.stop()  # a queued job is cancelled; a running one ends after its batch
         run = job.result()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import zipfile
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -66,6 +67,10 @@ def test_a_model_survives_reload_and_restart_at_its_link_and_nobody_else_sees_it
         expect(again.sidebar).to_contain_text(run_name)
         again.nav("Train")
         expect(again.main.get_by_role("heading", name="Runs of this workspace")).to_be_visible()
+        with again.page.expect_download() as download:  # the run folder, zipped from disk
+            again.click("train_zip")
+        with zipfile.ZipFile(download.value.path()) as archive:
+            assert any(name.endswith("metrics.json") for name in archive.namelist())
         again.shot("workspace-after-restart")
         again.context.close()
         stranger = visit(browser, f"{url}/")
