@@ -13,6 +13,7 @@ from ui import layout, patches, state, widgets
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 MAX_UPLOAD_MB = 5
+CANVAS_COLUMN_PX = 290
 DRAWN_SHAPE = (28, 28, 1)  # what preprocess makes of a drawing
 STEP_PX = 110  # side of each preprocessing step's picture
 
@@ -66,7 +67,10 @@ def render_page() -> None:
         st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "
                 f"the classes {', '.join(run.class_names)}, so it will still answer, but your "
                 "digits will look like those to it. Train on mnist-5k for digits.")
-    left, right = st.columns([2, 3], gap="large")
+    # The canvas's column is as wide as the canvas (280 px and its border): a share of the
+    # page's width was narrower than the canvas on a 1024 px projector.
+    row = st.container(horizontal=True, gap="large")
+    left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
     with left:
         prepared = drawing_input(run.input_preparation)
     with right:

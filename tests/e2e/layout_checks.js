@@ -107,10 +107,26 @@
       found.push(`element sticks out ${Math.round(box.right - mainBox.right)} px to the right: `
         + short(el.innerText || el.getAttribute('class') || ''));
   }
-  // The drawing canvas fits its column (its toolbar and the slider above it stay usable).
-  for (const canvas of main.querySelectorAll('canvas.upper-canvas, canvas.lower-canvas')) {
+  // The drawing canvas fits its column (its toolbar and the slider above it stay usable). The
+  // canvas component draws inside a shadow root: search those too, and climb out of them.
+  const deep = (root, selector, out = []) => {
+    out.push(...root.querySelectorAll(selector));
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deep(el.shadowRoot, selector, out);
+    return out;
+  };
+  const outerClosest = (el, selector) => {
+    for (let node = el; node; node = node.getRootNode().host) {
+      const found = node.closest(selector);
+      if (found) return found;
+    }
+    return null;
+  };
+  const canvases = deep(main, 'canvas.upper-canvas');
+  if (document.querySelector('.st-key-draw_canvas') && !canvases.length)
+    found.push('the drawing canvas was not found (layout_checks.js cannot see it)');
+  for (const canvas of canvases) {
     if (!visible(canvas)) continue;
-    const column = canvas.closest('[data-testid=stColumn]') || block;
+    const column = outerClosest(canvas, '[data-testid=stColumn], [data-testid=stVerticalBlock]');
     const drawn = canvas.getBoundingClientRect().width;
     const width = Math.max(parseFloat(canvas.style.width) || 0, drawn);  // fabric's own size
     const room = column.getBoundingClientRect().width;
