@@ -23,7 +23,7 @@ patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.p
 # A layer's widgets flow in a row that wraps (st.container(horizontal=True, wrap=True)), each
 # at its own width: fields go on more rows in a narrow column instead of squeezing their labels
 # ("kern el h") and values ("3:") as fixed columns did at 1024 px.
-NUMBER_WIDTH = 100  # px: a label like "dilation h", and a value up to 5 digits
+NUMBER_WIDTH = 96  # px: a label like "dilation h", and a value up to 5 digits
 CHOICE_WIDTH = 150  # px: a select box of activations
 RATE_WIDTH = 260  # px: a slider from 0 to 1
 
@@ -73,7 +73,7 @@ def _rate(box, fld: fields.Field, key: str, value: float) -> float:
 def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
     """The widgets of one layer's fields, from its type's registry entry, in one row that
     wraps; returns the layer as the widgets now say."""
-    box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="small")
+    box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="xsmall")
     values = {}
     for fld in layer_types.get(layer.type).fields:
         value, field_key = getattr(layer, fld.name), f"{key}_{fld.widget_key}"

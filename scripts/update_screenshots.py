@@ -25,6 +25,9 @@ SHOTS = {  # README name <- the test step's screenshot
     "train.png": "3-train-live.png",
     "feature_maps.png": "4-feature-maps.png",
     "draw.png": "5-draw.png",
+    # a projector's 1024×768 (tests/e2e/test_screen_sizes.py), normal and presentation mode
+    "projector-build.png": "size-1024x768-build.png",
+    "projector-draw-presentation.png": "size-1024x768-draw-present.png",
 }
 
 

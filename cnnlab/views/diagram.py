@@ -7,8 +7,8 @@ import math
 
 from cnnlab.architecture import layer_types, shapes
 
-LARGEST_BLOCK_SIDE = 120  # pixels for the largest spatial map
-PLANE_HEIGHT = 150
+LARGEST_BLOCK_SIDE = 90  # pixels for the largest spatial map
+PLANE_HEIGHT = 115
 
 
 def _block(x: float, shape: tuple[int, ...], colour: str, largest: int) -> tuple[str, float, float]:
