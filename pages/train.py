@@ -101,15 +101,16 @@ def live_view() -> None:
                 "while it trains.")
         return
     snap = job.snapshot()  # before asking whether it ended: no empty refresh in between
-    if snap.done:
+    done = snap.done and not jobs.saving()  # the bar stays while the server saves the run
+    if done:
         jobs.rerun_if_ended()
     if snap.status == "failed":
         st.error(f"Training {snap.name} failed: {snap.message}")
-    elif not snap.done:
+    elif not done:
         widgets.show_progress(snap)
-    if snap.status == "queued" or (not snap.done and not snap.history and not snap.curve.steps):
+    if snap.status == "queued" or (not done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
-    st.markdown(curves_label(job, snap.done))
+    st.markdown(curves_label(job, done))
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),

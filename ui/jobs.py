@@ -57,16 +57,25 @@ def job() -> TrainingJob | None:
 
 
 def active() -> TrainingJob | None:
-    """This session's job while it is queued, running or stopping; None otherwise."""
-    current = job()
-    return current if current is not None and not current.done else None
+    """The workspace's job while it is queued, running, stopping, or ended with its run not
+    saved yet (the server saves it at once); None otherwise."""
+    owned = ownership.last(state.session().workspace.token)
+    return owned.job if owned is not None and owned.active else None
+
+
+def saving() -> bool:
+    """Whether the workspace's job has ended and the server is saving its run right now (a
+    page keeps showing the job's progress until the run is there)."""
+    owned = ownership.last(state.session().workspace.token)
+    return owned is not None and owned.job.done and owned.active
 
 
 def ended() -> bool:
     """Whether the workspace's job has ended and this session has not shown its run yet."""
     session = state.session()
     owned = ownership.last(session.workspace.token)
-    return owned is not None and owned.job.done and session.seen_job != id(owned.job)
+    return (owned is not None and owned.job.done and owned.saved.is_set()
+            and session.seen_job != id(owned.job))
 
 
 def harvest() -> None:

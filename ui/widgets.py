@@ -30,7 +30,7 @@ def job_badge() -> None:
     if current is None:
         return
     snap = current.snapshot()  # before asking whether it ended: no empty refresh in between
-    if snap.done:
+    if snap.done and not jobs.saving():  # the bar stays while the server saves the run
         jobs.rerun_if_ended()  # the app's rerun draws the result where the bar was
         if snap.status == "failed":
             st.error(f"{snap.name} failed: {snap.message}")

@@ -191,8 +191,11 @@ class AppPage:
         self.set_select_slider("train_val", [f"{share / 100:.2f}" for share in range(0, 55, 5)],
                                "0.00")  # no validation pass: quicker
         self.idle()
-        self.click("train_start")
         results = self.main.get_by_role("heading", name=re.compile(r"^Results of "))
+        before = results.all_inner_texts()  # the last run's results, shown until the click's
+        self.click("train_start")           # rerun replaces them: wait for another run's
+        if before:
+            expect(results).not_to_have_text(before[0], timeout=TRAINING_MS)
         expect(results).to_be_visible(timeout=TRAINING_MS)
         self.idle()
         self.check()
