@@ -64,10 +64,11 @@ def active() -> TrainingJob | None:
 
 
 def saving() -> bool:
-    """Whether the workspace's job has ended and the server is saving its run right now (a
-    page keeps showing the job's progress until the run is there)."""
+    """Whether the workspace's job has ended (its snapshot is final) and its run is not saved
+    yet: the thread is finishing or the server is saving the run right now (a page keeps
+    showing the job's progress until the run is there)."""
     owned = ownership.last(state.session().workspace.token)
-    return owned is not None and owned.job.done and owned.active
+    return owned is not None and owned.active and owned.job.snapshot().done
 
 
 def ended() -> bool:
