@@ -12,6 +12,24 @@ import numpy as np
 from cnnlab.inspect.pixels import ImageError
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the "as drawn" image went in the final 28×28 field, for mapping a region back.
+
+    The drawing's rows ``crop_top..`` and columns ``crop_left..`` (the ink's box; 0 for a
+    whole picture) were scaled by ``scale_y`` / ``scale_x`` and placed with their top-left
+    corner at final pixel ``(offset_top, offset_left)``: final ``y`` ↔ drawing
+    ``crop_top + (y − offset_top) / scale_y`` (pixel edges, not centres).
+    """
+
+    crop_top: int
+    crop_left: int
+    scale_y: float
+    scale_x: float
+    offset_top: int
+    offset_left: int
+
+
 @dataclass(frozen=True, eq=False)
 class Preprocessed:
     """The result of preprocessing one drawing or image: every step and the final image.
@@ -24,6 +42,8 @@ class Preprocessed:
             or None when ``blank``.
         blank: True when nothing was drawn (no ink, or only a speck): do not predict.
         note: why the drawing counts as blank, "" otherwise.
+        placement: how the ``"as drawn"`` image maps into the final one (None when
+            ``blank``); :func:`cnnlab.inspect.receptive.to_drawing` uses it.
 
     The project's models take uint8-range pixels and scale them themselves (their first layer
     is ``Rescaling(1/255)``), so :meth:`model_input` gives 0..255 values by default.
@@ -33,6 +53,7 @@ class Preprocessed:
     image: np.ndarray | None
     blank: bool
     note: str = ""
+    placement: Placement | None = None
 
     def as_uint8(self) -> np.ndarray:
         """The final image as (28, 28) uint8 in 0..255, like an MNIST image.

@@ -45,7 +45,7 @@ from cnnlab.inspect.pixels import (
     ink_source,
     read_image_bytes,
 )
-from cnnlab.inspect.prepared import Preprocessed
+from cnnlab.inspect.prepared import Placement, Preprocessed
 
 FIELD = 28  # side of the final image
 BOX = 20  # the ink's longest side in the final image
@@ -244,7 +244,8 @@ def _preprocess(gray: np.ndarray, ink_is_light: bool | None,
     final[top_row:top_row + sh, left_col:left_col + sw] = scaled
 
     steps = tuple(zip(STEP_TITLES, map(_readonly, (ink, cropped, scaled, final)), strict=True))
-    return Preprocessed(steps=steps, image=final, blank=False)
+    placement = Placement(int(rows[0]), int(cols[0]), sh / h, sw / w, top_row, left_col)
+    return Preprocessed(steps=steps, image=final, blank=False, placement=placement)
 
 
 def _resized(ink: np.ndarray) -> Preprocessed:
@@ -261,4 +262,5 @@ def _resized(ink: np.ndarray) -> Preprocessed:
     row, col = (FIELD - size[1]) // 2, (FIELD - size[0]) // 2
     final[row:row + size[1], col:col + size[0]] = scaled * np.float32(1 / top)
     steps = tuple(zip(RESIZE_TITLES, map(_readonly, (ink, final)), strict=True))
-    return Preprocessed(steps=steps, image=final, blank=False)
+    placement = Placement(0, 0, size[1] / h, size[0] / w, row, col)
+    return Preprocessed(steps=steps, image=final, blank=False, placement=placement)

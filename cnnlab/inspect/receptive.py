@@ -1,0 +1,118 @@
+"""What one unit of a feature map can see: its region of the input image, and of the drawing.
+
+A unit at ``(row, col)`` of a layer sees input rows ``row·jump + start`` up to
+``row·jump + start + rf − 1`` (and the same for columns), where ``rf`` and ``jump`` are the
+shape arithmetic's receptive field and jump (dilation included) and ``start`` moves up by
+``pad_before · jump`` at every "same"-padded window (Keras puts the smaller half of the
+padding top/left). The region is then clipped to the image. Pure integers, no TensorFlow;
+``tests/test_receptive_region.py`` holds it against Keras's gradients.
+
+Boxes are ``(top, left, bottom, right)`` with ``bottom`` and ``right`` exclusive, like slices:
+``image[top:bottom, left:right]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cnnlab.architecture import layer_types
+from cnnlab.architecture.conv_arithmetic import same_padding_total
+from cnnlab.architecture.rows import Row, Summary
+from cnnlab.inspect.prepared import Placement
+
+Box = tuple[int, int, int, int]
+
+
+def unit_rows(summary: Summary) -> list[Row]:
+    """The rows whose units have a receptive field: every layer with a spatial output."""
+    return [row for row in summary.rows if row.receptive_field is not None]
+
+
+def _row(summary: Summary, layer_name: str) -> tuple[int, Row]:
+    for index, row in enumerate(summary.rows):
+        if row.name == layer_name:
+            if row.receptive_field is None:
+                raise ValueError(f"layer {layer_name} ({row.type}) gives a flat vector, so its "
+                                 f"units have no place in the image; received layer "
+                                 f"{layer_name!r}; use one of "
+                                 f"{', '.join(r.name for r in unit_rows(summary))}")
+            return index, row
+    names = ", ".join(r.name for r in unit_rows(summary)) or "none in this network"
+    raise ValueError(f"no layer named {layer_name!r}; use one of {names}")
+
+
+def region_unclipped(summary: Summary, layer_name: str, row: int, col: int) -> Box:
+    """The region before clipping to the image: its size is the receptive field exactly
+    (it may reach into the padding, i.e. start above or left of the image).
+
+    Raises:
+        ValueError: for an unknown or flat layer, or a position outside the layer's map.
+    """
+    index, target = _row(summary, layer_name)
+    height, width = target.output_shape[0], target.output_shape[1]
+    if not (0 <= row < height and 0 <= col < width):
+        raise ValueError(f"layer {layer_name}: position ({row}, {col}) is outside its "
+                         f"{height}×{width} map; received row {row}, col {col}; use rows "
+                         f"0..{height - 1} and columns 0..{width - 1}")
+    start, jump, rf = [0, 0], [1, 1], [1, 1]
+    for step in summary.rows[:index + 1]:
+        out = layer_types.REGISTRY[step.type].rule(step.layer, step.input_shape)
+        window = getattr(out, "window", None)
+        if not window:
+            continue
+        kernel, stride = window
+        for axis in (0, 1):
+            if step.layer.padding == "same":
+                n = step.input_shape[axis]
+                start[axis] -= same_padding_total(n, kernel[axis], stride[axis]) // 2 * jump[axis]
+            rf[axis] += (kernel[axis] - 1) * jump[axis]
+            jump[axis] *= stride[axis]
+    top, left = row * jump[0] + start[0], col * jump[1] + start[1]
+    return top, left, top + rf[0], left + rf[1]
+
+
+def input_region(summary: Summary, layer_name: str, row: int, col: int) -> Box:
+    """The input pixels the unit ``(row, col)`` of ``layer_name`` can see (any channel).
+
+    Args:
+        summary: the network's :func:`cnnlab.architecture.shapes.summarize` result.
+        layer_name: a row's name (``conv_1``, ``pool_2``, ...) with a spatial output.
+        row, col: the unit's position in that layer's map, from 0.
+    Returns:
+        ``(top, left, bottom, right)``, bottom/right exclusive, clipped to the input image.
+    Raises:
+        ValueError: as :func:`region_unclipped`.
+
+    Example:
+        >>> from cnnlab.architecture import presets, shapes
+        >>> input_region(shapes.summarize(presets.get("two-conv")), "conv_1", 0, 0)
+        (0, 0, 3, 3)
+    """
+    top, left, bottom, right = region_unclipped(summary, layer_name, row, col)
+    h, w = summary.input_shape[0], summary.input_shape[1]
+    return max(top, 0), max(left, 0), min(bottom, h), min(right, w)
+
+
+def to_drawing(box: Box, placement: Placement | None,
+               drawing_shape: tuple[int, ...]) -> Box | None:
+    """The part of the drawing (the ``"as drawn"`` step) that ends up in ``box`` of the final
+    image, through the preprocessing's crop, scale and shift; None when the box holds none of
+    the drawing (or no placement is known, e.g. for a blank drawing).
+
+    Example:
+        >>> to_drawing((0, 0, 28, 28), Placement(10, 20, 0.5, 0.5, 4, 4), (100, 100))
+        (2, 12, 58, 68)
+    """
+    if placement is None:
+        return None
+    top, left, bottom, right = box
+    p = placement
+    d_top = math.floor(p.crop_top + (top - p.offset_top) / p.scale_y)
+    d_bottom = math.ceil(p.crop_top + (bottom - p.offset_top) / p.scale_y)
+    d_left = math.floor(p.crop_left + (left - p.offset_left) / p.scale_x)
+    d_right = math.ceil(p.crop_left + (right - p.offset_left) / p.scale_x)
+    h, w = drawing_shape[0], drawing_shape[1]
+    clipped = max(d_top, 0), max(d_left, 0), min(d_bottom, h), min(d_right, w)
+    if clipped[0] >= clipped[2] or clipped[1] >= clipped[3]:
+        return None
+    return clipped
