@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.data import kinds
 from cnnlab.inspect import preprocess
 from cnnlab.views import charts, render
-from ui import layout, patches, state, widgets
+from ui import explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -78,18 +78,19 @@ def render_page() -> None:
             st.info("👈 Draw a digit in the black box: the prediction appears when you lift "
                     "the pen.")
             return
-        image = prepared.as_uint8()  # (28, 28) uint8, what the model sees
-        st.session_state.last_drawing = image[..., None]
         pred = state.predictor(run)
-        probs = pred.probabilities(image)
-        top = int(np.argmax(probs))
-        st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")
-        st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
-                                            layout.presentation()),
-                        key="draw_probs")
-        titles = [title for title, _ in prepared.steps]
-        st.image([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
-                 caption=titles, width=STEP_PX)  # equal squares: the captions line up
+        head = st.container()  # the prediction, drawn above the tabs that may transform it
+        image, probs = explain.panel(run, pred, prepared, prepared.as_uint8())  # (28, 28) uint8
+        st.session_state.last_drawing = image[..., None]
+        with head:
+            top = int(np.argmax(probs))
+            st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")
+            st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
+                                                layout.presentation()),
+                            key="draw_probs")
+            titles = [title for title, _ in prepared.steps]
+            st.image([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
+                     caption=titles, width=STEP_PX)  # equal squares: the captions line up
         compact_maps(pred, image)
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
                      icon=":material/layers:", query_params={"input": "drawing"})

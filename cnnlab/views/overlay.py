@@ -1,0 +1,57 @@
+"""Pictures for "Inside the decision": a heat map over a grey image, and a unit's outline.
+
+Pure numpy: (h, w) inputs in, (H, W, 3) uint8 RGB out, enlarged by whole pixels so each input
+pixel stays a sharp square.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnlab.views import colours, render
+
+OUTLINE = (255, 64, 64)  # red: seen on black ink-free background and on white ink
+HEAT_ALPHA = 0.6  # the heat map's share of each pixel's colour
+
+
+def grey_rgb(image: np.ndarray) -> np.ndarray:
+    """(h, w) uint8, or float in 0..1, as (h, w, 3) uint8 grey."""
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
+    return np.repeat(arr[..., None], 3, axis=-1)
+
+
+def heat_overlay(image: np.ndarray, heat: np.ndarray, scale: int = 8,
+                 cmap: str = "inferno", alpha: float = HEAT_ALPHA) -> np.ndarray:
+    """``heat`` (0..1, same height × width as ``image``) coloured over the grey image.
+
+    Example:
+        >>> heat_overlay(np.zeros((2, 2), np.uint8), np.ones((2, 2)), scale=3).shape
+        (6, 6, 3)
+    """
+    if np.shape(heat) != np.shape(image)[:2]:
+        raise ValueError(f"heat must have the image's shape {np.shape(image)[:2]}; received "
+                         f"{np.shape(heat)}")
+    coloured = colours.colorize(np.asarray(heat, np.float32), 0.0, 1.0, cmap).astype(np.float32)
+    mixed = (1 - alpha) * grey_rgb(image).astype(np.float32) + alpha * coloured
+    return render.upscale(np.round(mixed).astype(np.uint8), scale)
+
+
+def outlined(image: np.ndarray, box: tuple[int, int, int, int], scale: int = 8,
+             width: int = 2, colour: tuple[int, int, int] = OUTLINE) -> np.ndarray:
+    """The grey image enlarged ``scale`` times with a rectangle drawn around ``box``
+    (top, left, bottom, right; bottom/right exclusive, in the image's own pixels)."""
+    rgb = render.upscale(grey_rgb(image), scale)
+    top, left, bottom, right = (v * scale for v in box)
+    h, w = rgb.shape[:2]
+    top, left = max(top, 0), max(left, 0)
+    bottom, right = min(bottom, h), min(right, w)
+    if bottom <= top or right <= left:
+        return rgb
+    t = max(1, min(width, (bottom - top) // 2, (right - left) // 2))
+    rgb[top:top + t, left:right] = colour
+    rgb[bottom - t:bottom, left:right] = colour
+    rgb[top:bottom, left:left + t] = colour
+    rgb[top:bottom, right - t:right] = colour
+    return rgb

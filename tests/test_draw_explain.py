@@ -1,0 +1,88 @@
+"""AppTest of the Draw page's "Inside the decision" tabs through the canvas seam:
+why this answer (Grad-CAM, saliency), what a unit sees (its outline), transform (sliders
+feeding the prediction, the stability strip)."""
+# ruff: noqa: F811 (digits_run is the shared fixture, taken as an argument)
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F401 (fixture)
+
+from cnnlab.architecture import shapes, spec
+from cnnlab.inspect import inference, preprocess, receptive, transform
+from cnnlab.training import builder
+
+
+def captions(at) -> list[str]:
+    return [c for image in at.image for c in image.captions]
+
+
+def prepared_one() -> np.ndarray:
+    return preprocess.preprocess_canvas(canvas_with(a_one)).as_uint8()
+
+
+def test_why_shows_gradcam_and_saliency_for_the_predicted_and_a_picked_class(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    shown = captions(at)
+    assert any(c.startswith("Grad-CAM · conv_2: where the evidence for 1 came") for c in shown)
+    assert any(c.startswith("saliency: pixels whose change moves 1's score") for c in shown)
+    assert at.selectbox(key="draw_why_class").value == 1
+    at.selectbox(key="draw_why_class").set_value(7).run()
+    assert not at.exception
+    assert any("evidence for 7 came" in c for c in captions(at))
+
+
+def test_unit_outline_is_the_receptive_region_and_maps_to_the_drawing(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    summary = shapes.summarize(digits_run.architecture)
+    names = at.selectbox(key="draw_unit_layer").options
+    assert names == [r.name for r in summary.rows if r.type in ("conv2d", "max_pool2d")]
+    at.selectbox(key="draw_unit_layer").set_value("conv_2").run()
+    at.number_input(key="draw_unit_row_conv_2").set_value(0).run()
+    at.number_input(key="draw_unit_col_conv_2").set_value(5).run()
+    assert not at.exception
+    top, left, bottom, right = receptive.input_region(summary, "conv_2", 0, 5)
+    expected = (f"conv_2 (0, 5) sees rows {top}–{bottom - 1}, columns {left}–{right - 1} of "
+                f"the 28×28 input")
+    assert any(c.startswith(expected) for c in captions(at)), captions(at)
+
+
+def test_unit_over_the_ink_is_outlined_on_the_drawing_too(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))  # the centre unit: on the ink
+    assert "the same region of your drawing" in captions(at)
+
+
+def test_transform_sliders_feed_the_prediction_and_the_strip_is_shown(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    frames = [d.value for d in at.dataframe if "rotated, 10° a step" in list(d.value.index)]
+    assert len(frames) == 1
+    frame = frames[0]
+    assert list(frame.index) == ["right, 2 px a step", "down, 2 px a step", "rotated, 10° a step"]
+    assert list(frame.columns) == ["-3", "-2", "-1", "0", "+1", "+2", "+3"]
+    column = set(frame["0"])  # the drawing itself, three times
+    assert len(column) == 1 and column.pop().startswith("1 · ")
+    assert frame.shape == (3, 7)
+    at.slider(key="draw_tf_dx").set_value(4).run()
+    at.slider(key="draw_tf_angle").set_value(20).run()
+    assert not at.exception
+    moved = transform.transform(prepared_one(), dx=4, angle=20)
+    assert np.array_equal(at.session_state["last_drawing"][..., 0], moved)
+    probs = inference.Predictor(digits_run.model).probabilities(moved)
+    top = int(np.argmax(probs))
+    heading = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
+    assert heading == [f"Prediction: {digits_run.class_names[top]} ({probs[top]:.0%})"]
+    assert "what the model sees now" in captions(at)
+    assert any("outline is shown on the 28×28 input only" in c.value for c in at.caption)
+
+
+def test_network_without_conv_says_why_and_shows_saliency(digits_run):
+    arch = spec.Architecture("flat", (spec.make_layer("dense", units=8),), (28, 28, 1), 10)
+    flat = dataclasses.replace(digits_run, architecture=arch,
+                               model=builder.build_model(arch, seed=1))
+    at = page("pages/draw.py", flat, canvas_with(a_one))
+    assert any("no conv layer" in i.value for i in at.info)
+    assert any(c.startswith("saliency:") for c in captions(at))
+    assert not any(c.startswith("Grad-CAM") for c in captions(at))
+    assert any("no conv or pooling layer" in i.value for i in at.info)

@@ -1,0 +1,156 @@
+"""The Draw page's "Inside the decision" tabs: why this answer, what a unit sees, transform.
+
+:func:`panel` draws the three tabs and returns the (possibly transformed) image the page then
+predicts. Computation lives in :mod:`cnnlab.inspect` (attribution, receptive, transform) and
+pictures in :mod:`cnnlab.views.overlay`; the explainer is kept per session, for one run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cnnlab.architecture import layer_types, shapes
+from cnnlab.inspect import attribution, inference, receptive, transform
+from cnnlab.inspect.prepared import Preprocessed
+from cnnlab.views import overlay
+
+TABS = ("Why this answer?", "What does a unit see?", "Transform")
+SCALE = 8  # screen pixels per input pixel in the pictures
+DRAWING_PX = 224  # width of the outlined drawing
+STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
+        "dy": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
+        "angle": transform.SWEEP_ANGLES[1] - transform.SWEEP_ANGLES[0]}
+
+
+def _explainer(run: Any, summary: shapes.Summary) -> attribution.Explainer | str:
+    """This session's explainer of ``run`` (built once per run), or why there is none."""
+    cached = st.session_state.get("explain_cache")
+    if cached is None or cached[0] is not run:
+        try:
+            made: attribution.Explainer | str = attribution.Explainer(run.model, summary)
+        except ValueError as exc:
+            made = str(exc)
+        cached = (run, made)
+        st.session_state["explain_cache"] = cached
+    return cached[1]
+
+
+def window_rows(summary: shapes.Summary) -> list:
+    """The conv and pooling rows (layer types with a kernel or a pool window)."""
+    return [row for row in receptive.unit_rows(summary)
+            if {"kernel_size", "pool_size"} & set(layer_types.REGISTRY[row.type].field_names)]
+
+
+def transform_tab(image: np.ndarray) -> np.ndarray:
+    """Sliders that change the drawing before the prediction; returns the changed image."""
+    cols = st.columns(5)
+    dx = cols[0].slider("shift right (px)", -10, 10, 0, key="draw_tf_dx")
+    dy = cols[1].slider("shift down (px)", -10, 10, 0, key="draw_tf_dy")
+    angle = cols[2].slider("rotate (°)", -45, 45, 0, 5, key="draw_tf_angle")
+    scale = cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key="draw_tf_scale")
+    thick = cols[4].slider("thin ↔ thicken", -2, 2, 0, key="draw_tf_thick")
+    moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
+    if not np.array_equal(moved, image):
+        st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
+    return moved
+
+
+def stability_strip(run: Any, image: np.ndarray) -> None:
+    """The answer for the drawing shifted and rotated a little: one batched prediction."""
+    result = transform.sweep(image, lambda batch: inference.predict_batch(run.model, batch))
+    top = result.predicted()
+    names = {"dx": f"right, {STEP['dx']} px a step", "dy": f"down, {STEP['dy']} px a step",
+             "angle": f"rotated, {STEP['angle']}° a step"}
+    table: dict[str, list[str]] = {}
+    for kind, index, probs in zip(result.kinds, top, result.probabilities, strict=True):
+        table.setdefault(names[kind], []).append(
+            f"{run.class_names[index]} · {probs[index]:.0%}")
+    st.markdown("**Stability** — the answer (and its confidence) for your drawing moved a "
+                "little: column 0 is the drawing itself")
+    steps = len(transform.SWEEP_SHIFTS) // 2
+    frame = pd.DataFrame(list(table.values()), index=list(table),
+                         columns=[f"{i:+d}" if i else "0" for i in range(-steps, steps + 1)])
+    st.dataframe(frame, key="draw_stability")
+
+
+def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndarray) -> None:
+    """Grad-CAM and saliency over the 28×28 input for the predicted or a picked class."""
+    explainer = _explainer(run, summary)
+    if isinstance(explainer, str):
+        st.info(explainer)
+        return
+    top = int(np.argmax(probs))
+    options = list(range(len(run.class_names)))
+    picked = st.selectbox("class", options, index=top, key="draw_why_class",
+                          format_func=lambda i: f"{run.class_names[i]} ({probs[i]:.0%})"
+                          + (" · predicted" if i == top else ""))
+    result = explainer.explain(image, picked)
+    pictures, captions = [], []
+    if result.gradcam is not None:
+        pictures.append(overlay.heat_overlay(image, result.gradcam, SCALE))
+        captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for "
+                        f"{run.class_names[picked]} came from")
+    pictures.append(overlay.heat_overlay(image, result.saliency, SCALE))
+    captions.append(f"saliency: pixels whose change moves {run.class_names[picked]}'s score most")
+    st.image(pictures, caption=captions, width=28 * SCALE)
+    if result.message:
+        st.info(result.message)
+
+
+def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed,
+             moved: bool, maps: dict[str, np.ndarray]) -> None:
+    """Pick a unit of a conv or pooling layer; outline the input region it can see."""
+    rows = window_rows(summary)
+    if not rows:
+        st.info("This network has no conv or pooling layer: every unit of a dense layer sees "
+                "the whole image.")
+        return
+    by_name = {row.name: row for row in rows}
+    cols = st.columns(4)
+    name = cols[0].selectbox("layer", list(by_name), key="draw_unit_layer")
+    row = by_name[name]
+    h, w, c = row.output_shape
+    channel = cols[1].number_input("channel", 0, c - 1, 0, key=f"draw_unit_ch_{name}")
+    y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"draw_unit_row_{name}")
+    x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"draw_unit_col_{name}")
+    box = receptive.input_region(summary, name, int(y), int(x))
+    size = f"{box[2] - box[0]}×{box[3] - box[1]}"
+    value = maps[name][int(y), int(x), int(channel)] if name in maps else None
+    shown = f"; its value now: {value:.3g}" if value is not None else ""
+    pictures = [overlay.outlined(image, box, SCALE)]
+    captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
+                f"{box[3] - 1} of the 28×28 input ({size}; every channel of a layer sees the "
+                f"same region){shown}"]
+    drawing = prepared.steps[0][1]
+    back = None if moved else receptive.to_drawing(box, prepared.placement, drawing.shape)
+    if back is not None:
+        factor = max(1, DRAWING_PX // max(drawing.shape))
+        pictures.append(overlay.outlined(drawing, back, factor, width=3))
+        captions.append("the same region of your drawing")
+    st.image(pictures, caption=captions, width=28 * SCALE)
+    if moved:
+        st.caption("The drawing is transformed, so the outline is shown on the 28×28 input only.")
+    elif back is None:
+        st.caption("This region holds none of your drawing (it is in the margin added around "
+                   "it), so it is outlined on the 28×28 input only.")
+
+
+def panel(run: Any, predictor: Any, prepared: Preprocessed,
+          image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The three tabs; returns the image to predict (transformed) and its probabilities."""
+    summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
+    why, unit, change = st.tabs(TABS)
+    with change:
+        moved_image = transform_tab(image)
+        stability_strip(run, image)
+    probs = predictor.probabilities(moved_image)
+    with why:
+        why_tab(run, summary, moved_image, probs)
+    with unit:
+        maps = {m.name: m.values for m in predictor.feature_maps(moved_image) if m.spatial}
+        unit_tab(summary, moved_image, prepared, not np.array_equal(moved_image, image), maps)
+    return moved_image, probs
