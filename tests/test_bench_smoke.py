@@ -33,3 +33,14 @@ def test_classroom_table_smoke():
     for row in rows:
         assert measured.search(row), row
     assert "smoke run (tiny sizes, not a verdict)" in result.stdout
+
+
+def test_explain_bench_smoke():
+    """``bench/explain_bench.py --smoke`` times the four "Inside the decision" pieces."""
+    result = subprocess.run([sys.executable, "bench/explain_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("outline", "saliency \\+ Grad-CAM", "transformed re-prediction",
+                 "stability strip \\(21 images\\)"):
+        assert re.search(rf"^{name} +\d+\.\d\d +\d+\.\d\d +≤ \d+  —$", result.stdout, re.M), \
+            result.stdout
