@@ -89,3 +89,24 @@ class Metrics:
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"metrics holds a malformed value ({exc})") from None
         return cls(**values)
+
+
+class MetricsView:
+    """How a run ended, read from its ``metrics``: shared by a loaded run and a listed one."""
+
+    metrics: Metrics
+
+    @property
+    def epochs_completed(self) -> int:
+        """Whole epochs trained."""
+        return self.metrics.epochs_completed
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run was stopped before its last epoch ended."""
+        return self.metrics.stopped
+
+    @property
+    def test_accuracy(self) -> float:
+        """Accuracy on the data set's test split, 0..1."""
+        return self.metrics.test_accuracy

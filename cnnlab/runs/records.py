@@ -17,7 +17,7 @@ import numpy as np
 
 from cnnlab.architecture.spec import Architecture
 from cnnlab.data.kinds import MNIST_DIGITS
-from cnnlab.runs.metrics import Metrics
+from cnnlab.runs.metrics import Metrics, MetricsView
 
 if TYPE_CHECKING:
     import keras
@@ -192,7 +192,7 @@ class Misclassified:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(MetricsView):
     """A trained (or part-trained) model and everything known about how it got there.
 
     Attributes:
@@ -225,18 +225,3 @@ class Run:
     curve: Curve = field(default_factory=Curve)
     epoch_weights: dict[int, list[np.ndarray]] = field(default_factory=dict)
     input_preparation: str = MNIST_DIGITS
-
-    @property
-    def epochs_completed(self) -> int:
-        """Whole epochs trained."""
-        return self.metrics.epochs_completed
-
-    @property
-    def stopped(self) -> bool:
-        """Whether the run was stopped before its last epoch ended."""
-        return self.metrics.stopped
-
-    @property
-    def test_accuracy(self) -> float:
-        """Accuracy on the data set's test split, 0..1."""
-        return self.metrics.test_accuracy

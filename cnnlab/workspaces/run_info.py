@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cnnlab.architecture import spec, spec_json
 from cnnlab.files import reading
-from cnnlab.runs.metrics import Metrics
+from cnnlab.runs.metrics import Metrics, MetricsView
 from cnnlab.runs.records import EpochRecord, Hyperparameters
 
 MAX_JSON_BYTES = 5 * 2**20  # as cnnlab.runs.run_checks
@@ -22,7 +22,7 @@ _LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
-class RunInfo:
+class RunInfo(MetricsView):
     """A saved run without its model: the same attributes a Run has for tables and charts.
 
     Attributes:
@@ -36,18 +36,6 @@ class RunInfo:
     dataset: str
     history: tuple[EpochRecord, ...]
     metrics: Metrics
-
-    @property
-    def epochs_completed(self) -> int:
-        return self.metrics.epochs_completed
-
-    @property
-    def stopped(self) -> bool:
-        return self.metrics.stopped
-
-    @property
-    def test_accuracy(self) -> float:
-        return self.metrics.test_accuracy
 
 
 def _json(path: Path) -> dict:
