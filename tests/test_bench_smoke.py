@@ -44,3 +44,19 @@ def test_explain_bench_smoke():
                  "stability strip \\(21 images\\)"):
         assert re.search(rf"^{name} +\d+\.\d\d +\d+\.\d\d +≤ \d+  —$", result.stdout, re.M), \
             result.stdout
+
+
+def test_workspace_bench_smoke():
+    """``bench/workspace_bench.py --smoke`` prints its three rows (hostile uploads refused,
+    memory per workspace, reopen time) and a refusal note per hostile zip."""
+    result = subprocess.run([sys.executable, "bench/workspace_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    rows = [r"memory growth after 3 hostile run zips, all refused +[+-]\d+\.\d MB +≤ 50 MB",
+            r"memory growth per workspace, 3 workspaces × 2 runs +[+-]\d+\.\d\d MB +≤ 1 MB",
+            r"reopen a workspace of 4 runs \+ load its model, median +\d+\.\d{3} s +≤ 1 s"]
+    for row in rows:
+        assert re.search(rf"^{row}  —$", result.stdout, re.M), result.stdout
+    assert len(re.findall(r"^note: bomb-.*\.zip: refused: \S", result.stdout, re.M)) == 3, \
+        result.stdout
+    assert "smoke run (tiny sizes, not a verdict)" in result.stdout
