@@ -11,7 +11,7 @@ trained once and copied into every workspace with ``Workspace.save_run``:
 3. time to reopen a workspace of 20 runs: open it, list its runs, load its current model
    through ``models.get`` (as the sidebar does), median of 3 fresh processes.
 
-    python bench/workspace_bench.py            # ~1 min
+    python bench/workspace_bench.py            # ~30 s
     python bench/workspace_bench.py --smoke    # 3 workspaces x 2 runs, 4 runs: checks it runs
 
 Exits 1 when a target is missed or a hostile zip is accepted (``--smoke`` judges no number).
