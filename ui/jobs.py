@@ -80,15 +80,14 @@ def ended() -> bool:
 
 
 def harvest() -> None:
-    """Once per ended job and session: wait for the server to have saved its run (it is
-    being saved right now; it is then the workspace's current model), and say if saving
-    failed. Called by ``app.py`` at the start of every script run, before anything is drawn.
+    """Once per ended job and session, once the server has saved its run (it is then the
+    workspace's current model): mark it shown, and say if saving failed. Called by
+    ``app.py`` at the start of every script run, before anything is drawn.
     """
-    if not ended():
+    if not ended():  # ended() already requires the run to be saved
         return
     session = state.session()
     owned = ownership.last(session.workspace.token)
-    owned.saved.wait(ownership.SAVE_WAIT_S)
     session.seen_job = id(owned.job)
     if owned.error:
         st.error(f"The run {owned.job.name} could not be saved: {owned.error}")

@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from cnnlab.training.engine import TrainingJob
     from cnnlab.workspaces.store import Workspace
 
-SAVE_WAIT_S = 120.0  # longest a page waits for an ended job's run to be on disk
-
 
 class BusyError(ValueError):
     """A job refused: the workspace has one already, or the server's queue is full."""
