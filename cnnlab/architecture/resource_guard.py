@@ -27,22 +27,19 @@ def resource_problems(rows: list[Row]) -> list[Problem]:
         macs += row.macs
         activations += math.prod(row.output_shape) * 4 * GUARD_BATCH
         if params > MAX_PARAMS:
-            problems.append(Problem(
-                f"{where}: brings the network to {params:,} parameters; CNN Lab allows up to "
-                f"{MAX_PARAMS:,} on a CPU — use fewer filters or units, or pool before it",
-                row.position, layer_types.REGISTRY[row.type].size_field))
-            break
-        if macs > MAX_MACS:
-            problems.append(Problem(
-                f"{where}: brings the network to {macs:,} multiply-adds per image; CNN Lab allows "
-                f"up to {MAX_MACS:,} — use fewer filters, a larger stride, or pool before it",
-                row.position, layer_types.REGISTRY[row.type].size_field))
-            break
-        if activations > MAX_ACTIVATION_BYTES:
-            problems.append(Problem(
-                f"{where}: the feature maps up to here take {activations / 1024**3:.1f} GB per "
-                f"batch of {GUARD_BATCH}; CNN Lab allows up to "
-                f"{MAX_ACTIVATION_BYTES / 1024**3:.0f} GB — use fewer filters or a larger stride",
-                row.position, layer_types.REGISTRY[row.type].size_field))
-            break
+            why = (f"brings the network to {params:,} parameters; CNN Lab allows up to "
+                   f"{MAX_PARAMS:,} on a CPU — use fewer filters or units, or pool before it")
+        elif macs > MAX_MACS:
+            why = (f"brings the network to {macs:,} multiply-adds per image; CNN Lab allows "
+                   f"up to {MAX_MACS:,} — use fewer filters, a larger stride, or pool before it")
+        elif activations > MAX_ACTIVATION_BYTES:
+            why = (f"the feature maps up to here take {activations / 1024**3:.1f} GB per "
+                   f"batch of {GUARD_BATCH}; CNN Lab allows up to "
+                   f"{MAX_ACTIVATION_BYTES / 1024**3:.0f} GB — use fewer filters or a larger "
+                   f"stride")
+        else:
+            continue
+        problems.append(Problem(f"{where}: {why}", row.position,
+                                layer_types.REGISTRY[row.type].size_field))
+        break
     return problems
