@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnnlab.data import datasets
 from cnnlab.views import charts, render
 from cnnlab.workspaces import data_roots
 from ui import layout, patches, state, widgets
@@ -29,8 +28,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             return None
         return drawing, "your drawing"
     try:  # a run's data set: a named one, or a folder only inside the server's data roots
-        data = datasets.load_dataset(run.dataset if run.dataset in datasets.NAMES else
-                                     str(data_roots.resolve(run.dataset)))
+        data = data_roots.load(run.dataset)
     except ValueError as exc:
         st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
         return None

@@ -51,8 +51,7 @@ def dataset_choice(running: bool) -> str | None:
 
 def dataset_preview(name: str) -> datasets.Dataset | None:
     try:
-        data = datasets.load_dataset(name if name in datasets.NAMES else
-                                     str(data_roots.resolve(name)))
+        data = data_roots.load(name)
     except ValueError as exc:
         st.error(str(exc))
         return None

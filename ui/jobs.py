@@ -33,12 +33,9 @@ def start(arch: Architecture, dataset_name: str, hyperparameters: Hyperparameter
     Raises ValueError (DatasetError, SpecError, BusyError, WorkspaceError included) with a
     message to show.
     """
-    from cnnlab.data import datasets
     from cnnlab.workspaces import data_roots
 
-    if dataset_name not in datasets.NAMES:
-        dataset_name = str(data_roots.resolve(dataset_name))
-    dataset = datasets.load_dataset(dataset_name)
+    dataset = data_roots.load(dataset_name)
     session = state.session()
     ownership.start(session.workspace, arch, dataset, hyperparameters,
                     name=state.next_run_name(arch.name))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cnnlab.data import idx
+from cnnlab.data import datasets, idx
 from cnnlab.workspaces import settings
 
 
@@ -48,3 +48,13 @@ def resolve(text: str) -> Path:
                             f"{', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
                             "optionally .gz)")
     return path
+
+
+def load(name: str) -> datasets.Dataset:
+    """The web app's data set ``name``: a named one, or a folder only inside the data roots.
+
+    Raises:
+        DataRootError: for a folder outside the roots (see :func:`resolve`).
+        DatasetError: the data set cannot be loaded.
+    """
+    return datasets.load_dataset(name if name in datasets.NAMES else str(resolve(name)))
