@@ -18,6 +18,7 @@ import numpy as np
 from cnnlab.architecture.spec import Architecture
 from cnnlab.data.kinds import MNIST_DIGITS
 from cnnlab.runs.metrics import Metrics, MetricsView
+from cnnlab.training import augment as augmentation
 
 if TYPE_CHECKING:
     import keras
@@ -58,6 +59,7 @@ class Hyperparameters:
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
     seed: int = 0
+    augment: str = "off"  # cnnlab.training.augment.NAMES; runs saved before it load as off
 
     def __post_init__(self) -> None:
         if not _is_int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -81,6 +83,7 @@ class Hyperparameters:
         if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}; "
                              f"received {self.seed!r}")
+        augmentation.check(self.augment)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``hyperparameters.json``)."""
