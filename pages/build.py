@@ -16,7 +16,7 @@ from cnnlab.architecture import (
     spec_json,
 )
 from cnnlab.views import diagram
-from ui import layout, patches, state
+from ui import layout, patches, quiz, state
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -165,6 +165,7 @@ def add_controls(count: int) -> None:
 
 def render() -> None:
     st.title("Build")
+    quizzing = quiz.toggle()
     arch = state.get_arch()
     top = st.columns([2, 1, 3], vertical_alignment="bottom")
     top[0].selectbox("start from a preset", ["(empty)", *presets.PRESET_NAMES],
@@ -197,10 +198,13 @@ def render() -> None:
             place.error(text, icon=":material/warning:")
     marked = {problem.layer for problem in summary.problems}
     for row in summary.rows:
-        if row.position in slots and row.position not in marked:
+        if row.position in slots and row.position not in marked and not quizzing:
             slots[row.position].caption(row_result(row))
     with right:
-        shapes_panel(summary)
+        if quizzing:  # the answers stay hidden until guessed
+            quiz.panel(arch, summary)
+        else:
+            shapes_panel(summary)
         actions(arch, summary)
 
 
