@@ -56,7 +56,7 @@ def test_an_old_run_folder_without_the_record_loads_with_the_default(resized_run
     folder = run_files.save_run(resized_run, tmp_path / "old")
     path = folder / run_files.METRICS
     old = json.loads(path.read_text())
-    del old["input_preparation"]
+    del old["input_preparation"], old["input"]  # neither was written before issue 12
     path.write_text(json.dumps(old))
     assert run_files.load_run(folder).input_preparation == kinds.MNIST_DIGITS  # digit names
     path.write_text(json.dumps(dict(old, input_preparation="blur")))

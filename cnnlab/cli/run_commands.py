@@ -193,15 +193,19 @@ def read_image_file(path: str | Path, max_bytes: int) -> bytes:
     return reading.read_regular_file(path, max_bytes, "an image file")
 
 
-def prepare_images(paths: list[str]) -> list:
-    """Each file preprocessed (no TensorFlow needed); a bad file is a ``ValueError``."""
-    from cnnlab.inspect import preprocess
+def prepare_images(paths: list[str], fmt=None) -> list:
+    """Each file prepared for a run of input format ``fmt`` (a
+    :class:`cnnlab.data.kinds.InputFormat`; 28×28 grey digits when None), no TensorFlow
+    needed; a bad file is a ``ValueError``."""
+    from cnnlab.data import kinds
+    from cnnlab.inspect import for_run, preprocess
 
+    fmt = fmt or kinds.InputFormat()
     prepared = []
     for path in paths:
         data = read_image_file(path, preprocess.MAX_FILE_BYTES)
         try:
-            prepared.append(preprocess.preprocess_image_bytes(data))
+            prepared.append(for_run.prepare_upload(data, fmt))
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
     return prepared
@@ -230,16 +234,15 @@ def predict_files(run, paths: list[str], prepared: list) -> list[dict]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    prepared = prepare_images(args.images)
+    prepare_images(args.images)  # a bad file is named before TensorFlow loads
     import_tensorflow()
+    from cnnlab.data import kinds
     from cnnlab.runs import run_files
 
     with warnings.catch_warnings():  # Keras warns about mismatches load_run reports itself
         warnings.simplefilter("ignore")
         run = run_files.load_run(args.run)
-    if tuple(run.architecture.input_shape) != (28, 28, 1):
-        raise ValueError(f"{args.run}: the run's model takes {run.architecture.input_shape} "
-                         f"images; predict prepares 28x28 grey digits")
+    prepared = prepare_images(args.images, kinds.input_format(run))  # by the run's record
     results = predict_files(run, args.images, prepared)
     if args.json:
         print(json.dumps(results))

@@ -31,9 +31,11 @@ class ImageError(ValueError):
     """An image that cannot be preprocessed: unreadable, too large or of the wrong shape."""
 
 
-def read_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> tuple[np.ndarray, float]:
+def read_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES,
+                     colour: bool = False) -> tuple[np.ndarray, float]:
     """(pixels, value of full ink) of an image file's bytes, upright by its EXIF orientation:
-    (H, W, 4) RGBA when the image has transparency, else (H, W).
+    (H, W, 4) RGBA when the image has transparency, else (H, W); with ``colour``, always
+    (H, W, 3) uint8 RGB (see :func:`read_colour_bytes`).
 
     Raises:
         ImageError: for a file over ``max_bytes``, an image wider or taller than
@@ -55,7 +57,7 @@ def read_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> tuple[np.n
                 factor = WORK_SIDE / max(im.size)
                 im.draft(None, (math.ceil(im.width * factor), math.ceil(im.height * factor)))
             im.load()
-            arr, full = _pil_pixels(_upright(im))
+            arr, full = (_rgb_pixels if colour else _pil_pixels)(_upright(im))
     except Image.DecompressionBombError as exc:
         raise ImageError(f"the image is far too large to open ({exc}); images up to "
                          f"{MAX_INPUT_SIDE}×{MAX_INPUT_SIDE} pixels are allowed") from None
@@ -65,6 +67,18 @@ def read_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> tuple[np.n
         raise ImageError(f"could not read the {size:,} bytes as an image (PNG or JPEG "
                          f"expected): {exc}") from None
     return arr, full
+
+
+def read_colour_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES) -> np.ndarray:
+    """The (H, W, 3) uint8 RGB pixels of an image file's bytes, upright, at most
+    :data:`WORK_SIDE` pixels a side; a grey file gives three equal channels, a transparent
+    background becomes white.
+
+    Raises:
+        ImageError: as :func:`read_image_bytes`.
+    """
+    arr, _ = read_image_bytes(data, max_bytes, colour=True)
+    return arr
 
 
 def check_side(width: int, height: int, what: str) -> None:
@@ -130,6 +144,22 @@ def _pil_pixels(im: Image.Image) -> tuple[np.ndarray, float]:
     if im.mode in ("I", "F"):
         arr = np.clip(np.asarray(im, dtype=np.float32), 0, None)
         return arr, 65535.0 if arr.max() > 255 else 255.0
+    return np.asarray(im), 255.0
+
+
+def _rgb_pixels(im: Image.Image) -> tuple[np.ndarray, float]:
+    """(H, W, 3) uint8 RGB, transparency over white, reduced to :data:`WORK_SIDE` a side."""
+    if im.mode.startswith("I") or im.mode == "F":  # 16-bit grey: scale to 8 bits first
+        wide = np.clip(np.asarray(im.convert("I"), dtype=np.float32), 0, None)
+        im = Image.fromarray(np.round(wide * (255 / (65535 if wide.max() > 255 else 255)))
+                             .astype(np.uint8))
+    if im.has_transparency_data:
+        rgba = im.convert("RGBA")
+        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    im = im.convert("RGB")
+    factor = math.ceil(max(im.size) / WORK_SIDE)
+    if factor > 1:
+        im = im.reduce(factor)
     return np.asarray(im), 255.0
 
 

@@ -1,5 +1,6 @@
 """What preprocessing a drawing or an image gives (see :mod:`cnnlab.inspect.preprocess`):
-every step and the final 28×28 image, as uint8 like an MNIST image or as a one-image batch.
+every step and the final image (28×28 grey by default; any H×W, grey or colour, for a run of
+another input format), as uint8 like an MNIST image or as a one-image batch.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class Preprocessed:
         steps: ``(title, image)`` pairs in order, titles from
             :data:`cnnlab.inspect.preprocess.STEP_TITLES`; each image
             is read-only float32 in 0..1 with ink = 1. Only ``"as drawn"`` when ``blank``.
-        image: the final read-only (28, 28) float32 image in 0..1 (its brightest pixel is 1),
-            or None when ``blank``.
+        image: the final read-only float32 image in 0..1, ``(height, width)`` grey (its
+            brightest pixel is 1) or ``(height, width, 3)`` colour, or None when ``blank``.
         blank: True when nothing was drawn (no ink, or only a speck): do not predict.
         note: why the drawing counts as blank, "" otherwise.
         placement: how the ``"as drawn"`` image maps into the final one (None when
@@ -56,7 +57,8 @@ class Preprocessed:
     placement: Placement | None = None
 
     def as_uint8(self) -> np.ndarray:
-        """The final image as (28, 28) uint8 in 0..255, like an MNIST image.
+        """The final image as uint8 in 0..255, like an MNIST image: (28, 28) by default,
+        ``(height, width)`` or ``(height, width, 3)`` for other runs.
 
         Returns:
             A new uint8 array.
@@ -72,7 +74,8 @@ class Preprocessed:
         return np.round(image * 255.0).astype(np.uint8)
 
     def model_input(self, scale: Literal["uint8", "unit"] = "uint8") -> np.ndarray:
-        """The final image as a one-image batch, shape (1, 28, 28, 1) float32.
+        """The final image as a one-image batch, float32 ``(1, height, width, channels)``:
+        (1, 28, 28, 1) by default.
 
         Args:
             scale: ``"uint8"`` (default) for values 0..255 — exactly :meth:`as_uint8` as
@@ -80,7 +83,7 @@ class Preprocessed:
                 on; ``"unit"`` for the unquantised 0..1 values, for a model without rescaling.
 
         Returns:
-            A new float32 array of shape (1, 28, 28, 1).
+            A new float32 array, ``(1, height, width, channels)``.
 
         Raises:
             ImageError: when ``blank``. ValueError: for another ``scale``.
@@ -94,7 +97,9 @@ class Preprocessed:
             values = self._final().astype(np.float32, copy=True)
         else:
             raise ValueError(f'scale must be "uint8" or "unit"; received {scale!r}')
-        return values.reshape(1, *values.shape, 1)
+        if values.ndim == 2:  # grey: add the channel axis
+            values = values[..., None]
+        return values[None]  # (1, height, width, channels)
 
     def _final(self) -> np.ndarray:
         if self.image is None:

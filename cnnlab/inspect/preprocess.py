@@ -13,6 +13,10 @@ them side by side:
 
 A drawing with no ink (or only a speck) stops after step 1 with ``blank=True``.
 
+A grey run of another size (``size=(H, W)``) gets the same recipe scaled: the ink's longest
+side ``round(20 · min(H, W) / 28)`` px, centred by mass at ``(H / 2, W / 2)`` of an H×W field.
+Colour runs, and choosing by a run's record, are in :mod:`cnnlab.inspect.for_run`.
+
 A model trained on pictures that were simply scaled to fit (Fashion-MNIST's,
 ``preparation="resize"``; see :mod:`cnnlab.data.kinds`) gets the drawing the same way:
 ``"as drawn"``, then ``"scaled to 28×28"``: the whole canvas, longest side 28 px, centred.
@@ -39,6 +43,7 @@ from PIL import Image
 from cnnlab.data import kinds
 from cnnlab.inspect.pixels import (
     MAX_FILE_BYTES,
+    MAX_INPUT_SIDE,
     ImageError,
     checked_array,
     full_scale,
@@ -63,7 +68,8 @@ MIN_INK_FRACTION = 0.0005  # ...and so is fewer than this share of the image's p
 # public entry points
 
 
-def preprocess_canvas(rgba: np.ndarray, preparation: str = kinds.MNIST_DIGITS) -> Preprocessed:
+def preprocess_canvas(rgba: np.ndarray, preparation: str = kinds.MNIST_DIGITS,
+                      size: tuple[int, int] = (FIELD, FIELD)) -> Preprocessed:
     """Preprocess a drawing canvas's pixels (e.g. streamlit-drawable-canvas's ``image_data``).
 
     Opaque pixels are read by brightness, with the ink's polarity detected (white on black is
@@ -75,6 +81,7 @@ def preprocess_canvas(rgba: np.ndarray, preparation: str = kinds.MNIST_DIGITS) -
             (uint8, as the canvas gives), float values in 0..1, or bool.
         preparation: how the model's training images were made (a run's
             ``input_preparation``): ``"mnist-digits"`` (default) or ``"resize"``.
+        size: ``(height, width)`` of the final image (the run's input size), 28×28 by default.
 
     Returns:
         The :class:`Preprocessed` steps and final image.
@@ -95,11 +102,12 @@ def preprocess_canvas(rgba: np.ndarray, preparation: str = kinds.MNIST_DIGITS) -
         raise ImageError(f"a canvas image must have shape (H, W, 4) RGBA, (H, W, 3) RGB or "
                          f"(H, W) gray; received shape {arr.shape}")
     gray, ink_is_light = ink_source(arr, full_scale(arr, "canvas image"))
-    return _preprocess(gray, ink_is_light, preparation)
+    return _preprocess(gray, ink_is_light, preparation, size)
 
 
 def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES,
-                           preparation: str = kinds.MNIST_DIGITS) -> Preprocessed:
+                           preparation: str = kinds.MNIST_DIGITS,
+                           size: tuple[int, int] = (FIELD, FIELD)) -> Preprocessed:
     """Preprocess an image file's bytes: a photo or scan of a digit, a screenshot, a PNG.
 
     Dark ink on light paper is detected (the border is light) and inverted; a PNG with a
@@ -112,7 +120,7 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES,
     Args:
         data: the file's bytes, PNG or JPEG.
         max_bytes: the largest file accepted, in bytes.
-        preparation: as for :func:`preprocess_canvas`.
+        preparation, size: as for :func:`preprocess_canvas`.
 
     Returns:
         The :class:`Preprocessed` steps and final image.
@@ -129,7 +137,7 @@ def preprocess_image_bytes(data: bytes, max_bytes: int = MAX_FILE_BYTES,
     """
     arr, full = read_image_bytes(data, max_bytes)
     gray, ink_is_light = ink_source(arr, full)
-    return _preprocess(gray, ink_is_light, preparation)
+    return _preprocess(gray, ink_is_light, preparation, size)
 
 
 def preprocess_array(gray: np.ndarray, ink_is_light: bool | None = None) -> Preprocessed:
@@ -189,9 +197,14 @@ def _centre_of_mass(x: np.ndarray) -> tuple[float, float]:
 
 
 def _preprocess(gray: np.ndarray, ink_is_light: bool | None,
-                preparation: str = kinds.MNIST_DIGITS) -> Preprocessed:
-    """gray: float32 (H, W) in 0..1."""
+                preparation: str = kinds.MNIST_DIGITS,
+                size: tuple[int, int] = (FIELD, FIELD)) -> Preprocessed:
+    """gray: float32 (H, W) in 0..1; size: (height, width) of the final image."""
     preparation = kinds.checked_preparation(preparation, "preprocessing")
+    field_h, field_w = (int(v) for v in size)
+    if min(field_h, field_w) < 1 or max(field_h, field_w) > MAX_INPUT_SIDE:
+        raise ImageError(f"the model's input size must be 1..{MAX_INPUT_SIDE} pixels a side; "
+                         f"received {field_h}×{field_w}")
     background = float(np.median(_border(gray)))
     if ink_is_light is None:
         ink_is_light = background <= 0.5
@@ -214,19 +227,21 @@ def _preprocess(gray: np.ndarray, ink_is_light: bool | None,
                            f"{'' if solid == 1 else 's'}; a drawing needs at least {needed})")
 
     if preparation == kinds.RESIZE:
-        return _resized(ink)
+        return _resized(ink, (field_h, field_w))
 
     # 2. cropped to the ink's bounding box
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
     cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].copy()
 
-    # 3. scaled: longest side 20 px, aspect ratio kept, Lanczos (antialiased when shrinking)
+    # 3. scaled: longest side 20 px (for 28×28), aspect ratio kept, Lanczos (antialiased when
+    # shrinking)
+    box = max(1, round(BOX * min(field_h, field_w) / FIELD))
     h, w = cropped.shape
-    factor = BOX / max(h, w)
-    size = (max(1, min(BOX, math.floor(w * factor + 0.5))),
-            max(1, min(BOX, math.floor(h * factor + 0.5))))  # (width, height) for Pillow
-    scaled = np.asarray(Image.fromarray(cropped).resize(size, Image.Resampling.LANCZOS),
+    factor = box / max(h, w)
+    new_size = (max(1, min(box, math.floor(w * factor + 0.5))),
+                max(1, min(box, math.floor(h * factor + 0.5))))  # (width, height) for Pillow
+    scaled = np.asarray(Image.fromarray(cropped).resize(new_size, Image.Resampling.LANCZOS),
                         dtype=np.float32)
     scaled = np.clip(scaled, 0, None)  # Lanczos rings below 0 (and above the peak)
     top = float(scaled.max())
@@ -234,33 +249,38 @@ def _preprocess(gray: np.ndarray, ink_is_light: bool | None,
         return _blank(ink, "nothing drawn: the ink vanished when scaled")
     scaled = scaled * np.float32(1 / top)
 
-    # 4. centred: the centre of mass moved to CENTRE by a whole number of pixels, the 20-px
-    # box kept inside the field
+    # 4. centred: the centre of mass moved to CENTRE (the field's middle) by a whole number of
+    # pixels, the scaled box kept inside the field
     com_row, com_col = _centre_of_mass(scaled)
     sh, sw = scaled.shape
-    top_row = min(max(math.floor(CENTRE[0] - com_row + 0.5), 0), FIELD - sh)
-    left_col = min(max(math.floor(CENTRE[1] - com_col + 0.5), 0), FIELD - sw)
-    final = np.zeros((FIELD, FIELD), np.float32)
+    top_row = min(max(math.floor(field_h / 2 - com_row + 0.5), 0), field_h - sh)
+    left_col = min(max(math.floor(field_w / 2 - com_col + 0.5), 0), field_w - sw)
+    final = np.zeros((field_h, field_w), np.float32)
     final[top_row:top_row + sh, left_col:left_col + sw] = scaled
 
-    steps = tuple(zip(STEP_TITLES, map(_readonly, (ink, cropped, scaled, final)), strict=True))
+    titles = STEP_TITLES if (field_h, field_w, box) == (FIELD, FIELD, BOX) else (
+        *STEP_TITLES[:2], f"scaled to {box} px", f"centred {field_h}×{field_w}")
+    steps = tuple(zip(titles, map(_readonly, (ink, cropped, scaled, final)), strict=True))
     placement = Placement(int(rows[0]), int(cols[0]), sh / h, sw / w, top_row, left_col)
     return Preprocessed(steps=steps, image=final, blank=False, placement=placement)
 
 
-def _resized(ink: np.ndarray) -> Preprocessed:
-    """The whole picture scaled so its longest side is 28 px (area-averaged), centred in the
-    28×28 field; brightest pixel 1."""
+def _resized(ink: np.ndarray, field: tuple[int, int] = (FIELD, FIELD)) -> Preprocessed:
+    """The whole picture scaled to fit the field (28×28 by default; area-averaged, aspect
+    ratio kept), centred in it; brightest pixel 1."""
     h, w = ink.shape
-    factor = FIELD / max(h, w)
-    size = (max(1, min(FIELD, round(w * factor))), max(1, min(FIELD, round(h * factor))))
+    field_h, field_w = field
+    factor = min(field_h / h, field_w / w)
+    size = (max(1, min(field_w, round(w * factor))), max(1, min(field_h, round(h * factor))))
     scaled = np.asarray(Image.fromarray(ink).resize(size, Image.Resampling.BOX), np.float32)
     top = float(scaled.max())
     if top <= 0:
         return _blank(ink, "nothing drawn: the ink vanished when scaled")
-    final = np.zeros((FIELD, FIELD), np.float32)
-    row, col = (FIELD - size[1]) // 2, (FIELD - size[0]) // 2
+    final = np.zeros((field_h, field_w), np.float32)
+    row, col = (field_h - size[1]) // 2, (field_w - size[0]) // 2
     final[row:row + size[1], col:col + size[0]] = scaled * np.float32(1 / top)
-    steps = tuple(zip(RESIZE_TITLES, map(_readonly, (ink, final)), strict=True))
+    titles = RESIZE_TITLES if field == (FIELD, FIELD) else (
+        RESIZE_TITLES[0], f"scaled to {field_h}×{field_w}")
+    steps = tuple(zip(titles, map(_readonly, (ink, final)), strict=True))
     placement = Placement(0, 0, size[1] / h, size[0] / w, row, col)
     return Preprocessed(steps=steps, image=final, blank=False, placement=placement)

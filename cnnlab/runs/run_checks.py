@@ -19,6 +19,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from cnnlab.data import kinds
 from cnnlab.files import archives, reading
 from cnnlab.files.archives import check_member
 from cnnlab.runs.records import MAX_EPOCHS
@@ -46,6 +47,40 @@ def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
                                   str(path))
     except reading.InputError as exc:
         raise RunFileError(str(exc)) from None
+
+
+def check_input_record(record: Any, input_shape: Shape | None, preparation: str,
+                       where: str) -> kinds.InputFormat:
+    """The run's input format from ``metrics.json``'s ``input`` record, checked against the
+    architecture's ``input_shape`` and ``input_preparation``.
+
+    A missing record or field (runs saved before it existed) is the architecture's size and
+    colour, 28×28 grey when that has none: every such run was trained on 28×28 grey images.
+
+    Raises:
+        RunFileError: a field of the wrong type or value, or one the architecture contradicts.
+    """
+    if record is None:
+        record = {}
+    if not isinstance(record, dict):
+        raise RunFileError(f"{where}: input must be an object with height, width, colour and "
+                           f"preparation; received {type(record).__name__}")
+    unknown = sorted(set(record) - {"height", "width", "colour", "preparation"})
+    if unknown:
+        raise RunFileError(f"{where}: input has unknown fields {', '.join(unknown)}; use "
+                           "height, width, colour and preparation")
+    default = kinds.InputFormat.from_shape(input_shape or (28, 28, 1), preparation)
+    merged = dict(default.to_dict(), **record)
+    try:
+        found = kinds.InputFormat(**merged)
+    except ValueError as exc:
+        raise RunFileError(f"{where}: {exc}") from None
+    for field in ("height", "width", "colour", "preparation"):
+        if getattr(found, field) != getattr(default, field):
+            source = "input_preparation" if field == "preparation" else "architecture.json"
+            raise RunFileError(f"{where}: input {field} is {getattr(found, field)!r} but "
+                               f"{source} says {getattr(default, field)!r}; they must agree")
+    return found
 
 
 def weights_bytes(shapes: list[Shape]) -> int:

@@ -7,7 +7,8 @@ A run folder holds::
     hyperparameters.json   epochs, batch_size, optimizer, learning_rate, validation_fraction, seed
     history.json           {"name", "epochs": [epoch records], "batch_curve": {...}}
     metrics.json           test metrics, confusion matrix, per-class accuracy, misclassified;
-                           the data set's name, class_names and input_preparation
+                           the data set's name, class_names, input_preparation and
+                           input (height, width, colour, preparation: kinds.InputFormat)
     epoch_weights.npz      optional: weights after each epoch, ``e<epoch>_<i>`` arrays
 
 Loading never unpickles and never deserialises Keras objects: the architecture is parsed
@@ -73,7 +74,8 @@ def _write_run(run: Run, folder: Path) -> None:
                                    "epochs": [r.to_dict() for r in run.history],
                                    "batch_curve": run.curve.to_dict()})
     metrics = dict(run.metrics.to_dict(), dataset=run.dataset,
-                   class_names=list(run.class_names), input_preparation=run.input_preparation)
+                   class_names=list(run.class_names), input_preparation=run.input_preparation,
+                   input=kinds.input_format(run).to_dict())
     metrics["misclassified"] = [vars(m) for m in run.misclassified]
     atomic.write_json(folder / METRICS, metrics)
     arrays = {f"e{epoch}_{i}": w for epoch, weights in run.epoch_weights.items()
@@ -178,8 +180,12 @@ def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
         curve = Curve.from_dict(history_data.get("batch_curve", {}))
         misclassified = _misclassified(metrics.pop("misclassified", []), arch.num_classes)
         class_names = tuple(str(c) for c in metrics.get("class_names", []))
+        record = metrics.pop("input", None)
+        recorded = record.get("preparation") if isinstance(record, dict) else None
         preparation = kinds.checked_preparation(  # folders from before it was recorded: default
-            metrics.get("input_preparation") or kinds.default_preparation(class_names), METRICS)
+            metrics.get("input_preparation") or recorded
+            or kinds.default_preparation(class_names), METRICS)
+        run_checks.check_input_record(record, arch.input_shape, preparation, METRICS)
         numbers = Metrics.from_dict(metrics)
     except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{folder}: a run file is malformed: {exc}") from None
