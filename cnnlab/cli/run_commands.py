@@ -43,6 +43,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validation-split", type=float, default=0.1, metavar="F",
                    help="share of the training images held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="train on the Dask cluster of this scheduler, tcp://HOST:PORT "
+                        "(default CNNLAB_SCHEDULER; unset: train in this process)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("predict", help="classify image files with a trained run")
     p.add_argument("run", metavar="DIR", help="a run folder written by `cnnlab train`")
@@ -140,8 +143,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     def print_epoch(event: engine.JobEvent) -> None:
         if event.kind == "epoch":
             print(epoch_line(event.record, hyperparameters.epochs), flush=True)
+        elif event.kind == "status" and event.message and event.status in ("queued", "running"):
+            print(event.message, file=sys.stderr, flush=True)  # a cluster's queue, a lost worker
 
     arch = engine.prepare_architecture(arch, dataset)  # errors before the header line
+    from cnnlab.workspaces import settings
+
+    address = args.scheduler or settings.scheduler()
+    if address:  # Dask only in this mode; an unreachable scheduler fails before the header
+        from cnnlab.cluster import client as cluster_client
+        from cnnlab.cluster import job as cluster_job
+
+        cluster_client.connect(address)
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
@@ -149,7 +162,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     # background job, some CI runners), which Python would otherwise keep; SIGTERM the same.
     interrupts = _Interrupts()
     saved = {s: signal.signal(s, interrupts) for s in (signal.SIGINT, signal.SIGTERM)}
-    job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
+    if address:
+        job = cluster_job.start_training(arch, dataset, hyperparameters,
+                                         listeners=[print_epoch], scheduler=address)
+    else:
+        job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
     try:
         try:
             while not job.wait(0.25):
@@ -167,6 +184,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"error: training failed: {snapshot.message}", file=sys.stderr)
             return 1
         run_files.save_run(run, out)
+        if snapshot.status == "failed":  # a cluster job that lost its scheduler: a partial run
+            print(f"error: training failed: {snapshot.message}; saved to {out}", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
         job.stop()
         print(f"error: interrupted again; the run was not saved to {out}", file=sys.stderr)

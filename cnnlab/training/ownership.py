@@ -15,7 +15,8 @@ The web app starts jobs through :func:`start`, never the engine directly:
 - whatever the job leaves (finished or stopped) is saved to its workspace by that thread,
   which then sets :attr:`OwnedJob.saved`: nothing depends on a page being open to keep it.
 
-Jobs live in this process; a reload of a page finds its workspace's job again by token
+With ``CNNLAB_SCHEDULER`` set, jobs train on that Dask cluster (:mod:`cnnlab.cluster`) and
+wait in its queue, not this server's. Jobs live in this process; a reload of a page finds its workspace's job again by token
 (:func:`last`). This module imports the engine (TensorFlow) only when a job starts.
 """
 
@@ -126,6 +127,12 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
     """
     from cnnlab.training import engine
 
+    address = settings.scheduler()
+    if address:  # the cluster's queue, not this server's (cnnlab.cluster); Dask only then
+        from cnnlab.cluster import client as cluster_client
+        from cnnlab.cluster import job as cluster_job
+
+        cluster_client.connect(address)  # an unreachable scheduler fails here, unlocked
     with _LOCK:
         current = _JOBS.get(workspace.token)
         if current is not None and current.active:
@@ -138,7 +145,11 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
                             f"{JOBS.limit()} training slot(s) (at most {queue} may wait, "
                             "CNNLAB_MAX_QUEUE); try again in a few minutes")
         workspace.check_room()
-        job = engine.start_training(arch, dataset, hyperparameters, name=name)
+        if address:
+            job = cluster_job.start_training(arch, dataset, hyperparameters, name=name,
+                                             scheduler=address)
+        else:
+            job = engine.start_training(arch, dataset, hyperparameters, name=name)
         owned = OwnedJob(job, workspace)
         _JOBS[workspace.token] = owned
     beat(workspace.token)

@@ -67,3 +67,14 @@ def data_dirs() -> list[Path]:
     accepts folder data sets; none by default (then only the named data sets)."""
     raw = os.environ.get("CNNLAB_DATA_DIRS", "")
     return [Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip()]
+
+
+def scheduler() -> str | None:
+    """``CNNLAB_SCHEDULER``: a Dask scheduler's address (``tcp://HOST:PORT``); training jobs
+    then run on that cluster (:mod:`cnnlab.cluster`). Unset by default: jobs train here."""
+    raw = os.environ.get("CNNLAB_SCHEDULER", "").strip()
+    if raw and (not raw.startswith(("tcp://", "tls://", "inproc://")) or ":" not in
+                raw.split("://", 1)[1]):
+        raise ValueError(f"CNNLAB_SCHEDULER must look like tcp://HOST:PORT (e.g. "
+                         f"tcp://127.0.0.1:8786); received {raw!r}")
+    return raw or None
