@@ -60,3 +60,15 @@ def test_workspace_bench_smoke():
     assert len(re.findall(r"^note: bomb-.*\.zip: refused: \S", result.stdout, re.M)) == 3, \
         result.stdout
     assert "smoke run (tiny sizes, not a verdict)" in result.stdout
+
+
+def test_augment_bench_smoke():
+    """``bench/augment_bench.py --smoke`` trains once per strength and prints the table."""
+    result = subprocess.run([sys.executable, "bench/augment_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for strength in ("off", "light", "strong"):
+        assert re.search(rf"^{strength} +[01]\.\d{{4}} +[01]\.\d{{4}} +\d+\.\d  \S",
+                         result.stdout, re.M), result.stdout
+    assert re.search(r"^goal: test accuracy >= 0.97 with augmentation: best [01]\.\d{4}, met\? "
+                     r"(yes|NO)  \(smoke run", result.stdout, re.M), result.stdout

@@ -210,7 +210,7 @@ class TrainingJob:
             self._progress.set_phase("training")
             validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
             model.fit(feeding.training_batches(data.x_train, data.y_train, train_idx,
-                                               hp.batch_size, hp.epochs, hp.seed),
+                                               hp.batch_size, hp.epochs, hp.seed, hp.augment),
                       epochs=hp.epochs, steps_per_epoch=batches, validation_data=validation,
                       validation_batch_size=evaluation.EVAL_BATCH_SIZE, callbacks=[callback],
                       verbose=0, shuffle=False)

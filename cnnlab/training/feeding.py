@@ -12,6 +12,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from cnnlab.training import augment as augmentation
+
 
 def split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split training indices into train and validation, stratified by class and seeded.
@@ -46,7 +48,8 @@ def split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
 
 
 def training_batches(images: np.ndarray, labels: np.ndarray, indices: np.ndarray,
-                     batch_size: int, epochs: int, seed: int) -> tf.data.Dataset:
+                     batch_size: int, epochs: int, seed: int,
+                     augment: str = "off") -> tf.data.Dataset:
     """Batches for ``epochs`` epochs over ``images[indices]``, reshuffled every epoch.
 
     Args:
@@ -57,6 +60,8 @@ def training_batches(images: np.ndarray, labels: np.ndarray, indices: np.ndarray
         epochs: how many epochs of batches to yield (pass ``steps_per_epoch`` to ``fit``).
         seed: the shuffle's seed; epoch ``e`` uses ``stateless_shuffle`` with ``(seed, e)``,
             so no global random state is read or changed.
+        augment: a strength of :mod:`cnnlab.training.augment` (``off``: none); each batch is
+            shifted, rotated and zoomed by Keras's layers seeded from ``seed``, still uint8.
     Returns:
         A ``tf.data.Dataset`` of ``(uint8 images, labels)`` batches.
     """
@@ -81,6 +86,9 @@ def training_batches(images: np.ndarray, labels: np.ndarray, indices: np.ndarray
     batches = tf.data.Dataset.range(epochs).flat_map(epoch_batches)
     dataset = tf.data.Dataset.zip((batches, tf.data.Dataset.from_tensors(data).repeat()))
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    augmenter = augmentation.pipeline_map(augment, seed)
+    if augmenter is not None:  # sequential: the layers' seed generators advance in batch order
+        dataset = dataset.map(augmenter)
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
