@@ -48,6 +48,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="random shifts, rotations and zoom of the training images while "
                         "training (light: up to 10%%, 10 degrees, 10%%; strong: up to 20%%, "
                         "20 degrees, 25%%); default off")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="train on the Dask cluster of this scheduler, tcp://HOST:PORT "
+                        "(default CNNLAB_SCHEDULER; unset: train in this process)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("predict", help="classify image files with a trained run")
     p.add_argument("run", metavar="DIR", help="a run folder written by `cnnlab train`")
@@ -145,8 +148,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     def print_epoch(event: engine.JobEvent) -> None:
         if event.kind == "epoch":
             print(epoch_line(event.record, hyperparameters.epochs), flush=True)
+        elif event.kind == "status" and event.message and event.status in ("queued", "running"):
+            print(event.message, file=sys.stderr, flush=True)  # a cluster's queue, a lost worker
 
     arch = engine.prepare_architecture(arch, dataset)  # errors before the header line
+    from cnnlab.workspaces import settings
+
+    address = args.scheduler or settings.scheduler()
+    if address:  # Dask only in this mode; an unreachable scheduler fails before the header
+        from cnnlab.cluster import client as cluster_client
+        from cnnlab.cluster import job as cluster_job
+
+        cluster_client.connect(address)
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
@@ -154,7 +167,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     # background job, some CI runners), which Python would otherwise keep; SIGTERM the same.
     interrupts = _Interrupts()
     saved = {s: signal.signal(s, interrupts) for s in (signal.SIGINT, signal.SIGTERM)}
-    job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
+    if address:
+        job = cluster_job.start_training(arch, dataset, hyperparameters,
+                                         listeners=[print_epoch], scheduler=address)
+    else:
+        job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
     try:
         try:
             while not job.wait(0.25):
@@ -172,6 +189,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"error: training failed: {snapshot.message}", file=sys.stderr)
             return 1
         run_files.save_run(run, out)
+        if snapshot.status == "failed":  # a cluster job that lost its scheduler: a partial run
+            print(f"error: training failed: {snapshot.message}; saved to {out}", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
         job.stop()
         print(f"error: interrupted again; the run was not saved to {out}", file=sys.stderr)
@@ -198,15 +218,19 @@ def read_image_file(path: str | Path, max_bytes: int) -> bytes:
     return reading.read_regular_file(path, max_bytes, "an image file")
 
 
-def prepare_images(paths: list[str]) -> list:
-    """Each file preprocessed (no TensorFlow needed); a bad file is a ``ValueError``."""
-    from cnnlab.inspect import preprocess
+def prepare_images(paths: list[str], fmt=None) -> list:
+    """Each file prepared for a run of input format ``fmt`` (a
+    :class:`cnnlab.data.kinds.InputFormat`; 28×28 grey digits when None), no TensorFlow
+    needed; a bad file is a ``ValueError``."""
+    from cnnlab.data import kinds
+    from cnnlab.inspect import for_run, preprocess
 
+    fmt = fmt or kinds.InputFormat()
     prepared = []
     for path in paths:
         data = read_image_file(path, preprocess.MAX_FILE_BYTES)
         try:
-            prepared.append(preprocess.preprocess_image_bytes(data))
+            prepared.append(for_run.prepare_upload(data, fmt))
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
     return prepared
@@ -235,16 +259,15 @@ def predict_files(run, paths: list[str], prepared: list) -> list[dict]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    prepared = prepare_images(args.images)
+    prepare_images(args.images)  # a bad file is named before TensorFlow loads
     import_tensorflow()
+    from cnnlab.data import kinds
     from cnnlab.runs import run_files
 
     with warnings.catch_warnings():  # Keras warns about mismatches load_run reports itself
         warnings.simplefilter("ignore")
         run = run_files.load_run(args.run)
-    if tuple(run.architecture.input_shape) != (28, 28, 1):
-        raise ValueError(f"{args.run}: the run's model takes {run.architecture.input_shape} "
-                         f"images; predict prepares 28x28 grey digits")
+    prepared = prepare_images(args.images, kinds.input_format(run))  # by the run's record
     results = predict_files(run, args.images, prepared)
     if args.json:
         print(json.dumps(results))
