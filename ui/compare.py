@@ -1,0 +1,112 @@
+"""Draw's "Compare two runs" section: pick two runs of the workspace, see both next to each
+other on the same drawing (the logic is :mod:`cnnlab.inspect.compare`).
+
+The section is an expander computed only while it is open, so the pen-up → answer time of the
+Draw page does not pay for two more models. The two runs' predictors and explainers are kept
+in this session (``compare_cache``), two at most, apart from the current run's predictor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cnnlab.architecture import shapes
+from cnnlab.inspect import attribution, compare, inference
+from cnnlab.views import charts, overlay, render
+from cnnlab.workspaces import models
+from ui import layout, state
+
+SCALE = 6  # screen pixels per input pixel in the pictures
+TITLE = "Compare two runs on this drawing"
+
+
+def _tools(folder: str) -> tuple[Any, inference.Predictor, attribution.Explainer | str]:
+    """The run in ``folder``, its predictor and explainer, built once per session."""
+    cache: dict = st.session_state.setdefault("compare_cache", {})
+    if folder not in cache:
+        run = models.get(state.session().workspace, folder)
+        summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
+        try:
+            explainer: attribution.Explainer | str = attribution.Explainer(run.model, summary)
+        except ValueError as exc:
+            explainer = str(exc)
+        cache[folder] = (run, inference.Predictor(run.model), explainer)
+    return cache[folder]
+
+
+def _pick(kept: list) -> tuple[int, int]:
+    """Two selectboxes: the current run and the newest other run at first."""
+    names = [info.name for info in kept]
+    current = state.session().current or 0
+    other = next(i for i in reversed(range(len(kept))) if i != current)
+    cols = st.columns(2)
+    a = cols[0].selectbox("left run", range(len(kept)), current, format_func=names.__getitem__,
+                          key="draw_cmp_a")
+    b = cols[1].selectbox("right run", range(len(kept)), other, format_func=names.__getitem__,
+                          key="draw_cmp_b")
+    return a, b
+
+
+def _column(side: compare.Side, dataset: str, key: str) -> None:
+    st.markdown(f"**{side.name}** · trained on {dataset}")
+    if side.top is None:
+        st.warning(side.message)
+        return
+    top = side.top
+    st.markdown(f"Prediction: **{side.class_names[top]}** ({side.probabilities[top]:.0%})")
+    st.altair_chart(charts.class_bar_chart(side.probabilities, side.class_names, "probability",
+                                           top, layout.presentation()), key=f"{key}_probs")
+    pictures = [overlay.grey_rgb(render.upscale(side.image, SCALE))]
+    captions = ["what this run sees"]
+    if side.explanation is not None and side.explanation.gradcam is not None:
+        pictures.append(overlay.heat_overlay(side.image, side.explanation.gradcam, SCALE))
+        captions.append(f"Grad-CAM · {side.explanation.gradcam_layer} for "
+                        f"{side.class_names[top]}")
+    st.image(pictures, caption=captions, width=28 * SCALE)
+    if side.message:
+        st.caption(side.message)
+    if side.first_conv is not None:
+        rgb, _, _ = render.channel_grid(side.first_conv.values, scale=2, cols=8)
+        st.image(rgb, caption=f"first conv layer, {side.first_conv.name} · "
+                              f"{'×'.join(map(str, side.first_conv.output_shape))}")
+    else:
+        st.caption("no conv layer: no feature maps to show")
+
+
+def section(drawn: np.ndarray) -> None:
+    """The expander; ``drawn`` is the drawing as drawn (the preprocessing's first step)."""
+    box = st.expander(TITLE, key="draw_compare", on_change="rerun", icon=":material/compare:")
+    if not box.open:
+        return
+    with box:
+        kept = state.runs()
+        if len(kept) < 2:
+            st.info("This workspace has one run. Train a second one (another network, fewer "
+                    "epochs, or another data set) to see both answer the same drawing.")
+            st.page_link("pages/train.py", label="Train page →",
+                         icon=":material/model_training:")
+            return
+        a, b = _pick(kept)
+        if a == b:
+            st.info("Pick two different runs.")
+            return
+        sides = []
+        with st.spinner("loading the two runs…"):
+            for index in (a, b):
+                try:
+                    run, predictor, explainer = _tools(kept[index].folder)
+                except ValueError as exc:
+                    st.error(f"run {kept[index].name} cannot be read: {exc}")
+                    return
+                sides.append((compare.side(run.name, run.class_names, run.input_preparation,
+                                           predictor, explainer, drawn), run.dataset))
+        st.session_state["compare_cache"] = {k: v for k, v in st.session_state[
+            "compare_cache"].items() if k in (kept[a].folder, kept[b].folder)}
+        st.markdown(compare.verdict(sides[0][0], sides[1][0]))
+        for column, (side, dataset), key in zip(st.columns(2), sides, ("cmp_a", "cmp_b"),
+                                                strict=True):
+            with column:
+                _column(side, dataset, f"draw_{key}")
