@@ -6,38 +6,55 @@ import numpy as np
 import streamlit as st
 
 from cnnlab.data import kinds
-from cnnlab.inspect import preprocess
+from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import compare, explain, layout, patches, state, widgets
+from ui import explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 MAX_UPLOAD_MB = 5
 CANVAS_COLUMN_PX = 290
-DRAWN_SHAPE = (28, 28, 1)  # what preprocess makes of a drawing
 STEP_PX = 110  # side of each preprocessing step's picture
 
 
-def drawing_input(preparation: str) -> preprocess.Preprocessed | None:
-    """The canvas (or an uploaded image file) prepared as the model's training images were
-    (``preparation``, the run's record); None if nothing yet."""
-    stroke = st.slider("pen width", 8, 40, 22, 2, key="draw_stroke")
-    try:
-        rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
-    except ValueError as exc:  # a payload no canvas of this size sends
-        st.error(str(exc))
-        rgba = None
-    st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas toolbar.")
-    upload = st.file_uploader("…or classify an image file (PNG or JPEG)", type=["png", "jpg",
-                              "jpeg"], key="draw_upload", max_upload_size=MAX_UPLOAD_MB)
+def drawing_input(fmt: kinds.InputFormat) -> preprocess.Preprocessed | None:
+    """The canvas (grey runs of any size) or an uploaded image file, prepared as the model's
+    training images were (``fmt``, the run's input record); None if nothing yet. A colour run
+    gets no canvas: the page says why and offers the upload."""
+    rgba, label = None, "…or classify an image file (PNG or JPEG)"
+    if fmt.drawable:
+        stroke = st.slider("pen width", 8, 40, 22, 2, key="draw_stroke")
+        try:
+            rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
+        except ValueError as exc:  # a payload no canvas of this size sends
+            st.error(str(exc))
+        st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas "
+                   "toolbar.")
+    else:
+        st.info(for_run.canvas_refusal(fmt), icon=":material/palette:")
+        label = "Classify a colour image file (PNG or JPEG)"
+    upload = st.file_uploader(label, type=["png", "jpg", "jpeg"], key="draw_upload",
+                              max_upload_size=MAX_UPLOAD_MB)
     try:
         if upload is not None:
-            return preprocess.preprocess_image_bytes(upload.getvalue(), preparation=preparation)
+            return for_run.prepare_upload(upload.getvalue(), fmt)
         if rgba is not None:
-            return preprocess.preprocess_canvas(np.asarray(rgba), preparation)
+            return for_run.prepare_canvas(np.asarray(rgba), fmt)
     except ValueError as exc:
         st.error(str(exc))
     return None
+
+
+def predicted(run, pred, prepared: preprocess.Preprocessed,
+              fmt: kinds.InputFormat) -> tuple[np.ndarray, np.ndarray]:
+    """(image the model saw, probabilities): grey runs through the "Inside the decision"
+    tabs; a colour image is predicted as it is (the tabs work on grey images)."""
+    image = prepared.as_uint8()  # (height, width) grey or (height, width, 3) colour
+    if fmt.drawable:
+        return explain.panel(run, pred, prepared, image)
+    st.caption("The “Inside the decision” tabs (saliency, a unit's region, transforms) work on "
+               "grey networks only.")
+    return image, pred.probabilities(image)
 
 
 def compact_maps(pred, image: np.ndarray) -> None:
@@ -55,15 +72,8 @@ def render_page() -> None:
     run = widgets.model_or_offer("draw")
     if run is None:
         return
-    shape = tuple(run.architecture.input_shape or ())
-    if shape != DRAWN_SHAPE:
-        st.warning(f"The current model, {run.name}, takes {'×'.join(map(str, shape))} images; "
-                   "drawings are prepared as 28×28 grey images, so this page cannot feed it. "
-                   "Pick or train a model on a 28×28 grey data set (e.g. mnist-5k) on the Train "
-                   "page.")
-        st.page_link("pages/train.py", label="Train page →", icon=":material/model_training:")
-        return
-    if tuple(run.class_names) != kinds.DIGITS:
+    fmt = kinds.input_format(run)
+    if fmt.drawable and tuple(run.class_names) != kinds.DIGITS:
         st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "
                 f"the classes {', '.join(run.class_names)}, so it will still answer, but your "
                 "digits will look like those to it. Train on mnist-5k for digits.")
@@ -72,16 +82,17 @@ def render_page() -> None:
     row = st.container(horizontal=True, gap="large")
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
     with left:
-        prepared = drawing_input(run.input_preparation)
+        prepared = drawing_input(fmt)
     with right:
         if prepared is None or prepared.blank:
             st.info("👈 Draw a digit in the black box: the prediction appears when you lift "
-                    "the pen.")
+                    "the pen." if fmt.drawable else f"👈 Upload a colour image: it is resized "
+                    f"to {fmt.height}×{fmt.width}, the size {run.name} was trained on.")
             return
         pred = state.predictor(run)
         head = st.container()  # the prediction, drawn above the tabs that may transform it
-        image, probs = explain.panel(run, pred, prepared, prepared.as_uint8())  # (28, 28) uint8
-        st.session_state.last_drawing = image[..., None]
+        image, probs = predicted(run, pred, prepared, fmt)
+        st.session_state.last_drawing = image.reshape(fmt.shape)  # (height, width, channels)
         with head:
             top = int(np.argmax(probs))
             st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")
@@ -94,7 +105,6 @@ def render_page() -> None:
         compact_maps(pred, image)
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
                      icon=":material/layers:", query_params={"input": "drawing"})
-        compare.section(prepared.steps[0][1])  # the drawing as drawn: each run prepares it
 
 
 render_page()

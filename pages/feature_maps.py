@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnnlab.views import charts, render
+from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import layout, patches, state, widgets
+from ui import explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -26,7 +26,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             st.info("Nothing drawn yet: draw a digit on the Draw page, then come back.")
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
-        return drawing, "your drawing"
+        return fitting_drawing(run, drawing)
     try:  # a run's data set: a named one, or a folder only inside the server's data roots
         data = data_roots.load(run.dataset)
     except ValueError as exc:
@@ -45,6 +45,29 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             data.y_test == data.class_names.index(label))[0])
     index = cols[1].number_input(f"test image (0–{count - 1})", 0, count - 1, key="fm_index")
     return data.x_test[index], f"test image {index}: {data.class_names[data.y_test[index]]}"
+
+
+def fitting_drawing(run, drawing: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """The last drawing if it was prepared for this model's input shape; else why not."""
+    shape = tuple(run.architecture.input_shape or ())
+    if tuple(np.shape(drawing)) == shape:
+        return drawing, "your drawing"
+    st.info(f"Your last drawing or upload was prepared for a "
+            f"{'×'.join(map(str, np.shape(drawing)))} model; {run.name} takes "
+            f"{'×'.join(map(str, shape))} images. Draw or upload it again on the Draw page.")
+    st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
+    return None
+
+
+def colour_filters(conv) -> None:
+    """A first layer on rgb input: colour patches, then each input channel's weights."""
+    rgb, description = rgb_filters.rgb_filter_grid(conv.kernel)
+    st.markdown(f"**{conv.name}** — {description}")
+    st.image(rgb, caption="colour patches: what colour and edge each filter answers most")
+    for channel, name in enumerate(("red", "green", "blue")):
+        rgb, vmin, vmax, text = render.filter_grid(conv.kernel, mode="channel", channel=channel)
+        st.image(rgb, caption=f"{name} channel: {text}; blue < 0 < red, from {vmin:.3g} to "
+                              f"{vmax:.3g}")
 
 
 def layer_grid(fmap) -> None:
@@ -68,6 +91,9 @@ def filters_section(pred) -> None:
                                           "input channel 0 only"], key="fm_filter_mode",
                         horizontal=True)
         for conv in convs:
+            if conv.kernel.shape[2] == 3 and conv is convs[0]:
+                colour_filters(conv)
+                continue
             rgb, vmin, vmax, description = render.filter_grid(
                 conv.kernel, mode="mean" if mode.startswith("averaged") else "channel")
             st.markdown(f"**{conv.name}** — {description}")
@@ -91,6 +117,19 @@ def zoom(maps) -> None:
                               f"{vmax:.4g}")
 
 
+def inside_the_decision(run, image: np.ndarray, epoch: int | None) -> None:
+    """Saliency, Grad-CAM and a unit's region for this image; computed only while open."""
+    box = st.expander("Why this answer? What does a unit see?", key="fm_inside",
+                      on_change="rerun", icon=":material/visibility:")
+    if not box.open:
+        return
+    with box:
+        final = state.predictor(run)  # the maps are taken with the final weights
+        if epoch is not None and epoch != max(run.epoch_weights, default=epoch):
+            st.caption(f"Shown with the final weights, not those after epoch {epoch}.")
+        explain.decision_tabs(run, final, image, final.probabilities(image), key="fm")
+
+
 def render_page() -> None:
     st.title("Feature maps")
     run = widgets.model_or_offer("fm")
@@ -107,8 +146,9 @@ def render_page() -> None:
     image, caption = chosen
     pred = state.predictor(run, epoch)
     maps = pred.feature_maps(image)
+    inside_the_decision(run, image, epoch)
     left, right = st.columns([1, 3])
-    left.image(render.upscale(np.asarray(image, np.uint8).squeeze(), 5), caption=caption)
+    left.image(render.input_picture(image), caption=caption)  # colour input in colour
     probs = maps[-1].values
     top = int(np.argmax(probs))
     left.markdown(f"Prediction: **{run.class_names[top]}** ({probs[top]:.0%})")

@@ -187,5 +187,6 @@ def test_thumbnails_of_differently_shaped_steps_are_equal_squares_that_keep_the_
 
 
 def test_thumbnail_refuses_what_is_not_an_image():
-    with pytest.raises(ValueError, match=r"2-D image; received shape \(3, 3, 3\)"):
-        render.thumbnail(np.zeros((3, 3, 3)))
+    with pytest.raises(ValueError, match=r"\(h, w, 3\) colour image; received shape "
+                                         r"\(3, 3, 2\)"):
+        render.thumbnail(np.zeros((3, 3, 2)))

@@ -33,24 +33,46 @@ def upscale(img: np.ndarray, factor: int) -> np.ndarray:
 
 
 def thumbnail(img: np.ndarray, size: int = 112, pad: int = 64) -> np.ndarray:
-    """A ``(size, size, 3)`` uint8 picture of a 2-D image (values 0..1), for a row of steps
-    that all line up: a non-square image is centred on a grey (``pad``) square first, so its
-    shape still shows, then scaled by nearest neighbour.
+    """A ``(size, size, 3)`` uint8 picture of a grey ``(h, w)`` or colour ``(h, w, 3)`` image
+    (values 0..1), for a row of steps that all line up: a non-square image is centred on a grey
+    (``pad``) square first, so its shape still shows, then scaled by nearest neighbour.
 
     Example:
         >>> thumbnail(np.ones((280, 140)), size=8)[0].tolist()[:3]
         [[64, 64, 64], [64, 64, 64], [255, 255, 255]]
     """
     img = np.asarray(img, dtype=float)
-    if img.ndim != 2 or img.size == 0:
-        raise ValueError(f"thumbnail needs a non-empty 2-D image; received shape {img.shape}")
-    side = max(img.shape)
-    square = np.full((side, side), pad, dtype=np.uint8)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.ndim != 3 or img.shape[2] not in (1, 3) or img.size == 0:
+        raise ValueError(f"thumbnail needs a non-empty (h, w) grey or (h, w, 3) colour image; "
+                         f"received shape {img.shape}")
+    side = max(img.shape[:2])
+    square = np.full((side, side, img.shape[2]), pad, dtype=np.uint8)
     top, left = (side - img.shape[0]) // 2, (side - img.shape[1]) // 2
     square[top:top + img.shape[0], left:left + img.shape[1]] = np.round(
         np.clip(img, 0, 1) * 255).astype(np.uint8)
     index = np.arange(size) * side // size
-    return np.repeat(square[np.ix_(index, index)][..., None], 3, axis=2)
+    return np.broadcast_to(square[np.ix_(index, index)], (size, size, 3)).copy()
+
+
+def input_picture(image: np.ndarray, target: int = 140) -> np.ndarray:
+    """A model input (uint8-range ``(h, w)``, ``(h, w, 1)`` grey or ``(h, w, 3)`` colour) as a
+    ``(h·s, w·s, 3)`` uint8 picture about ``target`` px on its longer side: grey as grey,
+    colour in its own colours.
+
+    Example:
+        >>> input_picture(np.full((2, 2, 3), (255, 0, 0), np.uint8), target=4)[0, 0].tolist()
+        [255, 0, 0]
+    """
+    arr = np.asarray(image)
+    arr = arr[..., None] if arr.ndim == 2 else arr
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3) or arr.size == 0:
+        raise ValueError(f"an input picture needs an (h, w), (h, w, 1) or (h, w, 3) image; "
+                         f"received shape {arr.shape}")
+    rgb = np.broadcast_to(np.clip(np.round(arr), 0, 255).astype(np.uint8),
+                          (*arr.shape[:2], 3))
+    return upscale(rgb, max(1, target // max(arr.shape[:2])))
 
 
 def auto_scale(height: int, width: int, target: int = TILE_TARGET) -> int:

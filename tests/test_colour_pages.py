@@ -1,0 +1,111 @@
+"""Colour and any size on the pages (issue 16, item 4): Draw refuses the canvas for a colour
+network and offers the upload, a 32×32 grey network takes drawings, Feature maps shows colour
+input in colour and a colour network's first-layer filters as colour patches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnlab.views import render, rgb_filters
+from tests.test_colour_runs import colour_dataset, train
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def colour_run():
+    return train("two-conv-dropout", colour_dataset())
+
+
+def page(path: str, run, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.session_state["cnnlab"].add_run(run)
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_draw_refuses_the_canvas_for_a_colour_network_and_offers_the_upload(colour_run):
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[..., 3] = 255
+    canvas[40:240, 130:150, :3] = 255
+    at = page("pages/draw.py", colour_run, draw_test_image=canvas)
+    texts = [i.value for i in at.info]
+    assert any("takes 16×16 colour images" in t and "Upload a colour image (PNG or JPEG) "
+               "instead" in t for t in texts), texts
+    assert not [s for s in at.slider if s.key == "draw_stroke"]  # no pen, no canvas
+    assert not [h for h in at.subheader if h.value.startswith("Prediction")]
+    assert any("Upload a colour image: it is resized to 16×16" in t for t in texts)
+
+
+def test_draw_takes_a_drawing_for_a_32x32_grey_network(tiny_dataset):
+    from cnnlab.data import datasets
+
+    big = np.kron(tiny_dataset.x_train[:64], np.ones((1, 8, 8, 1), np.uint8))[:, :32, :32]
+    data = datasets.Dataset(name="bands32", class_names=tiny_dataset.class_names,
+                            x_train=big, y_train=tiny_dataset.y_train[:64],
+                            x_test=big[:16], y_test=tiny_dataset.y_train[:16])
+    run = train("tutorial-1conv", data)
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[..., 3] = 255
+    canvas[40:240, 130:150, :3] = 255
+    at = page("pages/draw.py", run, draw_test_image=canvas)
+    assert [h.value for h in at.subheader if h.value.startswith("Prediction: ")]
+    assert at.session_state["last_drawing"].shape == (32, 32, 1)
+
+
+def test_feature_maps_of_a_colour_network_show_colour_filters(colour_run):
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 230
+    at = page("pages/feature_maps.py", colour_run, last_drawing=red, fm_source="my drawing")
+    headers = [m.value for m in at.markdown if m.value.startswith("**conv_1**")]
+    assert headers and "· 14×14×32" in headers[0], headers
+    assert any("as colour patches" in m.value for m in at.markdown)
+    assert any(m.value.startswith("Prediction: **") for m in at.markdown)
+
+
+def test_feature_maps_explain_a_drawing_made_for_another_model(colour_run):
+    at = page("pages/feature_maps.py", colour_run,
+              last_drawing=np.zeros((28, 28, 1), np.uint8), fm_source="my drawing")
+    assert any("prepared for a 28×28×1 model" in i.value and "takes 16×16×3 images" in i.value
+               for i in at.info)
+
+
+def test_a_red_input_is_shown_red_and_a_grey_one_grey():
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 200
+    picture = render.input_picture(red)
+    assert picture.shape == (16 * 8, 16 * 8, 3)
+    assert (picture[..., 0] == 200).all() and (picture[..., 1:] == 0).all()
+    grey = np.arange(28 * 28, dtype=np.uint16).reshape(28, 28, 1) % 256
+    picture = render.input_picture(grey.astype(np.uint8))
+    assert picture.shape == (140, 140, 3)
+    assert (picture[..., 0] == picture[..., 1]).all() and (picture[..., 1] == picture[..., 2]).all()
+    np.testing.assert_array_equal(picture[::5, ::5, 0], grey[..., 0])
+
+
+def test_colour_patches_are_each_filter_stretched_to_0_255():
+    kernel = np.random.default_rng(0).normal(size=(3, 3, 3, 5))
+    kernel[..., 4] = 0.25  # a flat filter
+    patches = rgb_filters.rgb_patches(kernel)
+    assert patches.shape == (5, 3, 3, 3) and patches.dtype == np.uint8
+    for f in range(4):
+        weights = kernel[..., f]
+        expected = (weights - weights.min()) / (weights.max() - weights.min()) * 255
+        np.testing.assert_allclose(patches[f], expected, atol=0.5)
+        assert patches[f].min() == 0 and patches[f].max() == 255
+    assert (patches[4] == 128).all()
+    grid, description = rgb_filters.rgb_filter_grid(kernel, cols=5, pad=2, scale=4)
+    assert grid.shape == (12, 5 * 12 + 4 * 2, 3)
+    np.testing.assert_array_equal(grid[:12:4, 14:26:4], patches[1])
+    assert description.startswith("5 filters of 3×3 as colour patches")
+    with pytest.raises(ValueError, match=r"rgb input; received shape \(3, 3, 1, 5\)"):
+        rgb_filters.rgb_patches(kernel[:, :, :1])
