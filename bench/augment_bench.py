@@ -2,7 +2,7 @@
 accuracy on canvas-like renderings of the held-out digits.
 
 Trains the ``two-conv`` preset on ``mnist-5k`` (4,000 training images, no validation
-split, batch 64, Adam 1e-3, seed 0) through the training engine, once per augmentation
+split, batch 64, Adam 1e-3, seed 0 or ``--seed``) through the training engine, once per augmentation
 strength (``off``, ``light``, ``strong``), 10 epochs each, and prints one row per strength:
 
 * test accuracy on the 1,000 held-out digits as they are (goal: >= 0.97 with augmentation);
@@ -12,7 +12,7 @@ strength (``off``, ``light``, ``strong``), 10 epochs each, and prints one row pe
   the Keras layers that augment the training images);
 * the training time.
 
-Usage: ``python bench/augment_bench.py [--smoke]`` (``--smoke``: 500 training images,
+Usage: ``python bench/augment_bench.py [--smoke] [--seed S]`` (``--smoke``: 500 training images,
 1 epoch, a few seconds per strength; the figures then mean nothing).
 """
 
@@ -63,9 +63,9 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(probabilities, axis=1) == labels))
 
 
-def train(data, strength: str, epochs: int):
+def train(data, strength: str, epochs: int, seed: int):
     """One engine run of ``two-conv`` with augmentation ``strength``; returns (run, seconds)."""
-    settings = Hyperparameters(epochs=epochs, batch_size=64, validation_fraction=0.0, seed=0,
+    settings = Hyperparameters(epochs=epochs, batch_size=64, validation_fraction=0.0, seed=seed,
                                augment=strength)
     start = time.perf_counter()
     job = engine.start_training(presets.get("two-conv"), data, settings,
@@ -80,6 +80,7 @@ def train(data, strength: str, epochs: int):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a quick check")
+    parser.add_argument("--seed", type=int, default=0, help="the runs' seed (default 0)")
     args = parser.parse_args()
     data = datasets.load_dataset("mnist-5k")
     epochs = 10
@@ -88,7 +89,8 @@ def main() -> int:
                                 data.y_train[:500], data.x_test[:200], data.y_test[:200])
         epochs = 1
     canvas = canvas_like(data.x_test)
-    print(f"two-conv on {data.name}: {len(data.y_train):,} training images, {epochs} epochs; "
+    print(f"two-conv on {data.name}: {len(data.y_train):,} training images, {epochs} epochs, "
+          f"seed {args.seed}; "
           f"{len(data.y_test):,} held-out digits, as they are and canvas-like "
           f"({datetime.date.today().isoformat()})")
     header = f"{'augment':<8}  {'test accuracy':>13}  {'canvas-like':>11}  {'train s':>8}  strength"
@@ -96,7 +98,7 @@ def main() -> int:
     print("-" * len(header))
     best = 0.0
     for strength in augment.NAMES:
-        run, seconds = train(data, strength, epochs)
+        run, seconds = train(data, strength, epochs, args.seed)
         canvas_accuracy = accuracy(run.model, canvas, data.y_test)
         if strength != "off":
             best = max(best, run.test_accuracy)

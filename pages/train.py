@@ -12,7 +12,7 @@ from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
-from ui import jobs, layout, patches, state, widgets
+from ui import augment_preview, jobs, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -84,9 +84,10 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
                      disabled=running, width=150)
     seed = box.number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running,
                             width=110)
+    augment = augment_preview.choice(box, running)
     try:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
-                                    int(seed))
+                                    int(seed), augment)
     except ValueError as exc:
         st.error(str(exc))
         return None
@@ -168,6 +169,7 @@ def run_history() -> None:
         "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
         "batch": r.hyperparameters.batch_size, "optimizer": r.hyperparameters.optimizer,
         "learning rate": r.hyperparameters.learning_rate,
+        "augment": r.hyperparameters.augment,
         "train acc": r.history[-1].accuracy if r.history else np.nan,
         "val acc": r.history[-1].val_accuracy if r.history else np.nan,
         "test acc": r.test_accuracy, "ended": "stopped" if r.stopped else "finished",
@@ -239,6 +241,8 @@ def render() -> None:
         name = dataset_choice(running)
         data = dataset_preview(name) if name else None
         hyper = hyperparameter_inputs(running)
+        if hyper is not None:
+            augment_preview.preview(data, hyper.augment, hyper.seed)
         problems = shapes.summarize(arch, data.image_shape if data else None,
                                     data.num_classes if data else None).problems
         for problem in problems:

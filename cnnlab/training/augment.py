@@ -185,5 +185,36 @@ def augmented_examples(images: np.ndarray, count: int, strength: str = "light",
     return out[..., 0] if grey else out
 
 
+def preview_grid(images: np.ndarray, count: int, strength: str, seed: int = 0,
+                 scale: int = 2, gap: int = 2) -> np.ndarray:
+    """One picture: a row per image, the original first, then ``count`` augmented copies.
+
+    Args:
+        images: uint8 ``(n, height, width[, channels])``, channels 1 or 3.
+        count: augmented copies per row (see :func:`augmented_examples`).
+        strength: one of :data:`NAMES`.
+        seed: the copies' seed.
+        scale: each pixel becomes ``scale`` x ``scale`` (nearest neighbour), to be seen.
+        gap: grey pixels between the tiles, before scaling.
+    Returns:
+        uint8 ``(rows, columns)`` for grey images, ``(rows, columns, 3)`` for colour.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    copies = augmented_examples(images, count, strength, seed)  # (n, count, h, w, c)
+    n, _, height, width, channels = copies.shape
+    tiles = np.concatenate([images[:, None], copies], axis=1)  # (n, 1 + count, h, w, c)
+    grid = np.full((n * (height + gap) + gap, (count + 1) * (width + gap) + gap, channels),
+                   128, np.uint8)
+    for row in range(n):
+        for column in range(count + 1):
+            top, left = gap + row * (height + gap), gap + column * (width + gap)
+            grid[top:top + height, left:left + width] = tiles[row, column]
+    grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    return grid[..., 0] if channels == 1 else grid
+
+
 __all__ = ["MAX_EXAMPLES", "NAMES", "STRENGTHS", "Strength", "augment_batch",
-           "augmented_examples", "check", "describe", "keras_layers", "pipeline_map"]
+           "augmented_examples", "check", "describe", "keras_layers", "pipeline_map",
+           "preview_grid"]
