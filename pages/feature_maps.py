@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import layout, patches, state, widgets
+from ui import explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -117,6 +117,19 @@ def zoom(maps) -> None:
                               f"{vmax:.4g}")
 
 
+def inside_the_decision(run, image: np.ndarray, epoch: int | None) -> None:
+    """Saliency, Grad-CAM and a unit's region for this image; computed only while open."""
+    box = st.expander("Why this answer? What does a unit see?", key="fm_inside",
+                      on_change="rerun", icon=":material/visibility:")
+    if not box.open:
+        return
+    with box:
+        final = state.predictor(run)  # the maps are taken with the final weights
+        if epoch is not None and epoch != max(run.epoch_weights, default=epoch):
+            st.caption(f"Shown with the final weights, not those after epoch {epoch}.")
+        explain.decision_tabs(run, final, image, final.probabilities(image), key="fm")
+
+
 def render_page() -> None:
     st.title("Feature maps")
     run = widgets.model_or_offer("fm")
@@ -133,6 +146,7 @@ def render_page() -> None:
     image, caption = chosen
     pred = state.predictor(run, epoch)
     maps = pred.feature_maps(image)
+    inside_the_decision(run, image, epoch)
     left, right = st.columns([1, 3])
     left.image(render.input_picture(image), caption=caption)  # colour input in colour
     probs = maps[-1].values

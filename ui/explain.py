@@ -77,7 +77,8 @@ def stability_strip(run: Any, image: np.ndarray) -> None:
     st.dataframe(frame, key="draw_stability")
 
 
-def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndarray) -> None:
+def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndarray,
+            key: str = "draw") -> None:
     """Grad-CAM and saliency over the 28×28 input for the predicted or a picked class."""
     explainer = _explainer(run, summary)
     if isinstance(explainer, str):
@@ -85,7 +86,7 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
         return
     top = int(np.argmax(probs))
     options = list(range(len(run.class_names)))
-    picked = st.selectbox("class", options, index=top, key="draw_why_class",
+    picked = st.selectbox("class", options, index=top, key=f"{key}_why_class",
                           format_func=lambda i: f"{run.class_names[i]} ({probs[i]:.0%})"
                           + (" · predicted" if i == top else ""))
     result = explainer.explain(image, picked)
@@ -101,9 +102,10 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
         st.info(result.message)
 
 
-def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed,
-             moved: bool, maps: dict[str, np.ndarray]) -> None:
-    """Pick a unit of a conv or pooling layer; outline the input region it can see."""
+def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed | None,
+             moved: bool, maps: dict[str, np.ndarray], key: str = "draw") -> None:
+    """Pick a unit of a conv or pooling layer; outline the input region it can see, on the input
+    and (with ``prepared``) on the drawing, and mark the unit on its feature map."""
     rows = window_rows(summary)
     if not rows:
         st.info("This network has no conv or pooling layer: every unit of a dense layer sees "
@@ -111,12 +113,12 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed,
         return
     by_name = {row.name: row for row in rows}
     cols = st.columns(4)
-    name = cols[0].selectbox("layer", list(by_name), key="draw_unit_layer")
+    name = cols[0].selectbox("layer", list(by_name), key=f"{key}_unit_layer")
     row = by_name[name]
     h, w, c = row.output_shape
-    channel = cols[1].number_input("channel", 0, c - 1, 0, key=f"draw_unit_ch_{name}")
-    y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"draw_unit_row_{name}")
-    x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"draw_unit_col_{name}")
+    channel = cols[1].number_input("channel", 0, c - 1, 0, key=f"{key}_unit_ch_{name}")
+    y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"{key}_unit_row_{name}")
+    x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"{key}_unit_col_{name}")
     box = receptive.input_region(summary, name, int(y), int(x))
     size = f"{box[2] - box[0]}×{box[3] - box[1]}"
     value = maps[name][int(y), int(x), int(channel)] if name in maps else None
@@ -125,8 +127,12 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed,
     captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
                 f"{box[3] - 1} of the 28×28 input ({size}; every channel of a layer sees the "
                 f"same region){shown}"]
-    drawing = prepared.steps[0][1]
-    back = None if moved else receptive.to_drawing(box, prepared.placement, drawing.shape)
+    if name in maps:
+        pictures.append(unit_on_map(maps[name][..., int(channel)], int(y), int(x)))
+        captions.append(f"the unit on {name}'s map, channel {channel}")
+    drawing = None if prepared is None else prepared.steps[0][1]
+    back = None if moved or drawing is None else receptive.to_drawing(box, prepared.placement,
+                                                                      drawing.shape)
     if back is not None:
         factor = max(1, DRAWING_PX // max(drawing.shape))
         pictures.append(overlay.outlined(drawing, back, factor, width=3))
@@ -134,9 +140,37 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed,
     st.image(pictures, caption=captions, width=28 * SCALE)
     if moved:
         st.caption("The drawing is transformed, so the outline is shown on the 28×28 input only.")
-    elif back is None:
+    elif back is None and drawing is not None:
         st.caption("This region holds none of your drawing (it is in the margin added around "
                    "it), so it is outlined on the 28×28 input only.")
+
+
+def unit_on_map(values: np.ndarray, y: int, x: int) -> np.ndarray:
+    """One channel of a feature map (scaled to 0..1, as large as the input picture) with the
+    unit at ``(y, x)`` outlined."""
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    factor = max(1, 28 * SCALE // max(values.shape))
+    return overlay.outlined(scaled, (y, x, y + 1, x + 1), factor)
+
+
+def decision_tabs(run: Any, predictor: Any, image: np.ndarray, probs: np.ndarray,
+                  key: str) -> None:
+    """"Why this answer?" and "What does a unit see?" for any grey image (Feature maps' test
+    image or drawing); the outline is on the input only (there is no drawing to map back to)."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]  # (height, width)
+    if image.ndim != 2:
+        st.info("Saliency, Grad-CAM and a unit's region are shown for grey images only.")
+        return
+    summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
+    why, unit = st.tabs(TABS[:2])
+    with why:
+        why_tab(run, summary, image, probs, key)
+    with unit:
+        maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
+        unit_tab(summary, image, None, False, maps, key)
 
 
 def panel(run: Any, predictor: Any, prepared: Preprocessed,

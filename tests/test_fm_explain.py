@@ -1,0 +1,54 @@
+"""AppTest of Feature maps' "Why this answer? What does a unit see?" section for a test image:
+Grad-CAM and saliency for its predicted class, a unit's region outlined on it and the unit
+marked on its map (the same pieces as Draw's tabs, ui/explain.py)."""
+# ruff: noqa: F811 (digits_run is the shared fixture, taken as an argument)
+
+from __future__ import annotations
+
+import numpy as np
+from test_draw_fm_pages import digits_run, page  # noqa: F401 (fixture)
+
+from cnnlab.architecture import shapes
+from cnnlab.data import datasets
+from cnnlab.inspect import inference, receptive
+
+
+def captions(at) -> list[str]:
+    return [c for image in at.image for c in image.captions]
+
+
+def opened(run):
+    at = page("pages/feature_maps.py", run)
+    assert "fm_why_class" not in [s.key for s in at.selectbox]  # closed: nothing computed
+    at.session_state["fm_inside"] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_test_image_gets_gradcam_and_saliency_for_its_prediction(digits_run):
+    at = opened(digits_run)
+    index = at.number_input(key="fm_index").value
+    image = datasets.load_dataset("mnist-5k").x_test[index]
+    probs = inference.Predictor(digits_run.model).probabilities(image)
+    top = int(np.argmax(probs))
+    assert at.selectbox(key="fm_why_class").value == top
+    name = digits_run.class_names[top]
+    assert any(c.startswith(f"Grad-CAM · conv_2: where the evidence for {name} came")
+               for c in captions(at))
+    assert any(c.startswith("saliency: pixels whose change moves") for c in captions(at))
+
+
+def test_a_picked_unit_is_outlined_on_the_test_image_and_marked_on_its_map(digits_run):
+    at = opened(digits_run)
+    at.selectbox(key="fm_unit_layer").set_value("pool_1").run()
+    at.number_input(key="fm_unit_row_pool_1").set_value(2).run()
+    at.number_input(key="fm_unit_ch_pool_1").set_value(4).run()
+    assert not at.exception, at.exception
+    summary = shapes.summarize(digits_run.architecture)
+    top, left, bottom, right = receptive.input_region(summary, "pool_1", 2, 6)
+    shown = captions(at)
+    assert any(c.startswith(f"pool_1 (2, 6) sees rows {top}–{bottom - 1}, columns {left}–"
+                            f"{right - 1}") for c in shown), shown
+    assert "the unit on pool_1's map, channel 4" in shown
+    assert "the same region of your drawing" not in shown  # a test image has no drawing
