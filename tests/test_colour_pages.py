@@ -109,3 +109,28 @@ def test_colour_patches_are_each_filter_stretched_to_0_255():
     assert description.startswith("5 filters of 3×3 as colour patches")
     with pytest.raises(ValueError, match=r"rgb input; received shape \(3, 3, 1, 5\)"):
         rgb_filters.rgb_patches(kernel[:, :, :1])
+
+
+def test_the_diagram_draws_a_colour_input_as_red_green_and_blue_planes():
+    import xml.etree.ElementTree as ET
+
+    from cnnlab.architecture import presets, shapes
+    from cnnlab.views import diagram
+
+    svg = "{http://www.w3.org/2000/svg}"
+
+    def input_block(shape):
+        arch = presets.get("two-conv-dropout").with_data(shape, 10)
+        root = ET.fromstring(diagram.network_svg(shapes.summarize(arch)))
+        block = next(root.iter(f"{svg}g"))
+        labels = [t.text for t in block.iter(f"{svg}text")]
+        fills = [p.get("fill") for p in block.iter(f"{svg}polygon")]
+        ys = [float(pt.split(",")[1]) for p in block.iter(f"{svg}polygon")
+              for pt in p.get("points").split()]
+        return labels, fills, max(ys) - min(ys)
+
+    labels, fills, _ = input_block((32, 32, 3))
+    assert labels == ["input (rgb)", "32×32×3"]
+    assert fills == [c for c in diagram.RGB_PLANES for _ in range(3)]  # side, top, front each
+    labels, fills, _ = input_block((16, 16, 1))
+    assert labels == ["input", "16×16×1"] and len(set(fills)) == 1

@@ -42,6 +42,22 @@ def _block(x: float, shape: tuple[int, ...], colour: str, largest: int) -> tuple
     return svg, 14.0, height
 
 
+RGB_PLANES = ("#e53935", "#43a047", "#1e88e5")  # a colour input: one plane per channel
+PLANE_GAP = 5.0
+
+
+def _input_block(x: float, shape: tuple[int, ...], largest: int) -> tuple[str, float, float]:
+    """The input at its real size: one grey block, or a colour input's red, green and blue
+    planes one behind the other; returns (svg, width, height)."""
+    if len(shape) != 3 or shape[2] != 3:
+        return _block(x, shape, layer_types.INPUT_COLOUR, largest)
+    parts, width, height = [], 0.0, 0.0
+    for i, colour in enumerate(RGB_PLANES):
+        svg, width, height = _block(x + i * PLANE_GAP, (shape[0], shape[1], 1), colour, largest)
+        parts.append(svg)
+    return "".join(parts), width + PLANE_GAP * (len(RGB_PLANES) - 1), height
+
+
 LABEL_PX = {False: 14, True: 20}  # a block's name in CSS pixels (shape: 2 px less), by mode
 
 
@@ -58,12 +74,19 @@ def _figure(item: tuple[str, str, tuple[int, ...], bool], x: float, largest: int
     """One labelled block at ``x``: (its ``<g class="block">``, how far the next one starts,
     the figure's height)."""
     name, kind, shape, auto = item
-    colour = layer_types.INPUT_COLOUR if kind == "input" else layer_types.REGISTRY[kind].colour
+    if kind == "input":
+        def draw(at: float) -> tuple[str, float, float]:
+            return _input_block(at, shape, largest)
+        if len(shape) == 3 and shape[2] == 3:
+            name = "input (rgb)"
+    else:
+        def draw(at: float) -> tuple[str, float, float]:
+            return _block(at, shape, layer_types.REGISTRY[kind].colour, largest)
     shape_text = "×".join(str(v) for v in shape)
     text_width = 0.64 * label_px * max(len(shape_text), len(name))  # monospace digits
-    _, width, _ = _block(0.0, shape, colour, largest)
+    _, width, _ = draw(0.0)
     total = max(width, text_width)  # the block centred over its labels, both within ``total``
-    block, _, _ = _block(x + (total - width) / 2, shape, colour, largest)
+    block, _, _ = draw(x + (total - width) / 2)
     centre, label_y = x + total / 2, PLANE_HEIGHT + 32 + label_px
     title = f"{name} ({kind}{', automatic' if auto else ''}): {shape_text}"
     group = (f'<g class="block"><title>{html.escape(title)}</title>{block}'
