@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from cnnlab.architecture import presets, shapes, spec
-from cnnlab.inspect import attribution, compare, inference, preprocess
+from cnnlab.data import kinds
+from cnnlab.inspect import attribution, compare, for_run, inference, preprocess
 from cnnlab.training import builder
 
 
@@ -41,18 +42,26 @@ def tools(arch: spec.Architecture):
 @pytest.mark.parametrize("preparation", ["mnist-digits", "resize"])
 def test_each_run_prepares_the_drawing_by_its_own_record(preparation):
     direct = preprocess.preprocess_canvas(canvas(), preparation).as_uint8()
-    assert np.array_equal(compare.prepare(drawn(), (28, 28, 1), preparation), direct)
+    assert np.array_equal(compare.prepare(drawn(), kinds.InputFormat(preparation=preparation)),
+                          direct)
 
 
 def test_the_two_preparations_differ():
-    assert not np.array_equal(compare.prepare(drawn(), (28, 28, 1), "mnist-digits"),
-                              compare.prepare(drawn(), (28, 28, 1), "resize"))
+    assert not np.array_equal(compare.prepare(drawn(), kinds.InputFormat()),
+                              compare.prepare(drawn(), kinds.InputFormat(preparation="resize")))
+
+
+def test_a_grey_run_of_another_size_gets_the_drawing_at_its_size():
+    fmt = kinds.InputFormat(32, 32)
+    direct = preprocess.preprocess_canvas(canvas(), size=(32, 32)).as_uint8()
+    assert np.array_equal(compare.prepare(drawn(), fmt), direct)
 
 
 def test_a_side_holds_what_keras_gives_for_that_run():
     arch = presets.get("two-conv")
     model, predictor, explainer = tools(arch)
-    side = compare.side("a", tuple("0123456789"), "resize", predictor, explainer, drawn())
+    fmt = kinds.InputFormat(preparation="resize")
+    side = compare.side("a", tuple("0123456789"), fmt, predictor, explainer, drawn())
     image = preprocess.preprocess_canvas(canvas(), "resize").as_uint8()
     assert np.array_equal(side.image, image)
     batch = image[None, ..., None].astype(np.float32)
@@ -71,17 +80,19 @@ def test_a_run_without_conv_has_no_maps_and_says_why():
     arch = spec.Architecture("dense", (spec.make_layer("flatten"),
                                        spec.make_layer("dense", units=8)))
     _, predictor, explainer = tools(arch)
-    side = compare.side("d", tuple("0123456789"), "mnist-digits", predictor, explainer, drawn())
+    side = compare.side("d", tuple("0123456789"), kinds.InputFormat(), predictor, explainer,
+                        drawn())
     assert side.first_conv is None and side.explanation.gradcam is None
     assert side.message == attribution.NO_CONV and side.top is not None
 
 
-def test_a_run_of_another_input_shape_says_why_it_cannot_take_the_drawing():
+def test_a_colour_run_says_why_it_cannot_take_the_drawing():
     arch = spec.Architecture("rgb", presets.get("tutorial-1conv").layers, (32, 32, 3), 10)
     _, predictor, explainer = tools(arch)
-    side = compare.side("c", tuple("0123456789"), "resize", predictor, explainer, drawn())
+    fmt = kinds.InputFormat.from_shape((32, 32, 3), "resize")
+    side = compare.side("c", tuple("0123456789"), fmt, predictor, explainer, drawn())
     assert side.top is None and side.image is None
-    assert "this run takes 32×32×3 images" in side.message
+    assert side.message == for_run.canvas_refusal(fmt)
     other = compare.Side("d", tuple("0123456789"), probabilities=np.eye(10)[3])
     assert compare.verdict(side, other) == "Only one of the two runs can take this drawing."
 

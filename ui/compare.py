@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from cnnlab.architecture import shapes
+from cnnlab.data import kinds
 from cnnlab.inspect import attribution, compare, inference
 from cnnlab.views import charts, overlay, render
 from cnnlab.workspaces import models
@@ -101,7 +102,7 @@ def section(drawn: np.ndarray) -> None:
                 except ValueError as exc:
                     st.error(f"run {kept[index].name} cannot be read: {exc}")
                     return
-                sides.append((compare.side(run.name, run.class_names, run.input_preparation,
+                sides.append((compare.side(run.name, run.class_names, kinds.input_format(run),
                                            predictor, explainer, drawn), run.dataset))
         st.session_state["compare_cache"] = {k: v for k, v in st.session_state[
             "compare_cache"].items() if k in (kept[a].folder, kept[b].folder)}

@@ -1,8 +1,9 @@
 """Two runs side by side: the same drawing through both, each prepared by its own run's record.
 
 The drawing is kept as drawn (the ``"as drawn"`` step: ink = 1 on 0, any size) and prepared
-again for each run, by that run's ``input_preparation`` (MNIST centring or a plain resize), so
-a digits run and a Fashion-MNIST run each see what their training images looked like. For
+again for each run by that run's input record (:class:`cnnlab.data.kinds.InputFormat`: size and
+MNIST centring or a plain resize, :mod:`cnnlab.inspect.for_run`), so a digits run and a
+Fashion-MNIST run each see what their training images looked like. For
 each run a :class:`Side` holds its prediction, probabilities, first conv layer's maps and the
 Grad-CAM of its predicted class; a run that cannot take a drawing says why in ``message``.
 """
@@ -13,12 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnlab.inspect import preprocess
+from cnnlab.data import kinds
+from cnnlab.inspect import for_run
 from cnnlab.inspect.attribution import CONV_TYPES, Explainer, Explanation
 from cnnlab.inspect.inference import FeatureMap, Predictor
 from cnnlab.inspect.pixels import ImageError
-
-DRAWN_SIZE = (preprocess.FIELD, preprocess.FIELD)  # what a drawing is prepared to
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,26 +39,21 @@ class Side:
         return None if self.probabilities is None else int(np.argmax(self.probabilities))
 
 
-def prepare(drawn: np.ndarray, input_shape: tuple[int, ...], preparation: str) -> np.ndarray:
-    """The drawing (the ``"as drawn"`` ink image) prepared for a run: uint8 (height, width).
+def prepare(drawn: np.ndarray, fmt: kinds.InputFormat) -> np.ndarray:
+    """The drawing (the ``"as drawn"`` ink image) prepared for a run of input format ``fmt``:
+    uint8 (height, width).
 
     Raises:
-        ValueError: for a run whose input is not a 28×28 grey image (what a drawing is
-            prepared to), naming its shape; or a blank drawing.
+        ValueError: for a colour run (a drawing is grey ink; the message says so), or a
+            drawing that is blank.
 
     Example:
         >>> ink = np.zeros((280, 280), np.float32); ink[60:220, 130:150] = 1
-        >>> prepare(ink, (28, 28, 1), "mnist-digits").shape
-        (28, 28)
+        >>> prepare(ink, kinds.InputFormat(32, 32)).shape
+        (32, 32)
     """
-    shape = tuple(input_shape)
-    if shape != (*DRAWN_SIZE, 1):
-        raise ValueError(f"this run takes {'×'.join(map(str, shape))} images; a drawing is "
-                         f"prepared as a {DRAWN_SIZE[0]}×{DRAWN_SIZE[1]} grey image, so it "
-                         f"cannot feed it; compare it with a run trained on a 28×28 grey data "
-                         f"set (mnist-5k, fashion-mnist)")
     try:
-        prepared = preprocess.preprocess_canvas(np.asarray(drawn, np.float32), preparation)
+        prepared = for_run.prepare_canvas(np.asarray(drawn, np.float32), fmt)
     except ImageError as exc:
         raise ValueError(str(exc)) from exc
     if prepared.blank:
@@ -71,12 +66,12 @@ def first_conv_map(maps: list[FeatureMap]) -> FeatureMap | None:
     return next((m for m in maps if m.type in CONV_TYPES and m.spatial), None)
 
 
-def side(name: str, class_names: tuple[str, ...], preparation: str, predictor: Predictor,
-         explainer: Explainer | str, drawn: np.ndarray) -> Side:
+def side(name: str, class_names: tuple[str, ...], fmt: kinds.InputFormat,
+         predictor: Predictor, explainer: Explainer | str, drawn: np.ndarray) -> Side:
     """One run's view of the drawing.
 
     Args:
-        name, class_names, preparation: the run's record.
+        name, class_names, fmt: the run's record (:func:`cnnlab.data.kinds.input_format`).
         predictor: the run's :class:`Predictor` (its input shape is the run's).
         explainer: the run's :class:`Explainer`, or the reason it has none.
         drawn: the ``"as drawn"`` ink image (float 0..1, ink = 1), any size.
@@ -84,7 +79,7 @@ def side(name: str, class_names: tuple[str, ...], preparation: str, predictor: P
         A :class:`Side`; when the run cannot take the drawing, only ``message`` is set.
     """
     try:
-        image = prepare(drawn, predictor.input_shape, preparation)
+        image = prepare(drawn, fmt)
     except ValueError as exc:
         return Side(name, tuple(class_names), message=str(exc))
     maps = predictor.feature_maps(image)
