@@ -250,7 +250,7 @@ def test_download_with_a_wrong_checksum_is_discarded(tmp_path, monkeypatch):
 
 def test_dataset_status(tmp_path):
     status = {info.name: info for info in datasets.dataset_status()}
-    assert list(status) == ["mnist-5k", "mnist", "fashion-mnist"]
+    assert list(status) == ["mnist-5k", "mnist", "fashion-mnist", "cifar-10"]
     assert status["mnist-5k"].available_offline
     assert not status["mnist"].available_offline and not status["fashion-mnist"].available_offline
     assert str(tmp_path / "keras" / "datasets") in status["mnist"].detail

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cnnlab.data import class_folders, folder_scan, idx
+from cnnlab.data import cifar, class_folders, folder_scan, idx, kinds
 from cnnlab.data.dataset import (  # noqa: F401  (datasets.Dataset, datasets.clear_cache)
     Dataset,
     DatasetError,
@@ -26,11 +26,12 @@ from cnnlab.data.dataset import (  # noqa: F401  (datasets.Dataset, datasets.cle
 from cnnlab.data.kinds import DIGITS, FASHION_CLASSES  # noqa: F401  (datasets.DIGITS etc.)
 
 DEFAULT_DATASET = "mnist-5k"
-NAMES = ("mnist-5k", "mnist", "fashion-mnist")
+NAMES = ("mnist-5k", "mnist", "fashion-mnist", "cifar-10")
 DESCRIPTIONS = {
     "mnist-5k": "built-in: 5,000 MNIST digits (CC BY-SA 3.0), 4,000 train / 1,000 test",
     "mnist": "MNIST: 70,000 handwritten digits (CC BY-SA 3.0), 60,000 train / 10,000 test",
     "fashion-mnist": "Fashion-MNIST: 70,000 clothing images (Zalando, MIT), 60,000 / 10,000",
+    "cifar-10": "CIFAR-10: 60,000 32×32 colour photos of 10 classes (Krizhevsky), 50,000 / 10,000",
 }
 BUILTIN_SEED, BUILTIN_TEST_PER_CLASS = 0, 100
 DownloadProgress = Callable[[int, int], None]
@@ -45,9 +46,10 @@ def load_dataset(name_or_folder: str = DEFAULT_DATASET,
     (see :mod:`cnnlab.data.class_folders`); cached.
 
     Args:
-        name_or_folder: ``mnist-5k`` (built in, offline), ``mnist``, ``fashion-mnist``, or a
-            folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-            ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally .gz).
+        name_or_folder: ``mnist-5k`` (built in, offline), ``mnist``, ``fashion-mnist``,
+            ``cifar-10``, a folder holding ``train-images-idx3-ubyte``,
+            ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+            ``t10k-labels-idx1-ubyte`` (each optionally .gz), or a class-folder tree.
         progress: called as ``progress(bytes_done, bytes_total)`` while files download.
         class_names: for a folder, one name per label; by default the Fashion-MNIST names
             if the folder's name contains "fashion", else "0", "1", ...
@@ -64,6 +66,9 @@ def load_dataset(name_or_folder: str = DEFAULT_DATASET,
         raise DatasetError(f"class_names can only be given for a folder; {key} has its own")
     if key == "mnist-5k":
         return cached(("mnist-5k",), _load_builtin)
+    if key == cifar.NAME:
+        source = cifar.available()
+        return cached((key, str(source)), lambda: _load_cifar(progress))
     if key in idx.KERAS_FILES:
         paths = idx.keras_cache_files(key)
         return cached((key, str(paths[0])), lambda: _load_keras(key, paths, progress))
@@ -150,11 +155,25 @@ def _load_keras(name: str, paths: list[pathlib.Path], progress: DownloadProgress
                            "built-in data set mnist-5k") from exc
 
 
+def _load_cifar(progress: DownloadProgress | None) -> Dataset:
+    try:
+        arrays = cifar.load(progress)
+    except idx.DownloadError as exc:
+        raise DatasetError(f"{exc}. Without internet, use the built-in data set mnist-5k, or "
+                           f"copy {cifar.URL} to {cifar.archive_path()}") from exc
+    except (OSError, ValueError) as exc:  # CifarError and InputError are ValueErrors
+        raise DatasetError(f"the cached cifar-10 files are unreadable ({exc}); delete "
+                           f"{cifar.archive_path()} and {cifar.folders()[0].parent} to "
+                           "download them again, or use the built-in data set mnist-5k") from exc
+    return Dataset(name=cifar.NAME, class_names=cifar.CLASSES, source=DESCRIPTIONS[cifar.NAME],
+                   preparation=kinds.RESIZE, **arrays)
+
+
 def dataset_status() -> list[DatasetInfo]:
     """Which named data sets load without internet: checks files exist, never downloads.
 
     Returns:
-        One entry each for ``mnist-5k``, ``mnist`` and ``fashion-mnist``.
+        One entry each for ``mnist-5k``, ``mnist``, ``fashion-mnist`` and ``cifar-10``.
     """
     builtin = importlib.resources.files("cnnlab").joinpath("data/mnist_5k.npz").is_file()
     infos = [DatasetInfo("mnist-5k", DESCRIPTIONS["mnist-5k"], builtin,
@@ -168,6 +187,11 @@ def dataset_status() -> list[DatasetInfo]:
                   f"downloads {megabytes:.0f} MB from {idx.KERAS_URL} on first use into "
                   f"{paths[0].parent} (or put {', '.join(p.name for p in missing)} there)")
         infos.append(DatasetInfo(name, DESCRIPTIONS[name], not missing, detail))
+    source = cifar.available()
+    infos.append(DatasetInfo(cifar.NAME, DESCRIPTIONS[cifar.NAME], source is not None,
+                             f"in the Keras cache: {source}" if source else
+                             f"downloads {cifar.ARCHIVE_BYTES / 1e6:.0f} MB from {cifar.URL} on "
+                             f"first use into {cifar.archive_path()}"))
     return infos
 
 

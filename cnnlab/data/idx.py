@@ -55,7 +55,9 @@ KERAS_FILES = {
                       ("fashion-mnist/t10k-labels-idx1-ubyte.gz", 5_148),
                       ("fashion-mnist/t10k-images-idx3-ubyte.gz", 4_422_102)),
 }
-SHA256 = {"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"}
+SHA256 = {"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+          "cifar-10-batches-py-target_archive":  # cifar-10-python.tar.gz, as Keras checks it
+          "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"}
 
 
 class IdxError(ValueError):
@@ -247,8 +249,9 @@ class DownloadError(OSError):
 
 
 def download(files: list[tuple[pathlib.Path, int]],
-             progress: Callable[[int, int], None] | None = None) -> None:
-    """Fetch files from :data:`KERAS_URL` (by file name), reporting overall progress.
+             progress: Callable[[int, int], None] | None = None,
+             urls: list[str] | None = None) -> None:
+    """Fetch files from :data:`KERAS_URL` (by file name) or ``urls``, reporting overall progress.
 
     Each file is written to ``<path>.part`` first and renamed once complete (and, if its
     SHA-256 is known, verified), so an interrupted download leaves nothing half-written.
@@ -257,12 +260,13 @@ def download(files: list[tuple[pathlib.Path, int]],
         files: ``(target path, approximate size)`` pairs; the sizes give the progress total
             until the server sends the real lengths.
         progress: called as ``progress(bytes_done, bytes_total)`` after every chunk.
+        urls: one URL per file, instead of :data:`KERAS_URL` + the file's name.
     Raises:
         DownloadError: a file could not be fetched, written or verified.
     """
     total, done = sum(size for _, size in files), 0
-    for path, size in files:
-        url = KERAS_URL + path.name
+    for number, (path, size) in enumerate(files):
+        url = urls[number] if urls else KERAS_URL + path.name
         part = path.with_name(path.name + ".part")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
