@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/layers:"),
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+    st.Page("pages/my_classes.py", title="My classes", icon=":material/category:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 

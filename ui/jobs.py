@@ -19,23 +19,26 @@ from ui import state
 
 if TYPE_CHECKING:
     from cnnlab.architecture.spec import Architecture
+    from cnnlab.data.datasets import Dataset
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training.engine import TrainingJob
 
 QUICK_EPOCHS = 3
 
 
-def start(arch: Architecture, dataset_name: str, hyperparameters: Hyperparameters) -> None:
+def start(arch: Architecture, dataset_name: str | Dataset,
+          hyperparameters: Hyperparameters) -> None:
     """Queue a training job for this workspace (imports TensorFlow on first use). A name
     that is not a named data set must be a folder under the data roots
-    (:mod:`cnnlab.workspaces.data_roots`).
+    (:mod:`cnnlab.workspaces.data_roots`); a Dataset (e.g. drawn classes) is used as it is.
 
     Raises ValueError (DatasetError, SpecError, BusyError, WorkspaceError included) with a
     message to show.
     """
     from cnnlab.workspaces import data_roots
 
-    dataset = data_roots.load(dataset_name)
+    dataset = (data_roots.load(dataset_name) if isinstance(dataset_name, str)
+               else dataset_name)
     session = state.session()
     ownership.start(session.workspace, arch, dataset, hyperparameters,
                     name=state.next_run_name(arch.name))
