@@ -9,7 +9,7 @@ import streamlit as st
 
 from cnnlab.learn import conv_explain, conv_steps, kernels
 from cnnlab.views import grid_html
-from ui import patches
+from ui import learn_image, patches
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 SECTIONS = ("Convolution", "Pooling", "On a real image")
@@ -255,30 +255,20 @@ def _draw(steps: list[conv_steps.Step], index: int, padded: conv_steps.Padded,
 
 
 def real_image() -> None:
-    digits = _digits("showing a hand-drawn 7 instead")
-    images, labels = digits if digits else (kernels.sample_digit()[None], np.array([7]))
-    cols = st.columns(4)
-    index = int(cols[0].number_input("digit no.", 0, len(images) - 1, key="img_digit",
-                                     persist_state=KEEP))
-    size = cols[1].radio("kernel size", (3, 5), key="img_size", horizontal=True,
+    chosen = learn_image.choose(_digits)  # a built-in digit, or an own image (colour too)
+    if chosen is None:
+        return
+    planes, what = chosen
+    cols = st.columns(3)
+    size = cols[0].radio("kernel size", (3, 5), key="img_size", horizontal=True,
                          persist_state=KEEP)
-    padding = cols[2].selectbox("padding", PADDINGS[:2], key="img_pad", persist_state=KEEP)
-    kernel = _kernel("img", size, cols[3])
+    padding = cols[1].selectbox("padding", PADDINGS[:2], key="img_pad", persist_state=KEEP)
+    kernel = _kernel("img", size, cols[2])
     if kernel is None:
         return
-    stages = kernels.feature_map_stages(images[index], kernel, padding)
-    vmax = float(np.abs(stages[1].values).max()) or 1.0
-    st.markdown(" → ".join(f"{stage.name} **{stage.shape[0]}×{stage.shape[1]}**"
-                           for stage in stages) + f" (digit no. {index}, a {labels[index]})")
-    cols = st.columns([1.3, 2, 2, 2, 2])
-    _html(cols[0], f"Kernel {kernel.shape[0]}×{kernel.shape[1]}",
-          grid_html.grid_table(kernel, base="kernel", numbered=False))
-    for col, stage in zip(cols[1:], stages, strict=True):
-        picture = grid_html.heat_image(stage.values, 1.0 if stage is stages[0] else vmax,
-                                       diverging=stage is not stages[0])
-        col.image(picture, caption=f"{stage.name}: {stage.shape[0]}×{stage.shape[1]}")
-        col.caption(stage.note)
-    st.caption(f"blue: negative, white: 0, red: positive (full colour at ±{vmax:.2f})")
+    for title, plane in planes:
+        learn_image.stages_row(plane, kernel, padding,
+                               what if title == "input" else f"{what}: {title}")
 
 
 def render() -> None:

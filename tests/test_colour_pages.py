@@ -4,10 +4,12 @@ input in colour and a colour network's first-layer filters as colour patches."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnlab.views import render, rgb_filters
@@ -134,3 +136,41 @@ def test_the_diagram_draws_a_colour_input_as_red_green_and_blue_planes():
     assert fills == [c for c in diagram.RGB_PLANES for _ in range(3)]  # side, top, front each
     labels, fills, _ = input_block((16, 16, 1))
     assert labels == ["input", "16×16×1"] and len(set(fills)) == 1
+
+
+def test_learn_convolves_a_colour_image_per_channel_or_in_grey():
+    from cnnlab.learn import colour_image
+
+    photo = np.zeros((20, 40, 3), np.uint8)
+    photo[:, :20] = (230, 30, 0)  # red left half, blue right half
+    photo[:, 20:] = (0, 40, 210)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    at = AppTest.from_file(str(ROOT / "pages" / "learn.py"), default_timeout=60)
+    at.session_state["learn_test_upload"] = buffer.getvalue()
+    at.run()
+    at.segmented_control(key="learn_section").set_value("On a real image").run()
+    at.radio(key="img_source").set_value("my own image").run()
+    assert not at.exception, at.exception
+    heads = [m.value for m in at.markdown if m.value.startswith("input **20×40**")]
+    assert [h.rsplit("(", 1)[1] for h in heads] == [
+        f"your colour image, 20×40: {c} channel)" for c in ("red", "green", "blue")]
+    assert len(at.image) == 1 + 3 * 4  # the image, then four stages per channel
+    at.radio(key="img_colour_mode").set_value("converted to grey").run()
+    heads = [m.value for m in at.markdown if m.value.startswith("input **20×40**")]
+    assert len(heads) == 1 and heads[0].endswith("converted to grey)")
+    assert len(at.image) == 1 + 4 and any("Converted to grey" in c.value for c in at.caption)
+
+    rgb = colour_image.learn_image(buffer.getvalue())
+    np.testing.assert_array_equal(rgb, photo)  # small enough: unchanged
+    (_, grey), = colour_image.planes(rgb, "grey")
+    luma = photo.astype(float) @ np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(grey, luma, atol=1)
+    channels = colour_image.planes(rgb, "channels")
+    assert [title for title, _ in channels] == ["red channel", "green channel", "blue channel"]
+    for i, (_, plane) in enumerate(channels):
+        np.testing.assert_array_equal(plane, photo[..., i])
+    big = np.zeros((300, 150, 3), np.uint8)
+    big[..., 1] = 255
+    Image.fromarray(big).save(buffer := io.BytesIO(), format="PNG")
+    assert colour_image.learn_image(buffer.getvalue()).shape == (64, 32, 3)

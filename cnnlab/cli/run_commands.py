@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from cnnlab.cli import data_options
 from cnnlab.runs.records import OPTIMIZERS
 from cnnlab.training.augment import NAMES as AUGMENT_NAMES
 
@@ -51,6 +52,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="train on the Dask cluster of this scheduler, tcp://HOST:PORT "
                         "(default CNNLAB_SCHEDULER; unset: train in this process)")
+    data_options.add_arguments(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("predict", help="classify image files with a trained run")
     p.add_argument("run", metavar="DIR", help="a run folder written by `cnnlab train`")
@@ -116,20 +118,8 @@ class _Interrupts:
         raise KeyboardInterrupt
 
 
-def _download_notice(name: str):
-    shown = []
-
-    def progress(done: int, total: int) -> None:
-        if not shown:
-            print(f"downloading {name} ({total / 1e6:.0f} MB)...", file=sys.stderr, flush=True)
-            shown.append(True)
-
-    return progress
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from cnnlab.architecture import presets
-    from cnnlab.data import datasets
     from cnnlab.runs.records import Hyperparameters
 
     arch = presets.resolve(args.arch)
@@ -137,7 +127,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_split,
         seed=args.seed, augment=args.augment)
-    dataset = datasets.load_dataset(args.dataset, _download_notice(args.dataset))
+    dataset = data_options.load(args)  # class folders: --image-size, --color
     out = Path(args.out)
     import_tensorflow()
     from cnnlab.runs import atomic, run_files
@@ -237,10 +227,11 @@ def prepare_images(paths: list[str], fmt=None) -> list:
 
 
 def predict_files(run, paths: list[str], prepared: list) -> list[dict]:
-    """``{"file", "class_index", "label", "probabilities", "note"}`` per image, in order.
+    """``{"file", "class_index", "class_name", "label", "probabilities", "note"}`` per image,
+    in order; ``class_name`` (and ``label``, its older name) is the run's name of the class.
 
-    A blank image has ``class_index``, ``label`` and ``probabilities`` null and says why in
-    ``note``; otherwise ``note`` is null.
+    A blank image has ``class_index``, ``class_name``, ``label`` and ``probabilities`` null and
+    says why in ``note``; otherwise ``note`` is null.
     """
     from cnnlab.inspect import inference
 
@@ -248,12 +239,13 @@ def predict_files(run, paths: list[str], prepared: list) -> list[dict]:
     results = []
     for path, image in zip(paths, prepared, strict=True):
         if image.blank:
-            results.append({"file": path, "class_index": None, "label": None,
+            results.append({"file": path, "class_index": None, "class_name": None, "label": None,
                             "probabilities": None, "note": image.note or BLANK_NOTE})
             continue
         probabilities = [float(p) for p in predictor.probabilities(image.model_input())]
         best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        results.append({"file": path, "class_index": best, "label": run.class_names[best],
+        name = run.class_names[best]
+        results.append({"file": path, "class_index": best, "class_name": name, "label": name,
                         "probabilities": probabilities, "note": None})
     return results
 
