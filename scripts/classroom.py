@@ -5,6 +5,8 @@
     python scripts/classroom.py up        # prints the one address to open
     python scripts/classroom.py status
     python scripts/classroom.py down      # stops exactly what `up` started
+    python scripts/classroom.py conf --state DIR --listen 0.0.0.0:80 --replica HOST:PORT ...
+                                          # only nginx's configuration, for a real deployment
 
 Everything listens on 127.0.0.1. ``--workers 0`` starts no scheduler: the replicas train
 in-process, as ``streamlit run app.py`` alone does. Each process is started in a session of
@@ -159,10 +161,11 @@ class Stack:
         return killed
 
 
-def render_nginx(prefix: Path, port: int, replica_ports: list[int]) -> Path:
-    """``deploy/nginx.conf.template`` with this stack's folder and ports; the file written."""
-    upstreams = "\n".join(f"        server 127.0.0.1:{p};" for p in replica_ports)
-    values = {"@PREFIX@": str(prefix), "@LISTEN@": f"127.0.0.1:{port}",
+def render_nginx(prefix: Path, listen: str, replicas: list[str]) -> Path:
+    """``deploy/nginx.conf.template`` with this folder, nginx's ``host:port`` and the
+    replicas' ``host:port``; the file written (``prefix/nginx.conf``)."""
+    upstreams = "\n".join(f"        server {address};" for address in replicas)
+    values = {"@PREFIX@": str(prefix), "@LISTEN@": listen,
               "@UPSTREAMS@": upstreams, "@MAX_BODY@": str(UPLOAD_MB)}
     lines = TEMPLATE.read_text().splitlines()
     for key, value in values.items():  # in directives only: the comments name the keys
@@ -220,7 +223,8 @@ def up(args: argparse.Namespace) -> int:
             "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false"], env)
             for i, port in enumerate(replica_ports, 1)]
-        conf = render_nginx(state, args.port, replica_ports)
+        conf = render_nginx(state, f"127.0.0.1:{args.port}",
+                            [f"127.0.0.1:{port}" for port in replica_ports])
         nginx = stack.start("nginx", [NGINX, "-p", str(state), "-c", str(conf),
                                       "-e", str(state / "error.log")])
         url = f"http://127.0.0.1:{args.port}"
@@ -288,9 +292,22 @@ def status(args: argparse.Namespace) -> int:
     return 0 if all(group_alive(e) for e in stack.entries) else 1
 
 
+def conf(args: argparse.Namespace) -> int:
+    """Only write nginx's configuration, for replicas started by hand (see the README)."""
+    if not args.replica:
+        print("error: conf needs the replicas: --replica HOST:PORT, once per replica",
+              file=sys.stderr)
+        return 2
+    args.state.mkdir(parents=True, exist_ok=True)
+    path = render_nginx(args.state, args.listen or f"127.0.0.1:{args.port}", args.replica)
+    print(f"wrote {path}; start nginx with:\n{NGINX} -p {args.state} -c {path} "
+          f"-e {args.state / 'error.log'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("command", choices=("up", "down", "status", "conf"))
     parser.add_argument("--state", type=Path, default=STATE_DEFAULT,
                         help=f"folder for PIDs, logs and nginx's files (default {STATE_DEFAULT})")
     parser.add_argument("--port", type=int, default=8080, help="nginx's port (default 8080)")
@@ -301,13 +318,16 @@ def main(argv: list[str] | None = None) -> int:
                                        "$CNNLAB_HOME or ~/.cnnlab)")
     parser.add_argument("--timeout", type=float, default=120,
                         help="seconds each part may take to come up (default 120)")
+    parser.add_argument("--listen", help="conf: nginx's HOST:PORT (default 127.0.0.1:--port)")
+    parser.add_argument("--replica", action="append", default=[],
+                        help="conf: a replica's HOST:PORT (repeat for each)")
     parser.add_argument("--keep-logs", action="store_true", help="down: keep the state folder")
     args = parser.parse_args(argv)
     if args.replicas < 1 or args.workers < 0:
         parser.error(f"--replicas must be >= 1 and --workers >= 0; received "
                      f"{args.replicas} and {args.workers}")
     args.state = args.state.expanduser().resolve()
-    return {"up": up, "down": down, "status": status}[args.command](args)
+    return {"up": up, "down": down, "status": status, "conf": conf}[args.command](args)
 
 
 if __name__ == "__main__":
