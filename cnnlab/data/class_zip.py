@@ -30,7 +30,7 @@ CHUNK = 1 << 16
 def _checked_members(zf: zipfile.ZipFile, where: str, limits: class_folders.Limits,
                      max_bytes: int) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     infos = zf.infolist()
-    max_members = limits.max_images + 4 * limits.max_classes + 64  # images, folders, a readme
+    max_members = limits.max_images + 2 * limits.max_classes + 16  # images, folders, a readme
     if len(infos) > max_members:
         raise DatasetError(f"{where} holds {len(infos):,} members; at most {max_members:,} are "
                            f"accepted ({limits.max_images:,} images)")

@@ -97,6 +97,8 @@ def read_header(path: Path, max_bytes: int, max_pixels: int) -> Header:
             with Image.open(f, formats=FORMATS) as img:
                 height, width = _checked_size(img, max_pixels)
                 return Header(height, width, _has_colour(img))
+        except BadImage:
+            raise
         except Image.DecompressionBombError:
             raise BadImage(f"declares more pixels than the {max_pixels:,}-pixel limit per "
                            "image") from None
