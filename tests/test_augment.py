@@ -1,4 +1,5 @@
 """Augmentation: seeded, only in the training pipeline, recorded with the run, refused when bad."""
+# ruff: noqa: F811 (tiny_folder is a fixture of test_cli_run, taken as an argument)
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from test_cli_run import tiny_folder  # noqa: F401 (fixture)
 
 from cnnlab.architecture import presets
 from cnnlab.cli import main as cli
@@ -127,6 +129,19 @@ def test_augmentation_never_enters_the_model(augmented_run, tiny_run, tiny_datas
     assert augmented_run.metrics.test_accuracy > 0.5
 
 
+def test_the_same_seed_repeats_an_augmented_run(augmented_run, tiny_dataset):
+    job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
+                                Hyperparameters(epochs=2, batch_size=32, seed=3,
+                                                augment="strong"))
+    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().message
+    again = job.result()
+    assert [(r.loss, r.accuracy, r.val_loss) for r in again.history] == [
+        (r.loss, r.accuracy, r.val_loss) for r in augmented_run.history]
+    for mine, theirs in zip(again.model.get_weights(), augmented_run.model.get_weights(),
+                            strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
 def test_the_run_records_its_augmentation(augmented_run, tmp_path):
     folder = run_files.save_run(augmented_run, tmp_path / "run")
     saved = json.loads((folder / "hyperparameters.json").read_text())
@@ -147,6 +162,14 @@ def test_hyperparameters_refuse_a_bad_augment(value):
     with pytest.raises(ValueError) as info:
         Hyperparameters.from_dict({"augment": value})
     assert str(info.value) == f"augment must be one of off, light, strong; received {value!r}"
+
+
+def test_cli_trains_with_augment_and_records_it(capsys, tiny_folder, tmp_path):
+    out_dir = tmp_path / "out"
+    code = cli.main(["train", "tutorial-1conv", "--dataset", str(tiny_folder), "--out",
+                     str(out_dir), "--epochs", "1", "--batch-size", "32", "--augment", "light"])
+    assert code == 0, capsys.readouterr().err
+    assert run_files.load_run(out_dir).hyperparameters.augment == "light"
 
 
 def test_cli_augment_bad_value_is_one_error_line(capsys, tmp_path):
