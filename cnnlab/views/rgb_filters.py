@@ -43,7 +43,7 @@ def rgb_patches(kernel: np.ndarray) -> np.ndarray:
     return np.round(scaled * 255).astype(np.uint8)
 
 
-def rgb_filter_grid(kernel: np.ndarray, cols: int | None = None, pad: int = 2,
+def rgb_filter_grid(kernel: np.ndarray, cols: int | None = None, pad: int = 6,
                     scale: int | None = None) -> tuple[np.ndarray, str]:
     """The colour patches of :func:`rgb_patches`, one tile per filter, and a description.
 
