@@ -116,9 +116,11 @@ def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
 
 
 def test_draw_page_says_which_models_it_cannot_feed(digits_run):
-    """A run on 32×32 colour images: the page says why drawing cannot feed it (no crash)."""
+    """A run on 32×32 colour images: the page says why drawing cannot feed it and offers the
+    image upload instead (no crash; issue 16 item 4)."""
     colour = dataclasses.replace(
         digits_run, architecture=digits_run.architecture.with_data((32, 32, 3), 10))
     at = page("pages/draw.py", colour, canvas_with(a_one))
-    assert any("takes 32×32×3 images" in w.value for w in at.warning), at.warning
+    assert any("takes 32×32 colour images" in i.value and "Upload a colour image" in i.value
+               for i in at.info), at.info
     assert not [h for h in at.subheader if h.value.startswith("Prediction:")]
