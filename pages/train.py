@@ -12,7 +12,7 @@ from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
-from ui import augment_preview, jobs, layout, patches, state, widgets
+from ui import augment_preview, jobs, layout, live_chart, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -257,7 +257,8 @@ def render() -> None:
                 st.rerun()
             except ValueError as exc:
                 st.error(str(exc))
-        st.fragment(run_every=1.0 if running else None)(live_view)()
+        if not (running and live_chart.show()):  # the live element polls; no reruns
+            st.fragment(run_every=1.0 if running else None)(live_view)()
     run = state.current_run()
     if run is not None and not running:
         results(run)
