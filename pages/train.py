@@ -12,7 +12,7 @@ from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
-from ui import augment_preview, jobs, layout, live_chart, patches, state, widgets
+from ui import augment_preview, datasets_upload, jobs, layout, live_chart, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -24,15 +24,18 @@ def dataset_choice(running: bool) -> str | None:
     """The data set picker with its state; returns a loadable name or folder, or None."""
     status = {info.name: info for info in datasets.dataset_status()}
     roots = data_roots.roots()  # folder data sets only under CNNLAB_DATA_DIRS (none: off)
-    options = [*datasets.NAMES, FOLDER] if roots else list(datasets.NAMES)
+    options = [*datasets.NAMES, datasets_upload.UPLOAD, *([FOLDER] if roots else [])]
     choice = st.selectbox("data set", options, key="train_dataset", disabled=running)
     if choice in status:  # under the box: in the box, a narrow column cut it mid-word
         st.caption(status[choice].description)
+    if choice == datasets_upload.UPLOAD:
+        return datasets_upload.choose(running)
     if choice == FOLDER:
         folder = st.text_input("folder path", key="train_folder", disabled=running,
                                placeholder=str(roots[0] / "fashion-mnist"),
-                               help="a folder under " + ", ".join(map(str, roots)))
-        return folder.strip() or None
+                               help="a folder under " + ", ".join(map(str, roots)) + " of IDX "
+                               "files, or with one subfolder of PNG/JPEG images per class")
+        return datasets_upload.with_options(folder.strip(), running) if folder.strip() else None
     info = status[choice]
     if info.available_offline:
         return choice
@@ -58,12 +61,14 @@ def dataset_preview(name: str) -> datasets.Dataset | None:
     with st.expander(f"{data.name}: {len(data.y_train):,} training and {len(data.y_test):,} test "
                      f"images, {data.num_classes} classes", expanded=False):
         picks = np.concatenate(datasets.sample_images(data, per_class=2, seed=0))
-        st.image([data.x_train[i][..., 0] for i in picks], width=56,
+        colour = data.image_shape[2] == 3
+        st.image([data.x_train[i] if colour else data.x_train[i][..., 0] for i in picks], width=56,
                  caption=[data.class_names[data.y_train[i]] for i in picks])
         st.dataframe(pd.DataFrame({"class": data.class_names,
                                    "training images": data.class_counts("train"),
                                    "test images": data.class_counts("test")}),
                      hide_index=True, key="train_counts")
+    datasets_upload.show_notes(data)
     return data
 
 

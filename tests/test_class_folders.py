@@ -201,3 +201,13 @@ def test_load_dataset_reads_class_folders_cached_until_a_file_changes(tmp_path):
     empty.mkdir()
     with pytest.raises(datasets.DatasetError, match="one subfolder of PNG/JPEG images per class"):
         datasets.load_dataset(str(empty))
+
+
+def test_the_name_carries_the_options_and_loads_the_same_set_again(tmp_path):
+    make_tree(tmp_path / "set", {"a": 3, "b": 3})
+    ds, _ = load_class_folder(tmp_path / "set", image_size=(4, 5), color="rgb")
+    assert ds.name == f"{tmp_path / 'set'} (4×5, rgb)"
+    again = datasets.load_dataset(ds.name)  # what a run records as its data set
+    assert again is ds
+    plain, _ = load_class_folder(tmp_path / "set")
+    assert plain.name == str(tmp_path / "set") and plain.image_shape == (8, 6, 1)

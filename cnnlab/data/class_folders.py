@@ -20,6 +20,7 @@ differ and no ``image_size`` is given. Numpy and Pillow only (no TensorFlow).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,36 @@ class SizesDiffer(DatasetError):
         self.sizes = sizes
 
 
+_NAMED = re.compile(r"^(?P<folder>.+) \((?:(?P<h>\d+)×(?P<w>\d+))?(?:, )?"
+                    r"(?P<color>rgb|grayscale)?\)$")
+
+
 def _size_text(size: tuple[int, int]) -> str:
     return f"{size[0]}×{size[1]}"
+
+
+def dataset_name(folder: str | os.PathLike[str], image_size: Sequence[int] | None = None,
+                 color: str | None = None) -> str:
+    """The data set's name: the folder, with the options it was loaded with, so that the name
+    (a run's ``dataset``) loads the same images again.
+
+    Example:
+        >>> dataset_name("/data/shapes", (32, 32), "rgb")
+        '/data/shapes (32×32, rgb)'
+    """
+    options = [_size_text(tuple(image_size))] if image_size else []
+    options += [str(color)] if color else []
+    return f"{folder} ({', '.join(options)})" if options else str(folder)
+
+
+def parse_name(name: str) -> tuple[str, tuple[int, int] | None, str | None] | None:
+    """``(folder, image_size, color)`` of a name made by :func:`dataset_name` with options;
+    None when ``name`` carries none."""
+    match = _NAMED.match(str(name))
+    if not match or not (match["h"] or match["color"]):
+        return None
+    size = (int(match["h"]), int(match["w"])) if match["h"] else None
+    return match["folder"], size, match["color"]
 
 
 def _checked_options(image_size: Sequence[int] | None, color: str | None,
@@ -134,7 +163,7 @@ def _headers(found: folder_scan.Found, limits: Limits, skipped: list) -> list:
 
 def _build(folder: Path, found: folder_scan.Found, size: tuple[int, int] | None, rgb: bool | None,
            seed: int, limits: Limits, progress: Progress | None) -> Dataset:
-    skipped = list(found.skipped)
+    skipped, asked, forced = list(found.skipped), size, rgb
     headers = _headers(found, limits, skipped)
     sizes = sorted({(h.height, h.width) for *_, h in headers})
     if size is None and len(sizes) > 1:
@@ -170,8 +199,10 @@ def _build(folder: Path, found: folder_scan.Found, size: tuple[int, int] | None,
     notes = list(found.notes) + ([_warning(skipped, folder, limits)] if skipped else [])
     train, test = _split(labels, splits, found.class_names, seed, folder, limits, notes)
     how = "given train/ and test/" if splits.size and splits[0] else f"80/20 split, seed {seed}"
-    return Dataset(name=str(folder), class_names=found.class_names, x_train=images[train],
-                   y_train=labels[train], x_test=images[test], y_test=labels[test],
+    color = None if forced is None else ("rgb" if forced else "grayscale")
+    return Dataset(name=dataset_name(folder, asked, color), class_names=found.class_names,
+                   x_train=images[train], y_train=labels[train], x_test=images[test],
+                   y_test=labels[test],
                    source=f"class folder {folder} ({how}; {_size_text((height, width))} "
                           f"{'rgb' if rgb else 'grey'})",
                    preparation=kinds.RESIZE, warnings=tuple(notes))

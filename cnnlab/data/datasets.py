@@ -73,6 +73,10 @@ def load_dataset(name_or_folder: str = DEFAULT_DATASET,
         paths = idx.keras_cache_files(key)
         return cached((key, str(paths[0])), lambda: _load_keras(key, paths, progress))
     folder = pathlib.Path(name_or_folder).expanduser()
+    named = None if folder.is_dir() else class_folders.parse_name(str(name_or_folder))
+    if named is not None:  # a class folder's name with its options: "FOLDER (32×32, rgb)"
+        return class_folders.load_class_folder(named[0], image_size or named[1],
+                                               color or named[2], progress=folder_progress)[0]
     if not folder.is_dir():
         looks_like_path = any(c in str(name_or_folder) for c in "/\\~.") or folder.exists()
         what = f"no folder {folder}" if looks_like_path else f"unknown data set {name_or_folder!r}"

@@ -1,9 +1,13 @@
-"""Folder data sets in the web app: only folders under the configured data roots.
+"""Folder data sets in the web app: only folders under the configured data roots, and the
+workspace's own uploaded sets (:mod:`cnnlab.workspaces.uploads`).
 
 The web app's visitors are not the machine's user, so a folder they type is resolved with
 ``realpath`` (``..`` and symbolic links followed) and must lie inside one of
 ``CNNLAB_DATA_DIRS``; messages name the folder typed and the files expected, never what a
-folder holds. The command line (run by the machine's own user) does not use this.
+folder holds. A folder is an MNIST-format folder (four IDX files) or a tree of class folders
+(:mod:`cnnlab.data.class_folders`), whose name may carry the image size and colour it was
+loaded with (``shapes (32×32, rgb)``). The command line (run by the machine's own user) does
+not use this.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cnnlab.data import datasets, idx
-from cnnlab.workspaces import settings
+from cnnlab.data import class_folders, datasets, folder_scan, idx
+from cnnlab.workspaces import settings, uploads
 
 
 class DataRootError(ValueError):
@@ -43,18 +47,30 @@ def resolve(text: str) -> Path:
     missing = [stem for _, stem in idx.FOLDER_FILES if not any(
         (path / (base + ext)).is_file() for base in (stem, stem.replace("-idx", ".idx"))
         for ext in ("", ".gz"))]
-    if missing:
+    if missing and not folder_scan.is_class_folder(path):
         raise DataRootError(f"{text.strip()!r} is not an MNIST-format folder: it needs "
                             f"{', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
-                            "optionally .gz)")
+                            "optionally .gz); nor a folder with one subfolder of PNG/JPEG "
+                            "images per class")
     return path
 
 
-def load(name: str) -> datasets.Dataset:
-    """The web app's data set ``name``: a named one, or a folder only inside the data roots.
+def load(name: str, progress: class_folders.Progress | None = None) -> datasets.Dataset:
+    """The web app's data set ``name``: a named one, a folder only inside the data roots, or
+    one of a workspace's uploaded sets; a class folder's name may carry its options.
 
+    Args:
+        name: a data set name, a folder, or ``"FOLDER (H×W, rgb)"``.
+        progress: ``progress(images_done, images_total)`` while a class folder loads.
     Raises:
         DataRootError: for a folder outside the roots (see :func:`resolve`).
-        DatasetError: the data set cannot be loaded.
+        DatasetError: the data set cannot be loaded (``class_folders.SizesDiffer`` when a
+            class folder's images differ in size and the name gives none).
     """
-    return datasets.load_dataset(name if name in datasets.NAMES else str(resolve(name)))
+    if name in datasets.NAMES:
+        return datasets.load_dataset(name)
+    named = class_folders.parse_name(name)
+    text, size, color = named if named else (name, None, None)
+    path = Path(os.path.realpath(text)) if uploads.is_upload(text) else resolve(text)
+    return datasets.load_dataset(str(path), image_size=size, color=color,
+                                 folder_progress=progress)
