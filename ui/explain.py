@@ -70,7 +70,7 @@ def stability_strip(run: Any, image: np.ndarray) -> None:
         table.setdefault(names[kind], []).append(
             f"{run.class_names[index]} · {probs[index]:.0%}")
     st.markdown("**Stability** — the answer (and its confidence) for your drawing moved a "
-                "little: column 0 is the drawing itself")
+                "little more: column 0 is the drawing as the sliders above leave it")
     steps = len(transform.SWEEP_SHIFTS) // 2
     frame = pd.DataFrame(list(table.values()), index=list(table),
                          columns=[f"{i:+d}" if i else "0" for i in range(-steps, steps + 1)])
@@ -180,7 +180,7 @@ def panel(run: Any, predictor: Any, prepared: Preprocessed,
     why, unit, change = st.tabs(TABS)
     with change:
         moved_image = transform_tab(image)
-        stability_strip(run, image)
+        stability_strip(run, moved_image)  # around the drawing as the sliders leave it
     probs = predictor.probabilities(moved_image)
     with why:
         why_tab(run, summary, moved_image, probs)

@@ -15,6 +15,10 @@ from cnnlab.architecture import shapes, spec
 from cnnlab.learn import quiz
 
 TOGGLE = "build_quiz"
+# both right, one of two, neither: Material icons (the app's font has them; emoji need a font
+# a classroom machine may lack)
+MARKS = {2: ":green[:material/check_circle:]", 1: ":orange[:material/adjust:]",
+         0: ":red[:material/cancel:]"}
 
 
 def toggle() -> bool:
@@ -61,7 +65,7 @@ def _mark(right: bool, guessed: str) -> str:
 
 
 def _revealed(verdict: quiz.Verdict, description: str) -> None:
-    points = {2: "✅", 1: "🟡", 0: "❌"}[verdict.points]
+    points = MARKS[verdict.points]
     shape = "×".join(map(str, verdict.shape))
     guessed = "×".join(map(str, verdict.guessed_shape))
     params = f"{verdict.guessed_params:,}"
@@ -77,13 +81,14 @@ def panel(own: spec.Architecture, own_summary: shapes.Summary) -> None:
     arch = own if seed is None else quiz.challenge(seed)
     summary = own_summary if seed is None else shapes.summarize(arch)
     buttons = st.container(horizontal=True)
-    buttons.button("🎲 new challenge", key="quiz_new", on_click=_new_challenge)
+    buttons.button("new challenge", key="quiz_new", on_click=_new_challenge,
+                   icon=":material/casino:", help="a random small network to work through")
     if seed is not None:
         buttons.button("quiz my network", key="quiz_own", on_click=_own_network)
     score = st.session_state.get("quiz_score", [0, 0])
     buttons.markdown(f"**Score: {score[0]} / {score[1]}**", width="content")
     if not summary.ok:
-        st.warning("Fix the marked layers first, or press 🎲 new challenge.")
+        st.warning("Fix the marked layers first, or press **new challenge**.")
         return
     name = "your network" if seed is None else f"challenge {seed}"
     st.markdown(f"**{name}** · input {'×'.join(map(str, summary.input_shape))} · "
@@ -94,8 +99,8 @@ def panel(own: spec.Architecture, own_summary: shapes.Summary) -> None:
         _revealed(verdict, quiz.describe(row))
     if len(answers) >= len(summary.rows):
         got = sum(v.points for v in answers)
-        st.success(f"Done: {got} of {2 * len(answers)} right on this network. Press 🎲 new "
-                   f"challenge for another.")
+        st.success(f"Done: {got} of {2 * len(answers)} right on this network. Press **new "
+                   "challenge** for another.")
         return
     row = summary.rows[len(answers)]
     key = f"quiz_{len(answers)}_{seed}"
