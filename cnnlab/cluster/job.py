@@ -100,7 +100,9 @@ class ClusterJob(engine.TrainingJob):
                "hyperparameters": self.hyperparameters.to_dict(), "data": data_spec(dataset),
                "events": f"{self.key}-events", "stop": f"{self.key}-stop",
                "resume": f"{self.key}-resume"}
-        self._resume.set({"epoch": 0, "weights": b""})  # a rerun after a lost worker reads it
+        with engine._BUILD_LOCK:  # the start a local job would have, whatever the worker's state
+            first = builder.build_model(self.architecture, seed=self.hyperparameters.seed)
+        self._resume.set({"epoch": 0, "weights": task.pack_weights(first.get_weights())})
         self._future = self._client.submit(task.train, job, key=self.key, retries=0)
         self._set_waiting()
 

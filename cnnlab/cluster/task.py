@@ -123,7 +123,7 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     worker = get_worker().address
     events, resume = Queue(job["events"]), Variable(job["resume"])
     stop = _StopFlag(Event(job["stop"]))
-    state = resume.get(timeout=30)  # set by the server at submission; later, each epoch
+    state = resume.get(timeout=30)  # the server's initial weights, later each epoch's
     start = int(state["epoch"])
     events.put({"kind": "started", "worker": worker, "resumed_from": start})
     data = load_data(job["data"], worker)
@@ -133,8 +133,7 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     model = builder.build_model(arch, seed=hp.seed)
     builder.compile_model(model, hp.optimizer, hp.learning_rate)
     memory.create_training_variables(model, data.x_train[:1], data.y_train[:1])
-    if start:
-        model.set_weights(unpack_weights(state["weights"]))
+    model.set_weights(unpack_weights(state["weights"]))  # the server's start, or an epoch's
     train_idx, val_idx = feeding.split(data.y_train, hp.validation_fraction, hp.seed)
     batches = math.ceil(len(train_idx) / hp.batch_size)
     progress = Progress(job["events"], hp.epochs)
@@ -142,7 +141,7 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     progress.set_status("running", "training")
     events.put({"kind": "configure", "batches": batches, "batch_size": hp.batch_size,
                 "train_samples": len(train_idx),
-                "weights": None if start else pack_weights(model.get_weights())})
+                "weights": None if start else state["weights"]})
     callback = Publisher(progress, stop, events, resume)
     if not stop.is_set() and start < hp.epochs:
         validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None

@@ -1,0 +1,194 @@
+"""Training through a Dask cluster (issue 14): a LocalCluster of two worker processes, one
+thread each, on 127.0.0.1, started once for the module and stopped with every process it
+started. Deselect with ``-m "not cluster"``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from cnnlab.architecture import presets
+from cnnlab.runs.records import Hyperparameters
+from tests.conftest import make_tiny_dataset
+
+pytestmark = pytest.mark.cluster
+distributed = pytest.importorskip("distributed")
+from cnnlab.cluster import client as cluster_client  # noqa: E402  (after the skip)
+from cnnlab.cluster import job as cluster_job  # noqa: E402
+
+TINY = presets.get("tutorial-1conv")
+WAIT = 180
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Scheduler + two single-thread worker processes; afterwards none of them is left."""
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None)
+    try:
+        yield local
+    finally:
+        started = [p for p in me.children(recursive=True) if p.pid not in before]
+        cluster_client.close()
+        local.close()
+        deadline = time.monotonic() + 30
+        while any(running(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for process in started:
+            if running(process):
+                process.kill()
+        time.sleep(1)
+        left = [p for p in started if running(p)]
+        assert not left, f"the cluster left processes running: {left}"
+
+
+def running(process: psutil.Process) -> bool:
+    """Alive and not a zombie (a zombie has ended; only its exit status waits to be read)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_tiny_dataset(train=200, test=60, name="tiny-cluster")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cluster, data, listeners=(), **hp) -> cluster_job.ClusterJob:
+    return cluster_job.start_training(TINY, data, Hyperparameters(**hp), listeners=listeners,
+                                      scheduler=cluster.scheduler_address)
+
+
+def test_a_job_trains_on_the_cluster_like_a_local_one(cluster, data):
+    from cnnlab.training import engine
+
+    events = []
+    hp = dict(epochs=2, batch_size=32, validation_fraction=0.2, seed=5)
+    job = start(cluster, data, [events.append], **hp)
+    assert job.wait(WAIT)
+    snap = job.snapshot()
+    assert snap.status == "finished", snap.message
+    run = job.result()
+    # every batch of every epoch arrived, in order, each epoch's record after its batches
+    steps = [(e.epoch, e.batch) for e in events if e.kind == "batch"]
+    assert steps == [(epoch, batch) for epoch in (1, 2) for batch in range(1, 6)]
+    kinds = [e.kind for e in events if e.kind != "status"]
+    assert kinds == ["batch"] * 5 + ["epoch"] + ["batch"] * 5 + ["epoch"]
+    assert [r.epoch for r in run.history] == [1, 2] and all(r.complete for r in run.history)
+    assert sorted(run.epoch_weights) == [0, 1, 2]
+    assert run.metrics.epochs_completed == 2 and not run.stopped
+    assert run.metrics.train_samples == 160 and run.metrics.validation_samples == 40
+    assert len(run.curve.steps) == 10
+    local = engine.start_training(TINY, data, Hyperparameters(**hp))
+    assert local.wait(WAIT) and local.snapshot().status == "finished"
+    expected = local.result()
+    probabilities = run.model.predict(data.x_test, verbose=0)
+    np.testing.assert_allclose(probabilities, expected.model.predict(data.x_test, verbose=0),
+                               atol=1e-4)
+    assert run.test_accuracy == pytest.approx(expected.test_accuracy, abs=1e-9)
+    np.testing.assert_allclose(run.epoch_weights[1][0], expected.epoch_weights[1][0], atol=1e-5)
+    assert [r.loss for r in run.history] == pytest.approx([r.loss for r in expected.history],
+                                                          rel=1e-4)
+
+
+def test_stop_ends_a_cluster_job_mid_epoch_and_keeps_the_run(cluster, data):
+    stop_at = threading.Event()
+
+    def stop_after_third_batch(event):
+        if event.kind == "batch" and event.batch == 3:
+            stop_at.set()
+
+    job = start(cluster, data, [stop_after_third_batch], epochs=50, batch_size=1)
+    assert stop_at.wait(WAIT)
+    job.stop()
+    assert job.wait(WAIT)
+    snap, run = job.snapshot(), job.result()
+    assert snap.status == "stopped", snap.message
+    assert run is not None and run.stopped and len(run.history) == 1
+    # the worker checks the stop event after every batch: it ends within the first epoch
+    assert 3 <= run.history[0].batches == snap.batch < snap.batches_per_epoch == 180
+    assert not run.history[0].complete and len(run.curve.steps) == snap.batch
+    assert run.metrics.stopped_at["epoch"] == 1
+
+
+def test_waiting_for_a_free_worker_then_cancelled(cluster, data):
+    busy = [start(cluster, data, epochs=100, batch_size=1) for _ in range(2)]
+    try:
+        waiting = start(cluster, data, epochs=1)
+        snap = waiting.snapshot()
+        assert snap.status == "queued" and snap.message.startswith("waiting for a free worker")
+        waiting.stop()
+        assert waiting.wait(WAIT)
+        snap = waiting.snapshot()
+        assert (snap.status, snap.message) == ("stopped", "cancelled before it started")
+        assert waiting.result() is None
+    finally:
+        for job in busy:
+            job.stop()
+        assert all(job.wait(WAIT) for job in busy)
+
+
+def test_a_lost_worker_is_replaced_and_the_job_resumes_from_its_last_epoch(cluster, data):
+    killed, said = [], []
+
+    def kill_worker_in_epoch_two(event):
+        if event.kind == "status" and event.message:
+            said.append(event.message)
+        if event.kind == "batch" and (event.epoch, event.batch) == (2, 1) and not killed:
+            client = cluster_client.connect(cluster.scheduler_address)
+            worker = job.worker
+            pid = client.run(os.getpid, workers=[worker])[worker]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(worker)
+
+    job = start(cluster, data, [kill_worker_in_epoch_two], epochs=4, batch_size=4,
+                validation_fraction=0)
+    assert job.wait(WAIT)
+    snap, run = job.snapshot(), job.result()
+    assert killed and snap.status == "finished", snap.message
+    assert job.resumed_from == 1 and job.worker != killed[0]
+    assert "a worker was lost; resumed from epoch 1" in said
+    assert snap.message == "a worker was lost; resumed from epoch 1"  # what the page shows
+    assert [r.epoch for r in run.history] == [1, 2, 3, 4] and all(r.complete for r in run.history)
+    assert sorted(run.epoch_weights) == [0, 1, 2, 3, 4]
+    assert run.metrics.epochs_completed == 4 and not run.stopped
+
+
+def test_an_unreachable_scheduler_is_named_and_nothing_trains_locally():
+    address = f"tcp://127.0.0.1:{closed_port()}"
+    with pytest.raises(cluster_client.ClusterError, match=f"cannot reach the Dask scheduler at "
+                                                          f"{address}"):
+        cluster_client.connect(address, timeout=1)
+    with pytest.raises(cluster_client.ClusterError, match="must look like tcp://HOST:PORT"):
+        cluster_client.connect("localhost:8786")
+
+
+def test_the_cli_with_an_unreachable_scheduler_exits_2_with_one_error_line(tmp_path):
+    address = f"tcp://127.0.0.1:{closed_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "cnnlab.cli.main", "train", "tutorial-1conv", "--epochs", "1",
+         "--out", str(tmp_path / "run"), "--scheduler", address],
+        capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dask scheduler at "
+                                                   + address), done.stderr
+    assert not (tmp_path / "run").exists()
