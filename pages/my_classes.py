@@ -30,19 +30,26 @@ def naming() -> None:
 
 def drawing(drawn_set: drawn.DrawnSet) -> None:
     counts = drawn_set.counts()
+    # The options' labels stay the names alone: a label that changed with each count would
+    # make Streamlit see a new widget and jump back to the first class.
     index = st.radio("draw an example of", range(len(drawn_set.names)), key="mine_class",
-                     horizontal=True, format_func=lambda i: f"{drawn_set.names[i]} "
-                     f"({counts[i]}/{drawn.MIN_PER_CLASS})")
+                     horizontal=True, format_func=lambda i: drawn_set.names[i])
+    st.container(key="mine_counts").markdown("examples: " + " · ".join(
+        f"**{name}** {count}/{drawn.MIN_PER_CLASS}" + (" ✓" if count >= drawn.MIN_PER_CLASS
+                                                         else "")
+        for name, count in zip(drawn_set.names, counts, strict=True)))
     row = st.container(horizontal=True, gap="large")
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
     with left:
         stroke = st.slider("pen width", 8, 40, 22, 2, key="mine_stroke")
         image = mine.canvas_drawing(stroke)
         buttons = st.container(horizontal=True)
-        buttons.button(f"＋ Add to {drawn_set.names[index]}", key="mine_add", type="primary",
-                       disabled=image is None, on_click=mine.add_example, args=(index, image))
-        buttons.button("↶ Undo last example", key="mine_undo", disabled=not len(drawn_set.labels),
-                       on_click=mine.change, args=(lambda s: s.undo(),))
+        buttons.button(f"Add to {drawn_set.names[index]}", key="mine_add", type="primary",
+                       icon=":material/add:", disabled=image is None,
+                       on_click=mine.add_example, args=(index, image))
+        buttons.button("Undo last example", key="mine_undo", icon=":material/undo:",
+                       disabled=not len(drawn_set.labels), on_click=mine.change,
+                       args=(lambda s: s.undo(),))
     with right:
         st.markdown(f"**{drawn_set.names[index]}**: {counts[index]} example(s)")
         mine.thumbnails(drawn_set, index)

@@ -25,6 +25,9 @@ SHOTS = {  # README name <- the test step's screenshot
     "train.png": "3-train-live.png",
     "feature_maps.png": "4-feature-maps.png",
     "draw.png": "5-draw.png",
+    # tests/e2e/test_my_classes.py: drawing examples of two named classes, then Draw naming them
+    "my_classes.png": "my-classes-1-drawing.png",
+    "my_classes_draw.png": "my-classes-3-draw.png",
     # a projector's 1024×768 (tests/e2e/test_screen_sizes.py), normal and presentation mode
     "projector-build.png": "size-1024x768-build.png",
     "projector-draw-presentation.png": "size-1024x768-draw-present.png",

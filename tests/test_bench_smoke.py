@@ -72,3 +72,14 @@ def test_augment_bench_smoke():
                          result.stdout, re.M), result.stdout
     assert re.search(r"^goal: test accuracy >= 0.97 with augmentation: best [01]\.\d{4}, met\? "
                      r"(yes|NO)  \(smoke run", result.stdout, re.M), result.stdout
+
+
+def test_drawn_bench_smoke():
+    """``bench/drawn_bench.py --smoke`` trains on drawn classes with and without copies."""
+    result = subprocess.run([sys.executable, "bench/drawn_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for copies, images in ((0, 24), (4, 120)):
+        assert re.search(rf"^{copies} +{images} +[01]\.\d{{3}} \([01]\.\d{{3}}-[01]\.\d{{3}}\) "
+                         r"+\d+\.\d\d +\d+\.\d$", result.stdout, re.M), result.stdout
+    assert "smoke run (tiny sizes, not a verdict)" in result.stdout

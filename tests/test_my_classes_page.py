@@ -29,6 +29,10 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def counters(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("examples: "))
+
+
 def draw_and_add(at: AppTest, kind: str, rng: np.random.Generator) -> None:
     at.session_state["draw_test_image"] = canvas(kind, rng)
     at.run()
@@ -58,18 +62,15 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
     at.text_area(key="mine_names").set_value("circle\ncross\nline").run()
     at.button(key="mine_create").click().run()
     assert not errors(at), errors(at)
-    radio = at.radio(key="mine_class")
-    assert list(radio.options) == [
-        "circle (0/10)", "cross (0/10)", "line (0/10)"]
+    assert list(at.radio(key="mine_class").options) == ["circle", "cross", "line"]
+    assert counters(at) == "examples: **circle** 0/10 · **cross** 0/10 · **line** 0/10"
     assert at.button(key="mine_train").disabled  # no drawings yet
     rng = np.random.default_rng(0)
     for index, kind in enumerate(("circle", "cross", "line")):
         at.radio(key="mine_class").set_value(index).run()
         for _ in range(10):
             draw_and_add(at, kind, rng)
-    radio = at.radio(key="mine_class")
-    assert list(radio.options) == [
-        "circle (10/10)", "cross (10/10)", "line (10/10)"]
+    assert counters(at) == "examples: **circle** 10/10 ✓ · **cross** 10/10 ✓ · **line** 10/10 ✓"
     # one more line, then undo it; delete one line and draw it again
     draw_and_add(at, "line", rng)
     assert "line**: 11 example(s)" in "".join(m.value for m in at.markdown)
@@ -107,6 +108,8 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
     at.session_state["draw_test_image"] = canvas("cross", np.random.default_rng(99))
     at.switch_page("pages/draw.py").run()
     assert not at.exception, at.exception
+    assert any("trained on your drawings: it knows circle, cross, line" in i.value
+               for i in at.info), [i.value for i in at.info]
     prediction = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
     assert prediction and prediction[0].split(" (")[0] in (
         "Prediction: circle", "Prediction: cross", "Prediction: line"), prediction
@@ -123,5 +126,4 @@ def test_the_drawn_set_survives_a_new_session_of_the_workspace():
     again.run()
     again.switch_page(PAGE).run()
     assert not again.exception, again.exception
-    radio = again.radio(key="mine_class")
-    assert list(radio.options) == ["sun (1/10)", "moon (0/10)"]
+    assert counters(again) == "examples: **sun** 1/10 · **moon** 0/10"
