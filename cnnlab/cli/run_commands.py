@@ -127,6 +127,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_split,
         seed=args.seed, augment=args.augment)
+    from cnnlab.workspaces import settings
+
+    address = args.scheduler or settings.scheduler()
+    if address:  # Dask only in this mode; an unreachable scheduler fails first, in seconds
+        from cnnlab.cluster import client as cluster_client
+
+        cluster_client.connect(address)
     dataset = data_options.load(args)  # class folders: --image-size, --color
     out = Path(args.out)
     import_tensorflow()
@@ -142,14 +149,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(event.message, file=sys.stderr, flush=True)  # a cluster's queue, a lost worker
 
     arch = engine.prepare_architecture(arch, dataset)  # errors before the header line
-    from cnnlab.workspaces import settings
-
-    address = args.scheduler or settings.scheduler()
-    if address:  # Dask only in this mode; an unreachable scheduler fails before the header
-        from cnnlab.cluster import client as cluster_client
-        from cnnlab.cluster import job as cluster_job
-
-        cluster_client.connect(address)
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
@@ -158,6 +157,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     interrupts = _Interrupts()
     saved = {s: signal.signal(s, interrupts) for s in (signal.SIGINT, signal.SIGTERM)}
     if address:
+        from cnnlab.cluster import job as cluster_job  # imports TensorFlow: after the above
+
         job = cluster_job.start_training(arch, dataset, hyperparameters,
                                          listeners=[print_epoch], scheduler=address)
     else:
