@@ -60,6 +60,17 @@ def websockets_logged(state: Path, route: str, wait_s: float = 15) -> list[str]:
         time.sleep(0.1)  # polling the log file
 
 
+def trained_on_cluster(state: Path) -> int:
+    """How many training tasks (keys ``cnnlab-train-...``) the stack's scheduler has finished."""
+    from distributed import Client
+
+    address = json.loads((state / "processes.json").read_text())["info"]["scheduler"]
+    with Client(address, timeout=30) as client:
+        return client.run_on_scheduler(lambda dask_scheduler: int(
+            dask_scheduler.task_prefixes["cnnlab-train"].state_counts["memory"])
+            if "cnnlab-train" in dask_scheduler.task_prefixes else 0)
+
+
 def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
@@ -85,6 +96,7 @@ def test_two_replicas_behind_nginx_keep_sessions_and_share_workspaces(browser, t
         mine = upstream_for(url, cookies[ROUTE])
         run_name = first.train_small_model()
         token = re.search(r"[?&]w=([A-Za-z0-9_-]+)", first.page.url)[1]
+        assert trained_on_cluster(state) == 1  # the replica sent it to the workers
 
         other_route = next(route for route in (f"probe-{n}" for n in range(200))
                            if upstream_for(url, route) != mine)
