@@ -151,7 +151,6 @@ def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
         jobs.start(state.get_arch(), dataset, hyper)
     except ValueError as exc:
         return str(exc)
-    st.session_state.mine_training = True
     return None
 
 
