@@ -54,7 +54,7 @@ def dataset_choice(running: bool) -> str | None:
 
 def dataset_preview(name: str) -> datasets.Dataset | None:
     try:
-        data = data_roots.load(name)
+        data = data_roots.load(name, state.session().workspace)  # uploads: this workspace's
     except ValueError as exc:
         st.error(str(exc))
         return None
@@ -258,7 +258,7 @@ def render() -> None:
         elif st.button("▶ Train", key="train_start", type="primary",
                        disabled=bool(problems) or data is None or hyper is None):
             try:
-                jobs.start(arch, name, hyper)
+                jobs.start(arch, data, hyper)  # as previewed (an upload needs its workspace)
                 st.rerun()
             except ValueError as exc:
                 st.error(str(exc))

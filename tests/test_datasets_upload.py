@@ -43,9 +43,15 @@ def test_an_upload_lands_in_the_workspace_and_loads_by_its_path():
     ws = store.create()
     path = uploads.add_zip(ws, "my pets!.zip", zip_bytes())
     assert uploads.names(ws) == ["my-pets"] and path == uploads.folder(ws) / "my-pets" / "pets"
-    assert uploads.is_upload(path) and not uploads.is_upload(ws.folder)
-    data = data_roots.load(str(path))
+    data = data_roots.load("upload:my-pets", ws)
     assert data.class_names == ("cats", "dogs") and data.image_shape == (12, 12, 3)
+    assert data.name == "upload:my-pets"  # never the path, which holds the workspace's token
+    with pytest.raises(data_roots.DataRootError, match="open it from the workspace"):
+        data_roots.load("upload:my-pets")
+    with pytest.raises(data_roots.DataRootError, match="no data set 'other'"):
+        data_roots.load("upload:other", ws)
+    with pytest.raises(data_roots.DataRootError, match="not inside a data folder|switched off"):
+        data_roots.load(str(path))  # the path itself is not a way in
     assert uploads.add_zip(ws, "my pets!.zip", zip_bytes()).parent.name == "my-pets-2"
     assert not [p for p in uploads.folder(ws).iterdir() if p.name.startswith(".")]  # no temp
     uploads.delete(ws, "my-pets")
@@ -67,11 +73,13 @@ def test_data_roots_accept_class_folders_and_names_with_options(monkeypatch, tmp
     ws = store.create()
     path = uploads.add_zip(ws, "mixed.zip", zip_bytes(sizes=((12, 12), (10, 8))))
     with pytest.raises(class_folders.SizesDiffer):
-        data_roots.load(str(path))
-    data = data_roots.load(class_folders.dataset_name(path, (9, 9), "grayscale"))
-    assert data.image_shape == (9, 9, 1) and data.name == f"{path} (9×9, grayscale)"
+        data_roots.load("upload:mixed", ws)
+    data = data_roots.load("upload:mixed (9×9, grayscale)", ws)
+    assert data.image_shape == (9, 9, 1) and data.name == "upload:mixed (9×9, grayscale)"
     monkeypatch.setenv("CNNLAB_DATA_DIRS", str(path.parent))
     assert data_roots.resolve("pets") == path  # a class folder under a data root
+    data = data_roots.load(class_folders.dataset_name(path, (7, 7), "rgb"))
+    assert data.image_shape == (7, 7, 3) and data.name == f"{path} (7×7, rgb)"
     with pytest.raises(data_roots.DataRootError, match="not inside a data folder"):
         data_roots.load(str(tmp_path))
 

@@ -2,8 +2,9 @@
 workspace's uploaded sets, and, for any class folder (uploaded, or a folder under the data
 roots), the image size when its images differ in size and the colour.
 
-Returns the data set's name for :func:`cnnlab.workspaces.data_roots.load` and ``jobs.start``:
-the folder, with the options in the name when the student chose any (``shapes (32×32, rgb)``).
+Returns the data set's name for :func:`cnnlab.workspaces.data_roots.load`: the folder, or
+``upload:<name>`` for an uploaded set, with the options when the student chose any
+(``upload:shapes (32×32, rgb)``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def choose(running: bool) -> str | None:
         st.info("No data set of your own yet: upload a zip above.")
         return None
     name = st.selectbox("your data sets", sets, key="upload_set", disabled=running)
-    return with_options(str(uploads.path_of(ws, name)), running)
+    return with_options(uploads.PREFIX + name, running)
 
 
 def with_options(folder: str, running: bool) -> str | None:
@@ -74,7 +75,7 @@ def with_options(folder: str, running: bool) -> str | None:
 
 
 def _is_class_folder(folder: str) -> bool:
-    if uploads.is_upload(folder):
+    if uploads.set_name(folder) is not None:
         return True
     try:
         return folder_scan.is_class_folder(data_roots.resolve(folder))
@@ -87,8 +88,9 @@ def _probe(folder: str, colour: str | None) -> list[tuple[int, int]] | None:
     None after showing why it cannot load."""
     bar = st.progress(0.0, text="reading the images…")
     try:
-        data_roots.load(class_folders.dataset_name(folder, None, colour), lambda done, total:
-                        bar.progress(done / total, text=f"reading {done:,} of {total:,} images"))
+        data_roots.load(class_folders.dataset_name(folder, None, colour),
+                        state.session().workspace, lambda done, total: bar.progress(
+                            done / total, text=f"reading {done:,} of {total:,} images"))
         return []
     except class_folders.SizesDiffer as exc:
         return exc.sizes

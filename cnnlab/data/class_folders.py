@@ -115,8 +115,8 @@ def _warning(skipped: list[tuple[Path, str]], folder: Path, limits: Limits) -> s
 
 def load_class_folder(path: str | os.PathLike[str], image_size: Sequence[int] | None = None,
                       color: str | None = None, seed: int = 0, *,
-                      limits: Limits | None = None,
-                      progress: Progress | None = None) -> tuple[Dataset, list[str]]:
+                      limits: Limits | None = None, progress: Progress | None = None,
+                      name: str | None = None) -> tuple[Dataset, list[str]]:
     """Load a class-folder tree as a data set; cached while its files are unchanged.
 
     Args:
@@ -126,6 +126,8 @@ def load_class_folder(path: str | os.PathLike[str], image_size: Sequence[int] | 
         seed: the seed of the 80/20 split (unused with ``train/`` and ``test/``).
         limits: the limits; :class:`Limits` defaults when None.
         progress: called as ``progress(images_done, images_total)`` while decoding.
+        name: the data set's name (default: the folder, with the options given, see
+            :func:`dataset_name`), e.g. one that does not reveal where it is stored.
     Returns:
         ``(dataset, warnings)``: read-only uint8 images shaped ``(n, height, width, 1 or 3)``,
         preparation :data:`kinds.RESIZE`; the warnings (also ``dataset.warnings``) say what
@@ -145,8 +147,11 @@ def load_class_folder(path: str | os.PathLike[str], image_size: Sequence[int] | 
     folder = folder.resolve()
     size, rgb = _checked_options(image_size, color, limits)
     found = folder_scan.scan(folder, limits)
-    key = ("class-folder", str(folder), size, rgb, int(seed), limits, found.stamp)
-    dataset = cached(key, lambda: _build(folder, found, size, rgb, int(seed), limits, progress))
+    name = name or dataset_name(folder, size, None if rgb is None else
+                                ("rgb" if rgb else "grayscale"))
+    key = ("class-folder", str(folder), size, rgb, int(seed), limits, found.stamp, name)
+    dataset = cached(key, lambda: _build(folder, found, size, rgb, int(seed), limits, progress,
+                                         name))
     return dataset, list(dataset.warnings)
 
 
@@ -162,8 +167,8 @@ def _headers(found: folder_scan.Found, limits: Limits, skipped: list) -> list:
 
 
 def _build(folder: Path, found: folder_scan.Found, size: tuple[int, int] | None, rgb: bool | None,
-           seed: int, limits: Limits, progress: Progress | None) -> Dataset:
-    skipped, asked, forced = list(found.skipped), size, rgb
+           seed: int, limits: Limits, progress: Progress | None, name: str) -> Dataset:
+    skipped = list(found.skipped)
     headers = _headers(found, limits, skipped)
     sizes = sorted({(h.height, h.width) for *_, h in headers})
     if size is None and len(sizes) > 1:
@@ -199,8 +204,7 @@ def _build(folder: Path, found: folder_scan.Found, size: tuple[int, int] | None,
     notes = list(found.notes) + ([_warning(skipped, folder, limits)] if skipped else [])
     train, test = _split(labels, splits, found.class_names, seed, folder, limits, notes)
     how = "given train/ and test/" if splits.size and splits[0] else f"80/20 split, seed {seed}"
-    color = None if forced is None else ("rgb" if forced else "grayscale")
-    return Dataset(name=dataset_name(folder, asked, color), class_names=found.class_names,
+    return Dataset(name=name, class_names=found.class_names,
                    x_train=images[train], y_train=labels[train], x_test=images[test],
                    y_test=labels[test],
                    source=f"class folder {folder} ({how}; {_size_text((height, width))} "

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from cnnlab.data import class_folders, datasets, folder_scan, idx
-from cnnlab.workspaces import settings, uploads
+from cnnlab.workspaces import settings, store, uploads
 
 
 class DataRootError(ValueError):
@@ -55,15 +55,19 @@ def resolve(text: str) -> Path:
     return path
 
 
-def load(name: str, progress: class_folders.Progress | None = None) -> datasets.Dataset:
+def load(name: str, workspace: store.Workspace | None = None,
+         progress: class_folders.Progress | None = None) -> datasets.Dataset:
     """The web app's data set ``name``: a named one, a folder only inside the data roots, or
-    one of a workspace's uploaded sets; a class folder's name may carry its options.
+    ``workspace``'s own uploaded set ``upload:<name>``; a class folder's name may carry its
+    options (``FOLDER (H×W, rgb)``).
 
     Args:
-        name: a data set name, a folder, or ``"FOLDER (H×W, rgb)"``.
+        name: a data set name, a folder, ``upload:<name>``, each optionally with options.
+        workspace: the workspace whose uploaded sets ``upload:`` names.
         progress: ``progress(images_done, images_total)`` while a class folder loads.
     Raises:
-        DataRootError: for a folder outside the roots (see :func:`resolve`).
+        DataRootError: a folder outside the roots (see :func:`resolve`), or an uploaded set
+            without its workspace.
         DatasetError: the data set cannot be loaded (``class_folders.SizesDiffer`` when a
             class folder's images differ in size and the name gives none).
     """
@@ -71,6 +75,17 @@ def load(name: str, progress: class_folders.Progress | None = None) -> datasets.
         return datasets.load_dataset(name)
     named = class_folders.parse_name(name)
     text, size, color = named if named else (name, None, None)
-    path = Path(os.path.realpath(text)) if uploads.is_upload(text) else resolve(text)
-    return datasets.load_dataset(str(path), image_size=size, color=color,
+    upload = uploads.set_name(text)
+    if upload is not None:
+        if workspace is None:
+            raise DataRootError(f"{name!r} is a workspace's own data set; open it from the "
+                                "workspace that uploaded it")
+        try:
+            path = uploads.path_of(workspace, upload)
+        except ValueError as exc:
+            raise DataRootError(str(exc)) from None
+        return class_folders.load_class_folder(path, size, color, progress=progress,
+                                               name=class_folders.dataset_name(text, size,
+                                                                               color))[0]
+    return datasets.load_dataset(str(resolve(text)), image_size=size, color=color,
                                  folder_progress=progress)

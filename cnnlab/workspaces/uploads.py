@@ -2,8 +2,10 @@
 :mod:`cnnlab.data.class_zip`'s checks) into ``<workspace>/datasets/<name>/``, counted in the
 workspace's quota (``CNNLAB_WORKSPACE_MB``) like its runs.
 
-A path inside some workspace's ``datasets/`` names that workspace's token, so knowing the path
-means owning the workspace: :func:`is_upload` lets such paths load like the data roots' folders.
+An uploaded set is named ``upload:<name>`` (with options, ``upload:pets (32×32, rgb)``), never
+by its path, which holds the workspace's token: a run records its data set's name, and a run's
+zip may be shared. Such a name loads only within its own workspace
+(:func:`cnnlab.workspaces.data_roots.load` with the workspace).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from cnnlab.data import class_zip
 from cnnlab.workspaces import settings, store
 
 DATASETS = "datasets"
+PREFIX = "upload:"
 MAX_NAME = 40
 
 
@@ -43,15 +46,9 @@ def path_of(ws: store.Workspace, name: str) -> Path:
     return class_zip.class_root(folder(ws) / name)
 
 
-def is_upload(path: str | os.PathLike[str]) -> bool:
-    """True when ``path`` (resolved, links followed) lies inside a workspace's ``datasets/``."""
-    real = Path(os.path.realpath(path))
-    base = Path(os.path.realpath(store.root()))
-    if not real.is_relative_to(base):
-        return False
-    parts = real.relative_to(base).parts
-    return len(parts) >= 3 and bool(store.TOKEN_FORM.fullmatch(parts[0])) \
-        and parts[1] == DATASETS
+def set_name(text: str) -> str | None:
+    """The set's name in ``upload:<name>``, or None when ``text`` is not such a name."""
+    return text.removeprefix(PREFIX) if text.startswith(PREFIX) else None
 
 
 def _free_name(ws: store.Workspace, filename: str) -> str:

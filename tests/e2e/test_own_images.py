@@ -1,0 +1,60 @@
+"""Own images in Chromium (issue 16, item 1): a zip of class folders uploaded on the Train page,
+its mixed sizes resized to the size the student picks, previewed in colour, and trained."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+from tests.e2e.conftest import TRAINING_MS
+
+
+def pets_zip(path) -> None:
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, colour in (("reds", (220, 30, 30)), ("blues", (30, 40, 220))):
+            for i in range(20):
+                side = 20 if i % 2 else 24
+                noisy = np.array(colour) + rng.integers(-25, 26, (side, side, 3))
+                image = io.BytesIO()
+                Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(image, "PNG")
+                zf.writestr(f"colours/{name}/{i}.png", image.getvalue())
+
+
+def test_a_zip_of_class_folders_uploads_previews_and_trains(app, tmp_path):
+    from playwright.sync_api import expect
+
+    pets_zip(tmp_path / "colours.zip")
+    page = app.page
+    app.nav("Train")
+    app.idle()
+    app.widget("train_dataset").get_by_role("combobox").click()
+    page.get_by_role("option", name="my own images (a zip upload)").click()
+    expect(page.get_by_text("No data set of your own yet")).to_be_visible()
+    app.idle()
+    app.widget("upload_zip").locator("input[type=file]").set_input_files(
+        str(tmp_path / "colours.zip"))
+    app.idle()
+    app.click("upload_add")
+    expect(page.get_by_text("The images have 2 sizes (20×20, 24×24)")).to_be_visible()
+    app.idle()
+    app.set_number("upload_h", 16)
+    app.idle()
+    app.set_number("upload_w", 16)
+    app.idle()
+    preview = page.get_by_text(re.compile(r"32 training and 8 test images, 2 classes"))
+    expect(preview).to_be_visible()
+    preview.click()
+    app.idle()
+    app.shot("own_images_preview")
+    app.set_number("train_epochs", 1)
+    app.idle()
+    app.click("train_start")
+    results = app.main.get_by_role("heading", name=re.compile(r"^Results of "))
+    expect(results).to_be_visible(timeout=TRAINING_MS)
+    app.idle()
+    app.shot("own_images_trained")
