@@ -101,3 +101,16 @@ def test_verdict_compares_the_class_names():
     a = compare.Side("a", ("cat", "dog"), probabilities=np.array([0.3, 0.7]))
     b = compare.Side("b", ("dog", "cat"), probabilities=np.array([0.6, 0.4]))
     assert compare.verdict(a, b) == "Both agree: a says dog (70%), b says dog (60%)."
+
+
+def test_a_grad_cam_that_is_zero_everywhere_says_why_it_shows_nothing():
+    from ui import explain
+
+    flat = attribution.Explanation(1, np.ones((4, 4), np.float32), np.zeros((4, 4), np.float32),
+                                   "conv_1", "")
+    assert explain.gradcam_note(flat, "7").startswith("Grad-CAM is zero everywhere here")
+    assert "conv_1's maps add up to evidence against 7" in explain.gradcam_note(flat, "7")
+    lit = attribution.Explanation(1, flat.saliency, np.eye(4, dtype=np.float32), "conv_1", "")
+    assert explain.gradcam_note(lit, "7") == ""
+    none = attribution.Explanation(1, flat.saliency, None, None, attribution.NO_CONV)
+    assert explain.gradcam_note(none, "7") == ""

@@ -18,7 +18,7 @@ from cnnlab.data import kinds
 from cnnlab.inspect import attribution, compare, inference
 from cnnlab.views import charts, overlay, render
 from cnnlab.workspaces import models
-from ui import layout, state
+from ui import explain, layout, state
 
 SCALE = 6  # screen pixels per input pixel in the pictures
 TITLE = "Compare two runs on this drawing"
@@ -67,8 +67,11 @@ def _column(side: compare.Side, dataset: str, key: str) -> None:
         captions.append(f"Grad-CAM · {side.explanation.gradcam_layer} for "
                         f"{side.class_names[top]}")
     st.image(pictures, caption=captions, width=28 * SCALE)
-    if side.message:
-        st.caption(side.message)
+    note = explain.gradcam_note(side.explanation, side.class_names[top]) \
+        if side.explanation is not None else ""
+    for text in (side.message, note):
+        if text:
+            st.caption(text)
     if side.first_conv is not None:
         rgb, _, _ = render.channel_grid(side.first_conv.values, scale=2, cols=8)
         st.image(rgb, caption=f"first conv layer, {side.first_conv.name} · "

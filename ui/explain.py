@@ -100,6 +100,18 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
     st.image(pictures, caption=captions, width=28 * SCALE)
     if result.message:
         st.info(result.message)
+    flat = gradcam_note(result, run.class_names[picked])
+    if flat:
+        st.caption(flat)
+
+
+def gradcam_note(result: attribution.Explanation, class_name: str) -> str:
+    """Why a Grad-CAM picture is plain grey-and-black: a map that is zero everywhere."""
+    if result.gradcam is None or float(result.gradcam.max()) > 0:
+        return ""
+    return (f"Grad-CAM is zero everywhere here: weighted by their gradients, "
+            f"{result.gradcam_layer}'s maps add up to evidence against {class_name} at every "
+            f"place (Grad-CAM keeps only the positive part), so it shows nothing.")
 
 
 def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed | None,

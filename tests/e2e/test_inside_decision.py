@@ -21,17 +21,14 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def lab(browser, app_url):
-    """One session with two trained runs (two-conv-1, then tutorial-1conv-1, the current one)
+    """One session with two trained runs (tutorial-1conv-1, then two-conv-1, the current one)
     and a digit drawn on Draw."""
     opened = AppPage(browser, app_url)
     try:
         opened.open()
+        load_preset(opened, "tutorial-1conv")  # one network trained twice gives the same run
         opened.train_small_model()
-        opened.nav("Build")  # another network: the same one trained again would be the same
-        opened.widget("build_preset").click()
-        opened.page.get_by_role("option", name="tutorial-1conv", exact=True).click()
-        opened.click("build_load")
-        opened.idle()
+        load_preset(opened, "two-conv")
         opened.train_small_model()
         opened.nav("Draw")
         canvas = opened.page.locator("canvas.upper-canvas")
@@ -45,6 +42,14 @@ def lab(browser, app_url):
         opened.check()
     finally:
         opened.close()
+
+
+def load_preset(app: AppPage, name: str) -> None:
+    app.nav("Build")
+    app.widget("build_preset").click()
+    app.page.get_by_role("option", name=name, exact=True).click()
+    app.click("build_load")
+    app.idle()
 
 
 def image_with(app: AppPage, caption: str | re.Pattern):
@@ -71,7 +76,7 @@ def tab(app: AppPage, name: str) -> None:
 
 def test_gradcam_is_shown_after_drawing(lab):
     tab(lab, "Why this answer?")
-    gradcam = image_with(lab, re.compile(r"^Grad-CAM · conv_1: where the evidence for \S+ came"))
+    gradcam = image_with(lab, re.compile(r"^Grad-CAM · conv_2: where the evidence for \S+ came"))
     expect(gradcam).to_be_visible()
     assert shown(gradcam)
     saliency = image_with(lab, re.compile(r"^saliency: pixels whose change moves"))
@@ -92,11 +97,11 @@ def test_picking_a_unit_draws_its_outline(lab):
     expect(moved).to_be_visible()
     assert shown(moved) and moved.get_attribute("src") != before  # the outline moved
     lab.widget("draw_unit_layer").click()
-    lab.page.get_by_role("option", name="pool_1", exact=True).click()
+    lab.page.get_by_role("option", name="pool_2", exact=True).click()
     lab.idle()
-    wider = image_with(lab, re.compile(r"^pool_1 \(6, 6\) sees rows 12–15, columns 12–15 "))
-    expect(wider).to_be_visible()  # a deeper unit sees a larger region (4×4)
-    expect(image_with(lab, "the unit on pool_1's map, channel 0")).to_be_visible()
+    wider = image_with(lab, re.compile(r"^pool_2 \(2, 2\) sees rows 8–17, columns 8–17 "))
+    expect(wider).to_be_visible()  # a deeper unit sees a larger region (10×10)
+    expect(image_with(lab, "the unit on pool_2's map, channel 0")).to_be_visible()
     centre(wider)
     lab.shot("15-unit-outline")
 
@@ -123,7 +128,7 @@ def test_a_shift_slider_changes_the_stability_strip(lab):
 def test_two_runs_side_by_side(lab):
     lab.main.get_by_text("Compare two runs on this drawing").click()
     verdict = lab.main.get_by_text(re.compile(
-        r"^(Both agree|They disagree): tutorial-1conv-1 says \S+ \(\d+%\), two-conv-1 says "))
+        r"^(Both agree|They disagree): two-conv-1 says \S+ \(\d+%\), tutorial-1conv-1 says "))
     expect(verdict).to_be_visible()
     maps = image_with(lab, re.compile(r"^first conv layer, conv_1 · 26×26×32"))
     expect(maps).to_have_count(2)
@@ -155,3 +160,17 @@ def test_a_quiz_answer_is_checked(lab):
     lab.idle()
     expect(lab.main.get_by_text("Score: 3 / 4")).to_be_visible()
     lab.shot("15-quiz")
+
+
+def test_feature_maps_explain_a_test_image(lab):
+    lab.nav("Feature maps")
+    lab.main.get_by_text("Why this answer? What does a unit see?").click()
+    gradcam = image_with(lab, re.compile(r"^Grad-CAM · conv_2: where the evidence for \S+ came"))
+    expect(gradcam).to_be_visible()
+    assert shown(gradcam)
+    centre(gradcam)
+    lab.shot("15-fm-why")
+    tab(lab, "What does a unit see?")
+    outline = image_with(lab, re.compile(r"^conv_1 \(13, 13\) sees rows 13–15, columns 13–15 "))
+    expect(outline).to_be_visible()
+    expect(image_with(lab, "the unit on conv_1's map, channel 0")).to_be_visible()
