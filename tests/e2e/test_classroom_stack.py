@@ -1,11 +1,12 @@
 """The classroom stack (``scripts/classroom.py``): scheduler, two workers, two app replicas and
 nginx with sticky sessions, through nginx in Chromium. Each browser stays on one replica for
 all its requests (the page, its websocket); a workspace link opened on the other replica shows
-the same run; ``down`` leaves none of the started processes behind."""
+the same run and takes an upload; ``down`` leaves none of the started processes behind."""
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import re
 import subprocess
@@ -15,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from cnnlab.architecture import presets, spec_json
 
 from .conftest import REPO, AppPage, harness, import_expect
 
@@ -112,6 +115,14 @@ def test_two_replicas_behind_nginx_keep_sessions_and_share_workspaces(browser, t
         expect(other.main.get_by_role("heading", name="Runs of this workspace")).to_be_visible()
         harness.wait_rendered(other.page, ".st-key-train_start button")
         other.shot("classroom-stack-other-replica")
+        # an upload (its own request, /_stcore/upload_file) reaches the session's replica
+        other.nav("Build")
+        arch = dataclasses.replace(presets.get("tutorial-1conv"), name="via-nginx")
+        other.widget("build_upload").locator("input[type=file]").set_input_files(
+            files=[{"name": "via-nginx.json", "mimeType": "application/json",
+                    "buffer": spec_json.architecture_to_json(arch).encode()}])
+        expect(other.sidebar).to_contain_text("Being built: via-nginx")
+        other.check()
         first.close()
         other.close()
         # nginx logs a websocket when it closes: every request of each browser, its
@@ -120,6 +131,9 @@ def test_two_replicas_behind_nginx_keep_sessions_and_share_workspaces(browser, t
             stream = websockets_logged(state, route)
             assert stream and all(f"upstream={replica}" in line for line in stream), stream
             assert routes_in_log(state)[route] == {replica}
+        uploads = [line for line in (state / "access.log").read_text().splitlines()
+                   if "/_stcore/upload_file" in line and f"route={other_route} " in line]
+        assert uploads and all(f"upstream={other_replica}" in line for line in uploads)
     finally:
         stopped = classroom("down", state)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
