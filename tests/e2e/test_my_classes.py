@@ -44,6 +44,7 @@ def test_name_draw_train_and_predict_my_classes(app):
     app.widget("mine_names").locator("textarea").fill("circle\nbar")
     app.widget("mine_names").locator("textarea").press("Tab")
     app.idle()
+    app.shot("my-classes-0-names")
     app.click("mine_create")
     classes, counts = app.widget("mine_class"), app.widget("mine_counts")
     expect(counts).to_have_text("examples: circle 0/10 · bar 0/10")
@@ -80,7 +81,7 @@ def test_name_draw_train_and_predict_my_classes(app):
     expect(heading).to_be_visible(timeout=TRAINING_MS)
     confusion = app.main.get_by_test_id("stVegaLiteChart").filter(has_text="confusion matrix")
     expect(confusion).to_be_visible()
-    heading.scroll_into_view_if_needed()
+    confusion.scroll_into_view_if_needed()
     app.shot("my-classes-2-trained")
 
     app.main.get_by_role("link", name=re.compile("Test it: draw on the Draw page")).click()
@@ -94,3 +95,35 @@ def test_name_draw_train_and_predict_my_classes(app):
                                       name=re.compile(r"^Prediction: (circle|bar) \(\d+%\)$"))
     expect(prediction).to_be_visible()
     app.shot("my-classes-3-draw")
+
+
+def test_upload_a_class_folder_zip_and_a_hostile_one(app, tmp_path):
+    """A downloaded set uploaded again gives the same counts; a zip with ``../`` is refused
+    by name and nothing changes."""
+    import numpy as np
+
+    from cnnlab.data import drawn, drawn_zip
+
+    good = drawn.DrawnSet.named(["sun", "moon"])
+    for k in range(12):
+        good = good.add(k % 2, np.full((28, 28), 40 + k, np.uint8))
+    (tmp_path / "mine.zip").write_bytes(drawn_zip.to_zip_bytes(good))
+    evil = tmp_path / "evil.zip"
+    import zipfile
+
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../escape/1.png", b"x")
+        zf.writestr("b/1.png", b"x")
+    app.nav("My classes")
+    upload = app.widget("mine_upload").locator("input[type=file]")
+    upload.set_input_files(str(evil))
+    app.idle()
+    app.click("mine_use_zip")
+    expect(app.main.get_by_test_id("stAlertContentError")).to_contain_text(
+        "'../escape/1.png' has an unsafe path")
+    expect(app.widget("mine_create")).to_be_visible()  # still on the naming step
+    upload.set_input_files(str(tmp_path / "mine.zip"))
+    app.idle()
+    app.click("mine_use_zip")
+    expect(app.widget("mine_counts")).to_have_text("examples: moon 6/10 · sun 6/10")
+    app.check()
