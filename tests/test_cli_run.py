@@ -84,9 +84,10 @@ def test_predict_text_and_json(capsys, run_folder, images, tiny_dataset):
     results = json.loads(out)
     assert [r["file"] for r in results] == images
     for result in results[:2]:
-        assert set(result) == {"file", "class_index", "label", "probabilities", "note"}
+        assert set(result) == {"file", "class_index", "class_name", "label", "probabilities",
+                               "note"}
         label = tiny_dataset.class_names[result["class_index"]]
-        assert result["label"] == label and result["note"] is None
+        assert result["label"] == result["class_name"] == label and result["note"] is None
         assert sum(result["probabilities"]) == pytest.approx(1, abs=1e-5)
     assert results[0]["class_index"] == results[1]["class_index"]  # polarity does not matter
     assert results[2]["class_index"] is None and results[2]["probabilities"] is None
