@@ -31,6 +31,13 @@ SHOTS = {  # README name <- the test step's screenshot
     # a projector's 1024×768 (tests/e2e/test_screen_sizes.py), normal and presentation mode
     "projector-build.png": "size-1024x768-build.png",
     "projector-draw-presentation.png": "size-1024x768-draw-present.png",
+    # Inside the decision (tests/e2e/test_inside_decision.py)
+    "inside-why.png": "15-why-gradcam.png",
+    "inside-unit.png": "15-unit-outline.png",
+    "inside-transform.png": "15-transform-strip.png",
+    "inside-compare.png": "15-compare-runs.png",
+    "inside-quiz.png": "15-quiz.png",
+    "inside-feature-maps.png": "15-fm-why.png",
 }
 
 
