@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import explain, layout, patches, state, widgets
+from ui import drawn, explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -28,7 +28,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             return None
         return fitting_drawing(run, drawing)
     try:  # a run's data set: a named one, or a folder only inside the server's data roots
-        data = data_roots.load(run.dataset)
+        data = drawn.test_set_of(run) or data_roots.load(run.dataset)  # or the drawn classes
     except ValueError as exc:
         st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
         return None

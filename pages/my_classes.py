@@ -106,7 +106,7 @@ def training(drawn_set: drawn.DrawnSet) -> None:
         st.button("■ Stop", key="mine_stop", on_click=jobs.stop)
     elif st.button("▶ Train on my drawings", key="mine_train", type="primary",
                    disabled=bool(problems)):
-        error = mine.train(drawn_set, int(epochs), int(copies), strength, seed=0)
+        error = mine.train(drawn_set, int(epochs), int(copies), strength, mine.TRAIN_SEED)
         if error:
             st.error(error)
         else:

@@ -3,6 +3,7 @@ class names, through the canvas seam (``draw_test_image``), then a prediction by
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -105,6 +106,11 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
     assert any("of the held-out drawings right" in s.value for s in at.subheader)
     assert np.asarray(run.metrics.confusion_matrix).sum() == 6  # 2 held out per class
 
+    at.switch_page("pages/feature_maps.py").run()  # the run's held-out drawings, by class
+    assert not at.exception and not errors(at), errors(at) or at.exception
+    captions = [c for image in at.image for c in image.captions]
+    assert any(re.fullmatch(r"test image 0: (circle|cross|line)", c) for c in captions), captions
+
     at.session_state["draw_test_image"] = canvas("cross", np.random.default_rng(99))
     at.switch_page("pages/draw.py").run()
     assert not at.exception, at.exception
@@ -113,6 +119,13 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
     prediction = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
     assert prediction and prediction[0].split(" (")[0] in (
         "Prediction: circle", "Prediction: cross", "Prediction: line"), prediction
+
+    # classes renamed after training: Feature maps says so instead of mislabelling drawings
+    at.switch_page(PAGE).run()
+    at.text_input(key="mine_new_name").set_value("ring").run()
+    at.button(key="mine_rename").click().run()
+    at.switch_page("pages/feature_maps.py").run()
+    assert any("which are now ring, cross, line" in e for e in errors(at)), errors(at)
 
 
 def test_the_drawn_set_survives_a_new_session_of_the_workspace():
