@@ -192,3 +192,45 @@ def test_the_cli_with_an_unreachable_scheduler_exits_2_with_one_error_line(tmp_p
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dask scheduler at "
                                                    + address), done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def page_texts(at) -> str:
+    """Every progress bar's text and every markdown/caption of the page, in one string."""
+    texts = [element.proto.text for element in at.get("progress")]
+    texts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return " | ".join(texts)
+
+
+def test_the_train_page_trains_through_the_cluster_and_shows_its_queue(cluster, data,
+                                                                       monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CNNLAB_SCHEDULER", cluster.scheduler_address)
+    busy = [start(cluster, data, epochs=100, batch_size=1) for _ in range(2)]
+    try:
+        app = Path(__file__).resolve().parent.parent / "app.py"
+        at = AppTest.from_file(str(app), default_timeout=WAIT).run()
+        at.switch_page("pages/train.py").run()
+        at.number_input(key="train_epochs").set_value(1).run()
+        at.button(key="train_start").click().run()
+        assert not at.exception, at.exception
+        job = at.session_state["cnnlab"].job
+        assert isinstance(job, cluster_job.ClusterJob) and job.snapshot().status == "queued"
+        at.run()
+        assert "waiting for a free worker" in page_texts(at)
+    finally:
+        for other in busy:
+            other.stop()
+    assert all(other.wait(WAIT) for other in busy)
+    assert job.wait(WAIT) and job.snapshot().status == "finished", job.snapshot().message
+    from cnnlab.training import ownership
+
+    owned = ownership.last(at.session_state["cnnlab"].workspace.token)
+    assert owned.job is job and owned.saved.wait(WAIT) and owned.error is None
+    at.run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics.get("epochs trained") == "1 of 1", (metrics, page_texts(at))
+    assert at.session_state["cnnlab"].runs  # saved to the workspace, like a local run

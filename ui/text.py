@@ -10,6 +10,8 @@ if TYPE_CHECKING:  # progress imports Keras
 
 def progress_text(snap: Snapshot) -> str:
     """One line: where a job is (queued, building, compiling, training, testing)."""
+    if snap.status == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.cluster)
+        return f"⏳ {snap.name}: {snap.message} (other users are training)"
     if snap.status == "queued":
         return (f"⏳ {snap.name}: waiting, place {snap.queue_position} in the queue "
                 f"(other users are training)")
@@ -27,4 +29,6 @@ def progress_text(snap: Snapshot) -> str:
         parts.append(f"about {snap.seconds_left:.0f} s left")
     if snap.status == "stopping":
         parts.append("stopping after this batch")
+    if snap.message:  # e.g. a cluster job's "a worker was lost; resumed from epoch 2"
+        parts.append(snap.message)
     return "🟢 " + " · ".join(parts)
