@@ -171,3 +171,20 @@ def test_a_contradicting_or_malformed_record_is_refused(tiny_run, tmp_path, reco
     path.write_text(json.dumps(dict(json.loads(path.read_text()), input=record)))
     with pytest.raises(ValueError, match=f"metrics.json: {message}"):
         run_files.load_run(folder)
+
+
+@pytest.mark.parametrize("mode, pixels, expected", [
+    ("L", np.full((10, 12), 100, np.uint8), (100, 100, 100)),  # grey: three equal channels
+    ("I;16", np.full((10, 12), 40000, np.uint16), (156, 156, 156)),  # 40000/65535 of 255
+    ("RGBA", np.zeros((10, 12, 4), np.uint8), (255, 255, 255)),  # transparent: white
+    ("RGB", np.full((10, 12, 3), (10, 200, 30), np.uint8), (10, 200, 30)),
+])
+def test_any_png_becomes_rgb_for_a_colour_run(mode, pixels, expected):
+    fmt = kinds.InputFormat(8, 8, kinds.RGB, kinds.RESIZE)
+    image = Image.fromarray(pixels)
+    assert image.mode == mode
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    prepared = for_run.prepare_upload(buffer.getvalue(), fmt)
+    assert prepared.as_uint8().shape == (8, 8, 3)
+    assert (prepared.as_uint8() == expected).all()
