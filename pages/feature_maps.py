@@ -28,7 +28,8 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             return None
         return fitting_drawing(run, drawing)
     try:  # a run's data set: a named one, or a folder only inside the server's data roots
-        data = drawn.test_set_of(run) or data_roots.load(run.dataset)  # or the drawn classes
+        data = drawn.test_set_of(run) or data_roots.load(  # or the drawn classes; an
+            run.dataset, state.session().workspace)  # upload:<name> is this workspace's
     except ValueError as exc:
         st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
         return None

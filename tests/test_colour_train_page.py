@@ -55,3 +55,34 @@ def test_a_colour_run_trains_from_the_train_page_and_shows_colour_on_feature_map
     assert any("as colour patches" in m.value for m in at.markdown)
     assert any(m.value.startswith("**conv_1**") and "14×14" in m.value for m in at.markdown)
     assert any(m.value.startswith("Prediction: **") for m in at.markdown)
+
+
+def test_feature_maps_open_the_test_images_of_a_workspaces_uploaded_colour_set(tmp_path):
+    import io
+    import zipfile
+
+    from cnnlab.architecture import presets
+    from cnnlab.runs.records import Hyperparameters
+    from cnnlab.training import engine
+    from cnnlab.workspaces import data_roots, store, uploads
+
+    folder = colour_folder(tmp_path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*.png")):
+            archive.write(path, path.relative_to(tmp_path).as_posix())
+    workspace = store.create()
+    uploads.add_zip(workspace, "colours.zip", buffer.getvalue())
+    data = data_roots.load("upload:colours", workspace)
+    job = engine.start_training(presets.get("two-conv"), data,
+                                Hyperparameters(epochs=1, batch_size=16, validation_fraction=0))
+    assert job.wait(TIMEOUT) and job.snapshot().status == "finished"
+    workspace.save_run(job.result())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["w"] = workspace.token
+    at.run()
+    at.switch_page("pages/feature_maps.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]  # was: "open it from the workspace..."
+    assert any("as colour patches" in m.value for m in at.markdown)
+    assert any(m.value.startswith("Prediction: **") for m in at.markdown)
