@@ -211,3 +211,10 @@ def test_the_name_carries_the_options_and_loads_the_same_set_again(tmp_path):
     assert again is ds
     plain, _ = load_class_folder(tmp_path / "set")
     assert plain.name == str(tmp_path / "set") and plain.image_shape == (8, 6, 1)
+
+
+def test_images_over_the_side_limit_ask_for_a_size(tmp_path):
+    make_tree(tmp_path, {"a": 2, "b": 2}, shape=(600, 10))
+    with pytest.raises(class_folders.SizesDiffer, match="600×10, over 512 pixels a side"):
+        load_class_folder(tmp_path)
+    assert load_class_folder(tmp_path, image_size=(60, 1))[0].image_shape == (60, 1, 1)

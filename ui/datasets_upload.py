@@ -64,7 +64,9 @@ def with_options(folder: str, running: bool) -> str | None:
         found = sizes[(folder, colour)]
         shown = ", ".join(f"{h}×{w}" for h, w in found[:6]) + (", …" if len(found) > 6 else "")
         st.warning(f"The images have {len(found)} sizes ({shown}); a network takes one size, "
-                   "so every image is resized to the size you pick.")
+                   "so every image is resized to the size you pick." if len(found) > 1 else
+                   f"The images are {shown}, more than 512 pixels a side: every image is "
+                   "resized to the size you pick.")
         box = st.container(horizontal=True)
         height = box.number_input("height", 4, 512, min(found[0][0], 512), key="upload_h",
                                   disabled=running, width=110)
