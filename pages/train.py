@@ -239,17 +239,19 @@ def render() -> None:
     running = jobs.active() is not None
     setup, live = st.columns([2, 3], gap="large")
     with setup:
-        summary = shapes.summarize(arch)
-        st.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters "
-                    f"([change it](/build?{state.TOKEN_PARAM}="
-                    f"{state.session().workspace.token}))")
+        network = st.empty()  # its parameters depend on the data set's size and colour
         name = dataset_choice(running)
         data = dataset_preview(name) if name else None
         hyper = hyperparameter_inputs(running)
         if hyper is not None:
             augment_preview.preview(data, hyper.augment, hyper.seed)
-        problems = shapes.summarize(arch, data.image_shape if data else None,
-                                    data.num_classes if data else None).problems
+        summary = shapes.summarize(arch, data.image_shape if data else None,
+                                   data.num_classes if data else None)
+        problems = summary.problems
+        network.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters on "
+                         f"{'×'.join(map(str, summary.input_shape))} input "
+                         f"([change it](/build?{state.TOKEN_PARAM}="
+                         f"{state.session().workspace.token}))")
         for problem in problems:
             st.error(problem.message)
     with live:  # Train and Stop on top, on the first screen however small (issue 17)

@@ -49,6 +49,8 @@ def test_a_colour_run_trains_from_the_train_page_and_shows_colour_on_feature_map
     assert session.job.snapshot().status == "finished", session.job.snapshot().message
     run = session.current_run()
     assert kinds.input_format(run) == kinds.InputFormat(16, 16, kinds.RGB, kinds.RESIZE)
+    counted = f"{run.model.count_params():,} parameters on 16×16×3 input"  # Keras's count
+    assert any(counted in m.value for m in at.markdown), [m.value for m in at.markdown][:3]
     at.switch_page("pages/feature_maps.py").run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
