@@ -234,3 +234,32 @@ def test_the_train_page_trains_through_the_cluster_and_shows_its_queue(cluster, 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics.get("epochs trained") == "1 of 1", (metrics, page_texts(at))
     assert at.session_state["cnnlab"].runs  # saved to the workspace, like a local run
+
+
+def test_a_lost_scheduler_fails_the_job_and_keeps_its_finished_epochs(data):
+    # A cluster of its own (threads of this process: quick), whose scheduler this test closes.
+    local = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                     protocol="tcp://", host="127.0.0.1", dashboard_address=None)
+    address = local.scheduler_address
+    try:
+        in_epoch_two = threading.Event()
+
+        def watch(event):
+            if event.kind == "batch" and event.epoch == 2:
+                in_epoch_two.set()
+
+        job = cluster_job.start_training(TINY, data, Hyperparameters(epochs=50, batch_size=4),
+                                         listeners=[watch], scheduler=address)
+        assert in_epoch_two.wait(WAIT)
+        local.sync(local.scheduler.close)
+        assert job.wait(WAIT)
+        snap, run = job.snapshot(), job.result()
+        assert snap.status == "failed"
+        assert snap.message.startswith(f"lost the Dask scheduler at {address}"), snap.message
+        assert snap.message.endswith("the run of its first 1 epoch(s) is kept"), snap.message
+        assert run is not None and run.stopped and [r.epoch for r in run.history] == [1]
+        np.testing.assert_array_equal(run.model.get_weights()[0], run.epoch_weights[1][0])
+        assert run.metrics.test_samples == len(data.y_test)
+    finally:
+        cluster_client.close(address)
+        local.close()

@@ -49,7 +49,8 @@ def data_spec(dataset: Any) -> dict[str, Any]:
         return {"name": dataset.name}
     arrays = {k: getattr(dataset, k) for k in ("x_train", "y_train", "x_test", "y_test")}
     if sum(a.nbytes for a in arrays.values()) <= SEND_LIMIT_BYTES:
-        return {"name": dataset.name, "class_names": list(dataset.class_names), "arrays": arrays}
+        return {"name": dataset.name, "class_names": list(dataset.class_names), "arrays": arrays,
+                "preparation": dataset.preparation}
     return {"name": dataset.name, "folder": dataset.name}
 
 

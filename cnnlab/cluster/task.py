@@ -45,7 +45,7 @@ def load_data(spec: dict[str, Any], worker: str) -> Any:
 
     if "arrays" in spec:
         return datasets.Dataset(name=spec["name"], class_names=tuple(spec["class_names"]),
-                                **spec["arrays"])
+                                preparation=spec.get("preparation", ""), **spec["arrays"])
     where = spec.get("folder") or spec["name"]
     try:
         return datasets.load_dataset(where)
@@ -146,7 +146,7 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     if not stop.is_set() and start < hp.epochs:
         validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
         feed = feeding.training_batches(data.x_train, data.y_train, train_idx, hp.batch_size,
-                                        hp.epochs, hp.seed).skip(start * batches)
+                                        hp.epochs, hp.seed, hp.augment).skip(start * batches)
         model.fit(feed, epochs=hp.epochs, initial_epoch=start, steps_per_epoch=batches,
                   validation_data=validation, validation_batch_size=evaluation.EVAL_BATCH_SIZE,
                   callbacks=[callback], verbose=0, shuffle=False)
