@@ -75,12 +75,13 @@ def _tail(output, lines: int = 40) -> str:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60,
-                     log: Path | None = None) -> Iterator[Server]:
-    """Start ``streamlit run app.py`` on a free local port, wait until ``/_stcore/health``
-    answers ``ok``, and stop it (and only it) afterwards. ``log``: a file for the server's
-    output (else a temporary one); its end is in the error if the server does not come up."""
+                     log: Path | None = None, script: str = "app.py") -> Iterator[Server]:
+    """Start ``streamlit run app.py`` (or ``script``, e.g. ``serve.py``) on a free local port,
+    wait until ``/_stcore/health`` answers ``ok``, and stop it (and only it) afterwards.
+    ``log``: a file for the server's output (else a temporary one); its end is in the error if
+    the server does not come up."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false"]
     url = f"http://127.0.0.1:{port}"

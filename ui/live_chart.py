@@ -20,14 +20,8 @@ from ui import layout, state
 
 SCRIPT = Path(__file__).with_name("static") / "live_chart.js"
 OFF_KEY = "live_chart_off"  # set when this session's page could not reach the feed
-CSS = """
-.cnnlab-live .live-text { font-family: sans-serif; font-size: 14px; margin-bottom: 4px; }
-.cnnlab-live .live-bar { height: 8px; background: #e6e9ef; border-radius: 4px; }
-.cnnlab-live .live-fill { height: 8px; background: #ff4b4b; border-radius: 4px; width: 0; }
-.cnnlab-live .live-charts { display: flex; gap: 16px; margin-top: 12px; }
-"""
 
-_component = st.components.v2.component("cnnlab_live_chart", css=CSS,
+_component = st.components.v2.component("cnnlab_live_chart",
                                         js=SCRIPT.read_text(encoding="utf-8"))
 
 

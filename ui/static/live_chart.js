@@ -137,9 +137,11 @@ async function poll(state) {
 function build(parentElement) {
   const root = document.createElement("div");
   root.className = "cnnlab-live";
-  root.innerHTML = `<div class="live-text"></div>
-    <div class="live-bar"><div class="live-fill"></div></div>
-    <div class="live-charts"></div>`;
+  root.innerHTML = `<div class="live-text" style="font: 14px sans-serif; margin-bottom: 6px">
+    </div><div class="live-bar" style="height: 8px; background: #e6e9ef; border-radius: 4px">
+    <div class="live-fill" style="height: 8px; width: 0; background: #ff4b4b;
+    border-radius: 4px"></div></div>
+    <div class="live-charts" style="display: flex; gap: 16px; margin-top: 12px"></div>`;
   parentElement.replaceChildren(root);
   const charts = root.querySelector(".live-charts");
   const svgs = [el("svg", {}, charts), el("svg", {}, charts)];
