@@ -111,3 +111,6 @@ def test_the_train_page_offers_the_uploaded_sets_and_asks_for_a_size():
     assert not at.exception, at.exception
     assert any("cats" in str(df.value) for df in at.dataframe)  # the preview's class counts
     assert not at.button(key="train_start").disabled
+    at.button(key="upload_delete").click().run()
+    assert not at.exception, at.exception
+    assert uploads.names(ws) == [] and any("No data set of your own" in i.value for i in at.info)

@@ -43,6 +43,11 @@ def choose(running: bool) -> str | None:
         st.info("No data set of your own yet: upload a zip above.")
         return None
     name = st.selectbox("your data sets", sets, key="upload_set", disabled=running)
+    if st.button(f"Delete {name}", key="upload_delete", disabled=running,
+                 help="frees its space in this workspace; runs trained on it stay"):
+        uploads.delete(ws, name)
+        st.session_state.pop("upload_set", None)
+        st.rerun()
     return with_options(uploads.PREFIX + name, running)
 
 
