@@ -46,7 +46,7 @@ def test_a_zip_of_class_folders_uploads_previews_and_trains(app, tmp_path):
     app.idle()
     app.set_number("upload_w", 16)
     app.idle()
-    preview = page.get_by_text(re.compile(r"32 training and 8 test images, 2 classes"))
+    preview = page.get_by_text(re.compile(r"\(16×16\): 32 training and 8 test images, 2 classes"))
     expect(preview).to_be_visible()
     preview.click()
     app.idle()
