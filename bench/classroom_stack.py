@@ -79,6 +79,12 @@ def down(state: Path) -> None:
         raise RuntimeError(f"classroom.py down failed:\n{result.stdout}{result.stderr}")
 
 
+def heading(page) -> str:
+    """The results heading shown now, in one read (a rerun may replace it at any moment)."""
+    return page.evaluate("""() => ([...document.querySelectorAll('h3')].find(
+        h => h.innerText.startsWith('Results of')) || {innerText: ''}).innerText""")
+
+
 def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMeter,
           workers: CpuMeter, timeout: float) -> dict:
     """``sessions`` contexts train 1 epoch at once while an idle one moves between pages."""
@@ -96,8 +102,7 @@ def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMe
     while True:  # at least one visit; more until the last session has its results
         idle_seconds.append(classroom.go(idle, "Build", "svg g.block"))
         classroom.go(idle, "Home", ".st-key-home_quick button")
-        pending = [p for p, b in zip(pages, befores, strict=True)
-                   if classroom.results_heading(p) == b]
+        pending = [p for p, b in zip(pages, befores, strict=True) if heading(p) == b]
         if not pending or time.perf_counter() - start > timeout:
             break
     names = []
