@@ -56,7 +56,7 @@ def test_unit_over_the_ink_is_outlined_on_the_drawing_too(digits_run):
 
 def test_transform_sliders_feed_the_prediction_and_the_strip_is_shown(digits_run):
     at = page("pages/draw.py", digits_run, canvas_with(a_one))
-    frames = [d.value for d in at.dataframe if "rotated, 10° a step" in list(d.value.index)]
+    frames = [d.value for d in at.table if "rotated, 10° a step" in list(d.value.index)]
     assert len(frames) == 1
     frame = frames[0]
     assert list(frame.index) == ["right, 2 px a step", "down, 2 px a step", "rotated, 10° a step"]

@@ -74,7 +74,7 @@ def stability_strip(run: Any, image: np.ndarray) -> None:
     steps = len(transform.SWEEP_SHIFTS) // 2
     frame = pd.DataFrame(list(table.values()), index=list(table),
                          columns=[f"{i:+d}" if i else "0" for i in range(-steps, steps + 1)])
-    st.dataframe(frame, key="draw_stability")
+    st.table(frame)  # a plain table: 3×7 cells, readable on a projector and as page text
 
 
 def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndarray,
