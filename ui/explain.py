@@ -132,12 +132,13 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
     y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"{key}_unit_row_{name}")
     x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"{key}_unit_col_{name}")
     box = receptive.input_region(summary, name, int(y), int(x))
+    side = "×".join(map(str, summary.input_shape[:2]))  # 28×28 for a digits run
     size = f"{box[2] - box[0]}×{box[3] - box[1]}"
     value = maps[name][int(y), int(x), int(channel)] if name in maps else None
     shown = f"; its value now: {value:.3g}" if value is not None else ""
     pictures = [overlay.outlined(image, box, SCALE)]
     captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
-                f"{box[3] - 1} of the 28×28 input ({size}; every channel of a layer sees the "
+                f"{box[3] - 1} of the {side} input ({size}; every channel of a layer sees the "
                 f"same region){shown}"]
     if name in maps:
         pictures.append(unit_on_map(maps[name][..., int(channel)], int(y), int(x)))
@@ -151,10 +152,11 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
         captions.append("the same region of your drawing")
     st.image(pictures, caption=captions, width=28 * SCALE)
     if moved:
-        st.caption("The drawing is transformed, so the outline is shown on the 28×28 input only.")
+        st.caption(f"The drawing is transformed, so the outline is shown on the {side} input "
+                   "only.")
     elif back is None and drawing is not None:
         st.caption("This region holds none of your drawing (it is in the margin added around "
-                   "it), so it is outlined on the 28×28 input only.")
+                   f"it), so it is outlined on the {side} input only.")
 
 
 def unit_on_map(values: np.ndarray, y: int, x: int) -> np.ndarray:
