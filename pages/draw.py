@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.data import drawn, kinds
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import explain, layout, patches, state, widgets
+from ui import compare, explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -109,6 +109,7 @@ def render_page() -> None:
         compact_maps(pred, image)
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
                      icon=":material/layers:", query_params={"input": "drawing"})
+        compare.section(prepared.steps[0][1])  # the drawing as drawn: each run prepares it
 
 
 render_page()
