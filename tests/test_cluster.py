@@ -72,6 +72,16 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+def until(condition, timeout: float = WAIT) -> bool:
+    """Whether ``condition()`` became true within ``timeout`` seconds (polled)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def start(cluster, data, listeners=(), **hp) -> cluster_job.ClusterJob:
     return cluster_job.start_training(TINY, data, Hyperparameters(**hp), listeners=listeners,
                                       scheduler=cluster.scheduler_address)
@@ -132,14 +142,19 @@ def test_stop_ends_a_cluster_job_mid_epoch_and_keeps_the_run(cluster, data):
 def test_waiting_for_a_free_worker_then_cancelled(cluster, data):
     busy = [start(cluster, data, epochs=100, batch_size=1) for _ in range(2)]
     try:
+        assert until(lambda: all(job.snapshot().status == "running" for job in busy))
         waiting = start(cluster, data, epochs=1)
-        snap = waiting.snapshot()
-        assert snap.status == "queued" and snap.message.startswith("waiting for a free worker")
-        waiting.stop()
-        assert waiting.wait(WAIT)
-        snap = waiting.snapshot()
-        assert (snap.status, snap.message) == ("stopped", "cancelled before it started")
-        assert waiting.result() is None
+        assert until(lambda: waiting.snapshot().message == "waiting for a free worker (next in "
+                                                          "line)")
+        second = start(cluster, data, epochs=1)  # the scheduler counts the first one ahead
+        assert until(lambda: second.snapshot().message == "waiting for a free worker (1 ahead)")
+        assert second.snapshot().queue_position == 2
+        for job in (waiting, second):
+            job.stop()
+            assert job.wait(WAIT)
+            snap = job.snapshot()
+            assert (snap.status, snap.message) == ("stopped", "cancelled before it started")
+            assert job.result() is None
     finally:
         for job in busy:
             job.stop()

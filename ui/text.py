@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # progress imports Keras
 def progress_text(snap: Snapshot) -> str:
     """One line: where a job is (queued, building, compiling, training, testing)."""
     if snap.status == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.cluster)
-        return f"⏳ {snap.name}: {snap.message} (other users are training)"
+        return f"⏳ {snap.name}: {snap.message}"
     if snap.status == "queued":
         return (f"⏳ {snap.name}: waiting, place {snap.queue_position} in the queue "
                 f"(other users are training)")

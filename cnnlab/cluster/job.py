@@ -109,7 +109,8 @@ class ClusterJob(engine.TrainingJob):
 
     def _set_waiting(self) -> None:
         ahead = self._ahead
-        text = "waiting for a free worker" + ("" if ahead is None else f" ({ahead} ahead)")
+        where = {None: "", 0: " (next in line)"}.get(ahead, f" ({ahead} ahead)")
+        text = "waiting for a free worker" + where
         self._set_status("queued", message=text)
 
     def _run(self) -> None:
