@@ -16,8 +16,9 @@ The web app starts jobs through :func:`start`, never the engine directly:
   which then sets :attr:`OwnedJob.saved`: nothing depends on a page being open to keep it.
 
 With ``CNNLAB_SCHEDULER`` set, jobs train on that Dask cluster (:mod:`cnnlab.cluster`) and
-wait in its queue, not this server's. Jobs live in this process; a reload of a page finds its workspace's job again by token
-(:func:`last`). This module imports the engine (TensorFlow) only when a job starts.
+wait in its queue, not this server's. Jobs live in this process; a reload of a page finds its
+workspace's job again by token (:func:`last`). This module imports the engine (TensorFlow)
+only when a job starts.
 """
 
 from __future__ import annotations
