@@ -39,7 +39,8 @@ def cluster():
     try:
         yield local
     finally:
-        started = [p for p in me.children(recursive=True) if p.pid not in before]
+        started = [p for p in me.children(recursive=True)
+                   if p.pid not in before and not tracker(p)]
         cluster_client.close()
         local.close()
         deadline = time.monotonic() + 30
@@ -51,6 +52,14 @@ def cluster():
         time.sleep(1)
         left = [p for p in started if running(p)]
         assert not left, f"the cluster left processes running: {left}"
+
+
+def tracker(process: psutil.Process) -> bool:
+    """Python's multiprocessing resource tracker: one per test process, not the cluster's."""
+    try:
+        return "resource_tracker" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
 
 
 def running(process: psutil.Process) -> bool:
