@@ -287,3 +287,39 @@ def test_a_lost_scheduler_fails_the_job_and_keeps_its_finished_epochs(data):
     finally:
         cluster_client.close(address)
         local.close()
+
+
+def test_without_a_scheduler_nothing_imports_dask():
+    code = ("import sys, cnnlab, cnnlab.training.ownership, cnnlab.cli.main, "
+            "cnnlab.workspaces.settings as s\n"
+            "assert s.scheduler() is None\n"
+            "dask = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')"
+            " or m.startswith('cnnlab.cluster'))\n"
+            "sys.exit(f'imported {dask}' if dask else 0)")
+    env = {k: v for k, v in os.environ.items() if k != "CNNLAB_SCHEDULER"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=WAIT, env=env)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_where_a_worker_finds_the_data(data, monkeypatch):
+    from cnnlab.cluster import task
+    from cnnlab.data import datasets
+
+    assert cluster_job.data_spec(datasets.load_dataset("mnist-5k")) == {"name": "mnist-5k"}
+    sent = cluster_job.data_spec(data)
+    rebuilt = task.load_data(sent, "tcp://w:1")
+    np.testing.assert_array_equal(rebuilt.x_train, data.x_train)
+    assert rebuilt.class_names == data.class_names and rebuilt.name == data.name
+    monkeypatch.setattr(cluster_job, "SEND_LIMIT_BYTES", 0)  # too big to send: by its path
+    missing = {"name": "/nowhere/digits", "folder": "/nowhere/digits"}
+    assert cluster_job.data_spec(datasets.Dataset(
+        name="/nowhere/digits", class_names=data.class_names, x_train=data.x_train,
+        y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)) == missing
+    with pytest.raises(datasets.DatasetError, match="worker tcp://w:1 cannot load the data set "
+                                                    "/nowhere/digits: .*same path on every"):
+        task.load_data(missing, "tcp://w:1")
+    weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros(0, np.float32)]
+    for got, expected in zip(task.unpack_weights(task.pack_weights(weights)), weights,
+                             strict=True):
+        np.testing.assert_array_equal(got, expected)
