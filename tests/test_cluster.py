@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -73,12 +70,6 @@ def running(process: psutil.Process) -> bool:
 @pytest.fixture(scope="module")
 def data():
     return make_tiny_dataset(train=200, test=60, name="tiny-cluster")
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def until(condition, timeout: float = WAIT) -> bool:
@@ -196,28 +187,6 @@ def test_a_lost_worker_is_replaced_and_the_job_resumes_from_its_last_epoch(clust
     assert run.metrics.epochs_completed == 4 and not run.stopped
 
 
-def test_an_unreachable_scheduler_is_named_and_nothing_trains_locally():
-    address = f"tcp://127.0.0.1:{closed_port()}"
-    with pytest.raises(cluster_client.ClusterError, match=f"cannot reach the Dask scheduler at "
-                                                          f"{address}"):
-        cluster_client.connect(address, timeout=1)
-    with pytest.raises(cluster_client.ClusterError, match="must look like tcp://HOST:PORT"):
-        cluster_client.connect("localhost:8786")
-
-
-def test_the_cli_with_an_unreachable_scheduler_exits_2_with_one_error_line(tmp_path):
-    address = f"tcp://127.0.0.1:{closed_port()}"
-    done = subprocess.run(
-        [sys.executable, "-m", "cnnlab.cli.main", "train", "tutorial-1conv", "--epochs", "1",
-         "--out", str(tmp_path / "run"), "--scheduler", address],
-        capture_output=True, text=True, timeout=WAIT)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dask scheduler at "
-                                                   + address), done.stderr
-    assert not (tmp_path / "run").exists()
-
-
 def page_texts(at) -> str:
     """Every progress bar's text and every markdown/caption of the page, in one string."""
     texts = [element.proto.text for element in at.get("progress")]
@@ -258,68 +227,3 @@ def test_the_train_page_trains_through_the_cluster_and_shows_its_queue(cluster, 
     metrics = {m.label: m.value for m in at.metric}
     assert metrics.get("epochs trained") == "1 of 1", (metrics, page_texts(at))
     assert at.session_state["cnnlab"].runs  # saved to the workspace, like a local run
-
-
-def test_a_lost_scheduler_fails_the_job_and_keeps_its_finished_epochs(data):
-    # A cluster of its own (threads of this process: quick), whose scheduler this test closes.
-    local = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                     protocol="tcp://", host="127.0.0.1", dashboard_address=None)
-    address = local.scheduler_address
-    try:
-        in_epoch_two = threading.Event()
-
-        def watch(event):
-            if event.kind == "batch" and event.epoch == 2:
-                in_epoch_two.set()
-
-        job = cluster_job.start_training(TINY, data, Hyperparameters(epochs=50, batch_size=4),
-                                         listeners=[watch], scheduler=address)
-        assert in_epoch_two.wait(WAIT)
-        local.sync(local.scheduler.close)
-        assert job.wait(WAIT)
-        snap, run = job.snapshot(), job.result()
-        assert snap.status == "failed"
-        assert snap.message.startswith(f"lost the Dask scheduler at {address}"), snap.message
-        assert snap.message.endswith("the run of its first 1 epoch(s) is kept"), snap.message
-        assert run is not None and run.stopped and [r.epoch for r in run.history] == [1]
-        np.testing.assert_array_equal(run.model.get_weights()[0], run.epoch_weights[1][0])
-        assert run.metrics.test_samples == len(data.y_test)
-    finally:
-        cluster_client.close(address)
-        local.close()
-
-
-def test_without_a_scheduler_nothing_imports_dask():
-    code = ("import sys, cnnlab, cnnlab.training.ownership, cnnlab.cli.main, "
-            "cnnlab.workspaces.settings as s\n"
-            "assert s.scheduler() is None\n"
-            "dask = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')"
-            " or m.startswith('cnnlab.cluster'))\n"
-            "sys.exit(f'imported {dask}' if dask else 0)")
-    env = {k: v for k, v in os.environ.items() if k != "CNNLAB_SCHEDULER"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=WAIT, env=env)
-    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
-
-
-def test_where_a_worker_finds_the_data(data, monkeypatch):
-    from cnnlab.cluster import task
-    from cnnlab.data import datasets
-
-    assert cluster_job.data_spec(datasets.load_dataset("mnist-5k")) == {"name": "mnist-5k"}
-    sent = cluster_job.data_spec(data)
-    rebuilt = task.load_data(sent, "tcp://w:1")
-    np.testing.assert_array_equal(rebuilt.x_train, data.x_train)
-    assert rebuilt.class_names == data.class_names and rebuilt.name == data.name
-    monkeypatch.setattr(cluster_job, "SEND_LIMIT_BYTES", 0)  # too big to send: by its path
-    missing = {"name": "/nowhere/digits", "folder": "/nowhere/digits"}
-    assert cluster_job.data_spec(datasets.Dataset(
-        name="/nowhere/digits", class_names=data.class_names, x_train=data.x_train,
-        y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)) == missing
-    with pytest.raises(datasets.DatasetError, match="worker tcp://w:1 cannot load the data set "
-                                                    "/nowhere/digits: .*same path on every"):
-        task.load_data(missing, "tcp://w:1")
-    weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros(0, np.float32)]
-    for got, expected in zip(task.unpack_weights(task.pack_weights(weights)), weights,
-                             strict=True):
-        np.testing.assert_array_equal(got, expected)

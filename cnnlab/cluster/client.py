@@ -39,7 +39,8 @@ def unreachable(address: str, reason: object) -> ClusterError:
     first = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
     return ClusterError(f"cannot reach the Dask scheduler at {address} ({first}); start it with "
                         f"`dask scheduler` and workers with `dask worker {address} --nthreads 1`, "
-                        "or unset CNNLAB_SCHEDULER (drop --scheduler) to train in this process")
+                        "or, to train in this process, unset CNNLAB_SCHEDULER "
+                        "(CLI: drop --scheduler)")
 
 
 def connect(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Client:
