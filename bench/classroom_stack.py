@@ -92,8 +92,13 @@ def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMe
 
     idle = classroom.new_page(browser, url, "")
     harness.wait_rendered(idle, ".st-key-home_quick button")
-    pages = [classroom.new_page(browser, url, "train") for _ in range(sessions)]
+    # Each student opens the address and clicks Train, as in class. (Opening /train directly
+    # as a replica's first session showed Streamlit's own page list and ui.state's "init()
+    # has not run" error instead of the app: seen 2026-11-30, left to the app's owners.)
+    pages = [classroom.new_page(browser, url, "") for _ in range(sessions)]
     for page in pages:
+        harness.wait_rendered(page, ".st-key-home_quick button")
+        classroom.go(page, "Train", ".st-key-train_start button")
         classroom.setup_training(page, dataset, epochs=1)
     cpu_replicas, cpu_workers = replicas.total(), workers.total()
     start = time.perf_counter()
