@@ -15,6 +15,8 @@ STEPS = [
     ("pages/feature_maps.py", ":material/layers:", "Feature maps",
      "see what every layer sees, and how the filters sharpened over the epochs"),
     ("pages/draw.py", ":material/draw:", "Draw", "draw a digit and watch the network think"),
+    ("pages/my_classes.py", ":material/category:", "My classes",
+     "make up your own classes, draw examples, train your network on them"),
     ("pages/learn.py", ":material/school:", "Learn",
      "step through convolution, stride, padding and pooling, every number shown"),
 ]

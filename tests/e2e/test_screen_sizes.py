@@ -28,7 +28,7 @@ SIZES = {  # name: (CSS width, CSS height, device pixels per CSS pixel)
     "1280x720-zoom125": (1024, 576, 1.25),
     "1366x768": (1366, 768, 1.0),
 }
-PAGES = ("Home", "Build", "Train", "Feature maps", "Draw", "Learn")
+PAGES = ("Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn")
 # What a page's first step needs on the first screen: (selector, whole element or its top).
 MAIN_ACTION = {
     "Home": [("[data-testid=stMain] [data-testid=stPageLink]:has-text('Draw a digit')", "whole")],
@@ -38,6 +38,7 @@ MAIN_ACTION = {
     "Feature maps": [("[data-testid=stMain] [data-testid=stImage]", "top")],
     "Draw": [("canvas.upper-canvas", "whole"),
              ("[data-testid=stMain] h3:has-text('Prediction')", "whole")],
+    "My classes": [(".st-key-mine_names", "whole"), (".st-key-mine_create", "whole")],
     "Learn": [("[data-testid=stMain] table", "top")],
 }
 
