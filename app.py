@@ -33,5 +33,6 @@ layout.apply()
 layout.presentation_switch()
 widgets.sidebar()
 state.session().page_progress = False  # set by a page that shows the job's progress itself
-page.run()
+with patches.running_page():  # the page's use_app_navigation() knows app.py runs it
+    page.run()
 widgets.sidebar_after_page()

@@ -7,19 +7,24 @@ nothing. ``pyproject.toml`` pins Streamlit below the next major version the test
 
 from __future__ import annotations
 
+import contextlib
 import runpy
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import script_runner
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 INTERNALS = (
     (script_runner, "_clean_problem_modules"),
     (PagesManager, "uses_pages_directory"),
 )
+_SCRIPT_RUN = threading.local()  # .in_app: this thread's script run is inside app.py's page.run
 
 
 def missing() -> list[str]:
@@ -63,18 +68,37 @@ def use_app_navigation(entry: bool = False) -> None:
 
     Streamlit runs a new server's scripts the old multipage way while a ``pages/`` folder
     sits next to ``app.py`` (pages listed by file name, a page run without ``app.py``) until
-    ``st.navigation`` has run once. ``app.py`` calls this with ``entry=True`` and goes on to
-    call ``st.navigation``; every page calls it first, and in that mode runs ``app.py`` in
-    its place, in this same script run (so a button press is not lost), then stops.
-    Raises RuntimeError if Streamlit no longer has the flag.
+    ``st.navigation`` has run once. ``app.py`` calls this with ``entry=True`` and runs its
+    page inside :func:`running_page`; every page calls it first, and when it is not inside
+    ``app.py`` (the old way) runs ``app.py`` in its place, in this same script run (so a
+    button press is not lost), then stops. Whether a page runs inside ``app.py`` is asked of
+    this script run, not of Streamlit's process-wide flag: several first sessions of a fresh
+    server (a class opening a link at once) start their page scripts the old way before any
+    of them reaches ``st.navigation``. Raises RuntimeError if Streamlit no longer has the flag.
     """
     if not hasattr(PagesManager, "uses_pages_directory"):
         raise RuntimeError("streamlit.runtime.pages_manager.PagesManager has no "
                            "uses_pages_directory any more; update ui/patches.py")
-    if not PagesManager.uses_pages_directory:
-        return
     PagesManager.uses_pages_directory = False
-    if entry:
-        return
+    if entry or getattr(_SCRIPT_RUN, "in_app", False) or not _app_is_main_script():
+        return  # a page run on its own (AppTest.from_file of a page) has no app.py to run
     runpy.run_path(str(APP), run_name="__main__")  # app.py's navigation runs this page again
     st.stop()
+
+
+def _app_is_main_script() -> bool:
+    """Whether this script run's main script is ``app.py`` (``streamlit run app.py``)."""
+    ctx = get_script_run_ctx()
+    main = getattr(ctx, "main_script_path", None) if ctx is not None else None
+    return main is not None and Path(main).resolve() == APP
+
+
+@contextlib.contextmanager
+def running_page() -> Iterator[None]:
+    """``app.py`` runs its page inside this, which tells the page's
+    :func:`use_app_navigation` that ``app.py`` is already running it."""
+    _SCRIPT_RUN.in_app = True
+    try:
+        yield
+    finally:
+        _SCRIPT_RUN.in_app = False

@@ -76,6 +76,29 @@ def test_a_page_opened_first_on_a_fresh_server_shows_the_app_navigation(browser,
             opened.close()
 
 
+def test_a_class_opening_one_link_at_once_on_a_fresh_server_all_get_the_app(browser):
+    """Four first sessions open /train together: each page script starts the old multipage
+    way before any reaches st.navigation (seen through nginx on a fresh replica)."""
+    log = SHOTS / "streamlit-server-first-train-together.log"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with harness.streamlit_server(timeout=SERVER_START_SECONDS, log=log) as server:
+        students = [AppPage(browser, server.url) for _ in range(4)]
+        try:
+            for student in students:
+                student.page.goto(f"{server.url}/train", wait_until="commit")
+            for student in students:
+                heading = student.main.get_by_role("heading", name="Train", exact=True)
+                expect(heading).to_be_visible()
+                expect(student.sidebar).to_contain_text("Current model")
+                student.idle()
+                student.errors[:] = [e for e in student.errors
+                                     if not ("404" in e and "/train/_stcore/" in e)]
+                student.check()
+        finally:
+            for student in students:
+                student.close()
+
+
 @pytest.fixture(scope="module")
 def clothes_zip(tmp_path_factory):
     """A one-epoch run on a small clothing-style set called "clothes" (no "fashion" in its
