@@ -46,7 +46,7 @@ def rss_mb(pid: int) -> float:
 
 @dataclass
 class Server:
-    """A running ``streamlit run app.py``; ``started`` is its launch time (perf_counter)."""
+    """A running ``streamlit run serve.py``; ``started`` is its launch time (perf_counter)."""
 
     process: subprocess.Popen
     url: str
@@ -75,11 +75,11 @@ def _tail(output, lines: int = 40) -> str:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60,
-                     log: Path | None = None, script: str = "app.py") -> Iterator[Server]:
-    """Start ``streamlit run app.py`` (or ``script``, e.g. ``serve.py``) on a free local port,
-    wait until ``/_stcore/health`` answers ``ok``, and stop it (and only it) afterwards.
-    ``log``: a file for the server's output (else a temporary one); its end is in the error if
-    the server does not come up."""
+                     log: Path | None = None, script: str = "serve.py") -> Iterator[Server]:
+    """Start ``streamlit run serve.py`` (the app as the README starts it; or ``script``) on a
+    free local port, wait until ``/_stcore/health`` answers ``ok``, and stop it (and only it)
+    afterwards. ``log``: a file for the server's output (else a temporary one); its end is in
+    the error if the server does not come up."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",

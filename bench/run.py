@@ -6,7 +6,7 @@
 
 Rows: training throughput of the engine against a plain ``model.fit``
 (``engine_bench.py``), single-image compute on the server (``inference_bench.py``), and
-through a real Chromium (``classroom.py``) against a freshly started ``streamlit run app.py``:
+through a real Chromium (``classroom.py``) against a freshly started ``streamlit run serve.py``:
 the first page, training from the Train page against the same training from the CLI, the
 Feature maps, Draw and Build pages, server memory over many trainings, and many sessions
 training at once. Without ``/usr/bin/chromium`` the browser rows say so and are skipped,

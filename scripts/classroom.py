@@ -1,5 +1,5 @@
 """The whole classroom stack on this machine, for a try: one Dask scheduler, its workers
-(``--nthreads 1``: one training each), N ``streamlit run app.py`` replicas sharing
+(``--nthreads 1``: one training each), N ``streamlit run serve.py`` replicas sharing
 ``CNNLAB_HOME`` and nginx in front of them with sticky sessions (``deploy/nginx.conf.template``).
 
     python scripts/classroom.py up        # prints the one address to open
@@ -9,7 +9,7 @@
                                           # only nginx's configuration, for a real deployment
 
 Everything listens on 127.0.0.1. ``--workers 0`` starts no scheduler: the replicas train
-in-process, as ``streamlit run app.py`` alone does. Each process is started in a session of
+in-process, as ``streamlit run serve.py`` alone does. Each process is started in a session of
 its own; its PID and start time are kept in the state folder, and ``down`` signals only those
 process groups (a Dask worker's nanny has a child). A second ``up`` on the same state folder
 is refused while anything it started still runs.
@@ -91,7 +91,7 @@ def up(args: argparse.Namespace) -> int:
                 "--local-directory", str(state / "dask")]) for i in range(1, args.workers + 1)]
         replica_ports = [free_port() for _ in range(args.replicas)]
         replicas = [stack.start(f"replica-{i}", [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.address",
+            sys.executable, "-m", "streamlit", "run", "serve.py", "--server.address",
             "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false"], env)
             for i, port in enumerate(replica_ports, 1)]

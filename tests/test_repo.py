@@ -15,7 +15,7 @@ def quick_start_commands() -> list[str]:
 def test_quick_start_has_exactly_two_commands():
     commands = quick_start_commands()
     assert len(commands) == 2
-    assert "streamlit run app.py" in commands[0]
+    assert "streamlit run serve.py" in commands[0]
     assert "pytest" in commands[1] and "[test]" in commands[1]
 
 

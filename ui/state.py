@@ -152,7 +152,7 @@ def session() -> SessionState:
         current = st.session_state[KEY]
     except KeyError:
         raise RuntimeError("ui.state.init() has not run in this session: open the app "
-                           "through app.py (streamlit run app.py)") from None
+                           "through app.py (streamlit run serve.py)") from None
     ownership.beat(current.workspace.token)
     return current
 

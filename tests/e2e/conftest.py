@@ -1,4 +1,4 @@
-"""Real-browser tests: one ``streamlit run app.py`` for the package, Debian's Chromium driven by
+"""Real-browser tests: one ``streamlit run serve.py`` for the package, Debian's Chromium driven by
 Playwright (sync API), and a fresh browser context — a fresh Streamlit session — per test.
 
 Waits are on the app's own state (``data-test-script-state`` on ``[data-testid=stApp]``) and on
@@ -55,7 +55,7 @@ def browser():
 
 @pytest.fixture(scope="package")
 def app_url(browser):
-    """``streamlit run app.py`` on a free local port; its base URL. Stopped afterwards.
+    """``streamlit run serve.py`` on a free local port; its base URL. Stopped afterwards.
 
     Takes ``browser`` first so that a missing browser skips before a server starts.
     """

@@ -82,16 +82,12 @@ def test_build_shapes_follow_the_kernel_and_impossible_settings_stop_training(ap
     app.check()
 
 
+LIVE = ".cnnlab-live"  # the Train page's live element (serve.py's feed; CSS pierces its shadow)
+
+
 def _progress(app):
-    return app.main.get_by_test_id("stProgress")
-
-
-# How much of the live loss chart (the first chart on the page) is drawn: its paths' lengths.
-CURVE_LENGTH = """() => {
-    const chart = document.querySelector('[data-testid=stMain] [data-testid=stVegaLiteChart]');
-    return chart ? Array.from(chart.querySelectorAll('path'))
-        .reduce((sum, p) => sum + (p.getAttribute('d') || '').length, 0) : 0;
-}"""
+    """The live element's progress line ("epoch 2/20, batch 13/57 · ...")."""
+    return app.main.locator(f"{LIVE} .live-text")
 
 
 def test_train_live_curves_stop_and_results(app):
@@ -124,12 +120,14 @@ def test_train_live_curves_stop_and_results(app):
     first = _progress(app).filter(has_text=re.compile(r"epoch \d+/20, batch [1-9]\d*/"))
     expect(first).to_be_visible(timeout=TRAINING_MS)
     seen = PROGRESS.search(first.inner_text()).group(0)
-    drawn = app.page.evaluate(CURVE_LENGTH)
+    live = app.main.locator(LIVE)
+    drawn = live.get_attribute("data-points")  # the curve's points the element has drawn
     later = _progress(app).filter(has_text=re.compile(r"epoch \d+/20, batch [1-9]\d*/")
                                   ).filter(has_not_text=seen)
     expect(later).to_be_visible(timeout=TRAINING_MS)  # a later refresh, further on
-    app.page.wait_for_function(f"before => ({CURVE_LENGTH})() > before", arg=drawn,
-                               timeout=TRAINING_MS)  # and the curve has grown
+    expect(live).not_to_have_attribute("data-points", drawn or "0",
+                                       timeout=TRAINING_MS)  # and the curve has grown
+    assert live.locator("path[data-series=batch]").count() == 2  # loss and accuracy lines
     app.shot("3-train-live")
 
     app.click("train_stop")

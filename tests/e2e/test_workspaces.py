@@ -92,7 +92,7 @@ def test_a_tab_closed_mid_training_frees_the_slot_and_its_run_is_kept(browser, t
         expect(first.widget("train_epochs").locator("input")).to_have_value("60")
         first.set_select_slider("train_batch", [8, 16, 32, 64, 128, 256, 512], 8)
         first.click("train_start")
-        expect(first.main.get_by_test_id("stProgress")).to_contain_text(
+        expect(first.main.locator(".cnnlab-live .live-text")).to_contain_text(
             re.compile(r"epoch \d+/60"), timeout=TRAINING_MS)
         first.context.close()  # the student closes the tab mid-training
 
