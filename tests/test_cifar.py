@@ -11,18 +11,9 @@ import numpy as np
 import pytest
 
 from cnnlab.data import cifar, datasets, kinds
-from tests.test_datasets import FakeResponse, no_internet
+from tests.test_datasets import FakeResponse, offline  # noqa: F401  (autouse: no downloads)
 
 BATCHES = (*cifar.TRAIN_BATCHES, cifar.TEST_BATCH)
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    monkeypatch.setattr(urllib.request, "urlopen", no_internet)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    datasets.clear_cache()
-    yield
-    datasets.clear_cache()
 
 
 def _string(data: bytes) -> bytes:

@@ -205,6 +205,20 @@ class AppPage:
         self.context.close()
 
 
+def stroke(page, box, points, steps: int = 6) -> None:
+    """Draw one stroke through ``points`` (fractions of the canvas ``box``) in small moves."""
+    def at(point):
+        return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
+
+    page.mouse.move(*at(points[0]))
+    page.mouse.down()
+    for start, end in zip(points, points[1:], strict=False):
+        for i in range(1, steps + 1):
+            page.mouse.move(*at((start[0] + (end[0] - start[0]) * i / steps,
+                                 start[1] + (end[1] - start[1]) * i / steps)))
+    page.mouse.up()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield

@@ -8,8 +8,7 @@ import re
 
 import pytest
 
-from .conftest import SHOTS, TRAINING_MS, import_expect
-from .test_newcomer_path import _stroke
+from .conftest import SHOTS, TRAINING_MS, import_expect, stroke
 
 expect = import_expect()
 
@@ -49,7 +48,7 @@ def test_draw_steps_line_up_and_compare_charts_read_well(app):
     app.nav("Draw")
     canvas = app.page.locator("canvas.upper-canvas")
     expect(canvas).to_be_visible()
-    _stroke(app.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
+    stroke(app.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
     steps = app.main.get_by_test_id("stImage").filter(has_text="as drawn")
     expect(steps).to_contain_text("centred 28×28")
     app.idle()

@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from .conftest import AppPage, import_expect
-from .test_newcomer_path import _stroke
+from .conftest import AppPage, import_expect, stroke
 
 expect = import_expect()
 
@@ -33,7 +32,7 @@ def lab(browser, app_url):
         opened.nav("Draw")
         canvas = opened.page.locator("canvas.upper-canvas")
         expect(canvas).to_be_visible()
-        _stroke(opened.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
+        stroke(opened.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
         expect(opened.main.get_by_role("heading", name=re.compile(r"^Prediction: "))
                ).to_be_visible()
         opened.idle()

@@ -7,23 +7,9 @@ from __future__ import annotations
 import math
 import re
 
-from .conftest import TRAINING_MS, import_expect
+from .conftest import TRAINING_MS, import_expect, stroke
 
 expect = import_expect()
-
-
-def _stroke(page, box, points, steps: int = 3) -> None:
-    """One stroke through ``points`` (fractions of the canvas), in small mouse moves."""
-    def at(point):
-        return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
-
-    page.mouse.move(*at(points[0]))
-    page.mouse.down()
-    for start, end in zip(points, points[1:], strict=False):
-        for i in range(1, steps + 1):
-            page.mouse.move(*at((start[0] + (end[0] - start[0]) * i / steps,
-                                 start[1] + (end[1] - start[1]) * i / steps)))
-    page.mouse.up()
 
 
 def ring(k: int) -> list[tuple[float, float]]:
@@ -54,7 +40,7 @@ def test_name_draw_train_and_predict_my_classes(app):
 
     # a stray stroke, cleared with the canvas's own button: nothing to add
     canvas.scroll_into_view_if_needed()
-    _stroke(app.page, canvas.bounding_box(), [(0.2, 0.2), (0.3, 0.25)])
+    stroke(app.page, canvas.bounding_box(), [(0.2, 0.2), (0.3, 0.25)], steps=3)
     expect(add).to_be_enabled()
     app.page.get_by_role("button", name="Reset canvas & history").click()
     expect(add).to_be_disabled()
@@ -65,7 +51,7 @@ def test_name_draw_train_and_predict_my_classes(app):
         for k in range(10):
             live = app.page.locator("canvas.upper-canvas")
             live.scroll_into_view_if_needed()
-            _stroke(app.page, live.bounding_box(), shape(k))
+            stroke(app.page, live.bounding_box(), shape(k), steps=3)
             expect(add).to_be_enabled()
             add.click()
             expect(counts).to_contain_text(f"{name} {k + 1}/10")
@@ -90,7 +76,7 @@ def test_name_draw_train_and_predict_my_classes(app):
     draw = app.page.locator(".st-key-draw_canvas canvas.upper-canvas")
     expect(draw).to_be_visible()
     draw.scroll_into_view_if_needed()
-    _stroke(app.page, draw.bounding_box(), ring(1))
+    stroke(app.page, draw.bounding_box(), ring(1), steps=3)
     prediction = app.main.get_by_role("heading",
                                       name=re.compile(r"^Prediction: (circle|bar) \(\d+%\)$"))
     expect(prediction).to_be_visible()

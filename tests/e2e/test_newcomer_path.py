@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .conftest import TRAINING_MS, import_expect
+from .conftest import TRAINING_MS, import_expect, stroke
 
 expect = import_expect()
 
@@ -169,21 +169,6 @@ def test_feature_maps_show_a_grid_per_layer(app):
     app.shot("4-feature-maps")
 
 
-def _stroke(page, box, points, steps: int = 6) -> None:
-    """Draw one stroke through ``points`` (fractions of the canvas) in many small moves."""
-    def at(point):
-        return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
-
-    page.mouse.move(*at(points[0]))
-    page.mouse.down()
-    for start, end in zip(points, points[1:], strict=False):
-        for i in range(1, steps + 1):
-            x = start[0] + (end[0] - start[0]) * i / steps
-            y = start[1] + (end[1] - start[1]) * i / steps
-            page.mouse.move(*at((x, y)))
-    page.mouse.up()
-
-
 def test_draw_predicts_a_drawn_digit_and_clear_empties_it(app):
     app.train_small_model()
     app.nav("Draw")
@@ -194,7 +179,7 @@ def test_draw_predicts_a_drawn_digit_and_clear_empties_it(app):
     prediction = app.main.get_by_role("heading", name=re.compile(r"^Prediction: \d \(\d+%\)$"))
     steps = app.main.get_by_test_id("stImage").filter(has_text="as drawn")
 
-    _stroke(app.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
+    stroke(app.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
     expect(prediction).to_be_visible()
     for title in ("as drawn", "cropped", "scaled to 20 px", "centred 28×28"):
         expect(steps).to_contain_text(title)
@@ -208,7 +193,7 @@ def test_draw_predicts_a_drawn_digit_and_clear_empties_it(app):
 
     angles = [2 * math.pi * t / 24 for t in range(25)]
     ring = [(0.5 + 0.22 * math.sin(a), 0.5 - 0.32 * math.cos(a)) for a in angles]  # a "0"
-    _stroke(app.page, canvas.bounding_box(), ring, steps=2)
+    stroke(app.page, canvas.bounding_box(), ring, steps=2)
     expect(prediction).to_be_visible()
     expect(steps).to_contain_text("centred 28×28")
     app.shot("5-draw")
