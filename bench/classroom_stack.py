@@ -93,8 +93,8 @@ def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMe
     idle = classroom.new_page(browser, url, "")
     harness.wait_rendered(idle, ".st-key-home_quick button")
     # Each student opens the address and clicks Train, as in class. (Opening /train directly
-    # as a replica's first session showed Streamlit's own page list and ui.state's "init()
-    # has not run" error instead of the app: seen 2026-11-30, left to the app's owners.)
+    # as a replica's first sessions once showed Streamlit's own page list and ui.state's
+    # "init() has not run" error: fixed in ui/patches.py, tests/e2e/test_new_user_bugs.py.)
     pages = [classroom.new_page(browser, url, "") for _ in range(sessions)]
     for page in pages:
         harness.wait_rendered(page, ".st-key-home_quick button")

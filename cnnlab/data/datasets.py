@@ -81,8 +81,10 @@ def load_dataset(name_or_folder: str = DEFAULT_DATASET,
         looks_like_path = any(c in str(name_or_folder) for c in "/\\~.") or folder.exists()
         what = f"no folder {folder}" if looks_like_path else f"unknown data set {name_or_folder!r}"
         raise DatasetError(f"{what}: use one of {', '.join(NAMES)} (mnist-5k is built in and "
-                           "works offline), or the path of a folder holding the MNIST-format "
-                           f"files {', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
+                           "works offline), the path of a folder with one subfolder of "
+                           "PNG/JPEG images per class (optionally inside train/ and test/), "
+                           "or of a folder holding the MNIST-format files "
+                           f"{', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
                            "optionally .gz)")
     folder = folder.resolve()
     try:
