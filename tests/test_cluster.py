@@ -174,14 +174,17 @@ def test_a_lost_worker_is_replaced_and_the_job_resumes_from_its_last_epoch(clust
             os.kill(pid, signal.SIGKILL)
             killed.append(worker)
 
-    job = start(cluster, data, [kill_worker_in_epoch_two], epochs=4, batch_size=4,
+    # batch 2: 100 batches an epoch, so the kill (sent on the server, which reads progress up
+    # to 0.2 s behind the worker) lands in epoch 2, or at worst a little later
+    job = start(cluster, data, [kill_worker_in_epoch_two], epochs=4, batch_size=2,
                 validation_fraction=0)
     assert job.wait(WAIT)
     snap, run = job.snapshot(), job.result()
     assert killed and snap.status == "finished", snap.message
-    assert job.resumed_from == 1 and job.worker != killed[0]
-    assert "a worker was lost; resumed from epoch 1" in said
-    assert snap.message == "a worker was lost; resumed from epoch 1"  # what the page shows
+    assert 1 <= job.resumed_from <= 3 and job.worker != killed[0]  # not from scratch, not done
+    said_resumed = f"a worker was lost; resumed from epoch {job.resumed_from}"
+    assert said_resumed in said
+    assert snap.message == said_resumed  # what the page shows
     assert [r.epoch for r in run.history] == [1, 2, 3, 4] and all(r.complete for r in run.history)
     assert sorted(run.epoch_weights) == [0, 1, 2, 3, 4]
     assert run.metrics.epochs_completed == 4 and not run.stopped
