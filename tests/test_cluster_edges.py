@@ -79,9 +79,13 @@ def test_a_lost_scheduler_fails_the_job_and_keeps_its_finished_epochs(data):
         snap, run = job.snapshot(), job.result()
         assert snap.status == "failed"
         assert snap.message.startswith(f"lost the Dask scheduler at {address}"), snap.message
-        assert snap.message.endswith("the run of its first 1 epoch(s) is kept"), snap.message
-        assert run is not None and run.stopped and [r.epoch for r in run.history] == [1]
-        np.testing.assert_array_equal(run.model.get_weights()[0], run.epoch_weights[1][0])
+        # the scheduler closes while the worker trains on: epoch 2 (or a later one) may end
+        # before the server notices, and those finished epochs are kept too
+        assert run is not None and run.stopped and run.history, snap.message
+        kept = len(run.history)
+        assert snap.message.endswith(f"the run of its first {kept} epoch(s) is kept"), snap.message
+        assert [r.epoch for r in run.history] == list(range(1, kept + 1)) and kept < 50
+        np.testing.assert_array_equal(run.model.get_weights()[0], run.epoch_weights[kept][0])
         assert run.metrics.test_samples == len(data.y_test)
     finally:
         cluster_client.close(address)
