@@ -38,7 +38,7 @@ def _checked_members(zf: zipfile.ZipFile, where: str, limits: class_folders.Limi
     for info in infos:
         name = info.filename.replace("\\", "/")
         parts = PurePosixPath(name).parts
-        if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+        if archives.escapes(name):
             raise DatasetError(f"{where}: the member {info.filename!r} points outside the zip's "
                                "folder (an absolute path or ..); make the zip from the folder "
                                "itself")

@@ -48,8 +48,7 @@ def _member_class(info: zipfile.ZipInfo) -> tuple[str, bool]:
         raise DrawnError(f"the zip's member {name!r} is a link; only PNG files in class "
                          "folders are accepted")
     parts = name.rstrip("/").split("/")
-    if name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts) \
-            or ":" in parts[0]:
+    if "\\" in name or archives.escapes(name) or any(p in ("", ".") for p in parts):
         raise DrawnError(f"the zip's member {name!r} has an unsafe path (absolute, '..' or "
                          "'\\'); use <class>/<image>.png")
     if info.is_dir():

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import math
 import zipfile
+from pathlib import PurePosixPath
 
 import numpy as np
 
 from cnnlab.files.reading import InputError
 
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+def escapes(name: str) -> bool:
+    """Whether a zip member's name would land outside the folder it is unpacked into: an
+    absolute path, a ``..`` part, or a drive (``C:``) in its first part; ``\\`` counts as ``/``.
+
+    Example:
+        >>> escapes("cat/1.png"), escapes("cat/../../x"), escapes("/etc/x"), escapes("C:/x")
+        (False, True, True, True)
+    """
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return name.startswith(("/", "\\")) or ".." in parts or bool(parts and ":" in parts[0])
 
 
 def check_member(info: zipfile.ZipInfo, where: str) -> None:

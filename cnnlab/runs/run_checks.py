@@ -197,7 +197,7 @@ def member_name(info: zipfile.ZipInfo, allowed: tuple[str, ...]) -> str | None:
     """The run file a zip member is, or None for a folder entry; raises for anything else."""
     raw = info.filename
     path = PurePosixPath(raw.replace("\\", "/"))
-    if raw.startswith(("/", "\\")) or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+    if archives.escapes(raw):
         raise RunFileError(f"unsafe path in the zip: {raw!r}")
     if info.is_dir():
         return None
