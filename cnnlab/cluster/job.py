@@ -92,9 +92,7 @@ class ClusterJob(engine.TrainingJob):
         if self._starts == 0 and self._future is not None:
             self._future.cancel()
             return
-        if self._progress.mark_stopping():
-            snap = self._progress.snapshot()
-            self._emit(JobEvent("status", self.name, "stopping", snap.epoch, snap.batch))
+        self._announce_stopping()
 
     def _submit(self, dataset: Any) -> None:
         job = {"architecture": spec_json.architecture_to_json(self.architecture),

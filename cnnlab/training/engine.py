@@ -124,6 +124,10 @@ class TrainingJob:
             self._dataset = None
             self._done.set()
             return
+        self._announce_stopping()
+
+    def _announce_stopping(self) -> None:
+        """Mark the progress "stopping" and tell the listeners, once (a running job)."""
         if self._progress.mark_stopping():
             snap = self._progress.snapshot()
             self._emit(JobEvent("status", self.name, "stopping", snap.epoch, snap.batch))
