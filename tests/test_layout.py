@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "cnnlab"
 # subpackages that never load TensorFlow
-TF_FREE = ("architecture", "data", "learn", "views", "workspaces")
+TF_FREE = ("architecture", "data", "learn", "memory", "views", "workspaces")
 MAX_LINES = 300
 LINE_LIMITED = ("cnnlab/**/*.py", "pages/*.py", "ui/**/*.py", "app.py", "tests/**/*.py")
 
