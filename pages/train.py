@@ -12,7 +12,17 @@ from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
-from ui import augment_preview, datasets_upload, jobs, layout, live_chart, patches, state, widgets
+from ui import (
+    augment_preview,
+    datasets_upload,
+    images,
+    jobs,
+    layout,
+    live_chart,
+    patches,
+    state,
+    widgets,
+)
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -61,9 +71,10 @@ def dataset_preview(name: str) -> datasets.Dataset | None:
     with st.expander(f"{data.name}: {len(data.y_train):,} training and {len(data.y_test):,} test "
                      f"images, {data.num_classes} classes", expanded=False):
         picks = np.concatenate(datasets.sample_images(data, per_class=2, seed=0))
-        colour = data.image_shape[2] == 3
-        st.image([data.x_train[i] if colour else data.x_train[i][..., 0] for i in picks], width=56,
-                 caption=[data.class_names[data.y_train[i]] for i in picks])
+        names = [data.class_names[data.y_train[i]] for i in picks]
+        images.grid([data.x_train[i] for i in picks], width=56, captions=names,
+                    alts=[f"training image {i}: {name}" for i, name in zip(picks, names,
+                                                                             strict=True)])
         st.dataframe(pd.DataFrame({"class": data.class_names,
                                    "training images": data.class_counts("train"),
                                    "test images": data.class_counts("test")}),
@@ -159,9 +170,12 @@ def results(run) -> None:
         data = datasets.load_dataset(run.dataset) if run.dataset in datasets.NAMES else None
         if data is not None:
             st.markdown("**Misclassified test images** (most confident mistakes first)")
-            st.image([data.x_test[w.index][..., 0] for w in wrong], width=64,
-                     caption=[f"true {run.class_names[w.true_label]} → "
-                              f"{run.class_names[w.predicted_label]}" for w in wrong])
+            said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])
+                    for w in wrong]
+            images.grid([data.x_test[w.index] for w in wrong], width=64,
+                        captions=[f"true {true} → {guess}" for true, guess in said],
+                        alts=[f"test image {w.index}: true {true}, predicted {guess}"
+                              for w, (true, guess) in zip(wrong, said, strict=True)])
 
 
 def run_history() -> None:

@@ -114,3 +114,35 @@ def test_the_train_page_offers_the_uploaded_sets_and_asks_for_a_size():
     at.button(key="upload_delete").click().run()
     assert not at.exception, at.exception
     assert uploads.names(ws) == [] and any("No data set of your own" in i.value for i in at.info)
+
+
+def place_of(at: AppTest, key: str) -> tuple[int, ...]:
+    """Where the widget ``key`` sits in the page: the delta path the browser matches it by."""
+    def walk(node, path):
+        if getattr(node, "key", None) == key:
+            return path
+        for index, child in getattr(node, "children", {}).items():
+            found = walk(child, (*path, index))
+            if found is not None:
+                return found
+        return None
+
+    found = walk(at._tree, ())
+    assert found is not None, f"no widget {key} on the page"
+    return found
+
+
+def test_the_size_boxes_keep_their_place_when_the_images_are_read_again_or_not():
+    """The run that reads a new set (with its progress bar) and the next run (which does not)
+    draw the size boxes at the same place: a box that moves is a new box in the browser, and a
+    value typed into the old one while the rerun runs is lost (issue 21: width reverted)."""
+    from ui import datasets_upload
+
+    ws = store.create()
+    uploads.add_zip(ws, "mixed.zip", zip_bytes(sizes=((12, 12), (10, 8))))
+    at = open_train(ws)
+    at.selectbox(key="train_dataset").set_value(datasets_upload.UPLOAD).run()  # reads the set
+    before = place_of(at, "upload_w"), place_of(at, "upload_h")
+    at.number_input(key="upload_h").set_value(16).run()  # does not read it again
+    assert not at.exception, at.exception
+    assert (place_of(at, "upload_w"), place_of(at, "upload_h")) == before

@@ -60,8 +60,12 @@ def with_options(folder: str, running: bool) -> str | None:
                                   disabled=running)]
     sizes = st.session_state.setdefault("upload_sizes", {})
     size = None
+    # One slot on every run, used only while the images are first read: the page keeps the
+    # same shape whether or not it reads them, so the boxes below keep their place in the
+    # page and a value typed into one during a rerun is not lost with a replaced box.
+    slot = st.empty()
     if (folder, colour) not in sizes:
-        size_needed = _probe(folder, colour)
+        size_needed = _probe(folder, colour, slot)
         if size_needed is None:
             return None
         sizes[(folder, colour)] = size_needed
@@ -90,10 +94,10 @@ def _is_class_folder(folder: str) -> bool:
         return False
 
 
-def _probe(folder: str, colour: str | None) -> list[tuple[int, int]] | None:
-    """The sizes when they differ ([] when they agree: the set loads as it is, with progress);
-    None after showing why it cannot load."""
-    bar = st.progress(0.0, text="reading the images…")
+def _probe(folder: str, colour: str | None, slot) -> list[tuple[int, int]] | None:
+    """The sizes when they differ ([] when they agree: the set loads as it is, with progress
+    shown in ``slot``); None after showing why it cannot load."""
+    bar = slot.progress(0.0, text="reading the images…")
     try:
         data_roots.load(class_folders.dataset_name(folder, None, colour),
                         state.session().workspace, lambda done, total: bar.progress(
