@@ -250,3 +250,11 @@ def test_images_over_the_proposal_side_ask_for_a_size_before_any_decoding(tmp_pa
     assert info.value.sizes == [(600, 10)] and info.value.proposal == (64, 4)
     monkeypatch.undo()
     assert load_class_folder(tmp_path, image_size=(60, 1))[0].image_shape == (60, 1, 1)
+
+
+def test_of_sizes_equally_common_the_smallest_is_proposed(tmp_path):
+    for i, side in enumerate((24, 20, 24, 20)):  # 24 first on disk: order must not matter
+        save(tmp_path / "ab"[i % 2] / f"{i}.png", np.zeros((side, side), np.uint8))
+    with pytest.raises(class_folders.SizeNeeded) as info:
+        load_class_folder(tmp_path)
+    assert info.value.sizes == [(20, 20), (24, 24)] and info.value.proposal == (20, 20)

@@ -65,7 +65,8 @@ class Limits:
 class SizeNeeded(DatasetError):
     """No image size was given and one is needed: the images have several sizes, or share one
     over :attr:`Limits.propose_side` pixels a side. ``sizes`` lists them (smallest first),
-    ``proposal`` is the size to offer: the most common one, shrunk to fit that side."""
+    ``proposal`` is the size to offer: the most common one (of equally common ones, the
+    smallest), shrunk to fit that side."""
 
     def __init__(self, message: str, sizes: list[tuple[int, int]],
                  proposal: tuple[int, int]) -> None:
@@ -158,7 +159,8 @@ def _chosen_size(headers: list, ref: refs.DatasetRef, limits: Limits) -> tuple[i
     if not counts:
         return 1, 1  # no usable image: the split says which class is short
     sizes = sorted(counts)
-    proposal = proposed_size(counts.most_common(1)[0][0], limits.propose_side)
+    common = min(sizes, key=lambda size: (-counts[size], size))  # ties: the smallest
+    proposal = proposed_size(common, limits.propose_side)
     if len(sizes) > 1:
         shown = ", ".join(_size_text(s) for s in sizes[:6]) + (", ..." if len(sizes) > 6 else "")
         raise SizeNeeded(f"images have {len(sizes)} sizes ({shown}): give --image-size H W",
