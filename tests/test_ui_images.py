@@ -41,3 +41,13 @@ def test_counts_must_match_and_large_pictures_belong_elsewhere():
     noise = np.random.default_rng(1).integers(0, 256, (300, 300, 3), np.uint8)
     with pytest.raises(ValueError, match="show it with st.image"):
         images.data_uri(noise)
+
+
+def test_a_large_picture_in_a_grid_is_sent_as_a_thumbnail():
+    """A data set's 512×512 photos (shown 64 px wide) would pass the inline limit as they are."""
+    noise = np.random.default_rng(2).integers(0, 256, (512, 384, 3), np.uint8)
+    page = images.grid_html([noise, noise[:20, :10]], alts=["big", "small"], width=64)
+    sent = [decoded(uri) for uri in re.findall(r'src="(data:[^"]+)"', page)]
+    assert [s.shape for s in sent] == [(128, 96, 3), (20, 10, 3)]
+    reference = Image.fromarray(noise).resize((96, 128), Image.Resampling.BILINEAR)
+    assert np.array_equal(sent[0], np.asarray(reference))

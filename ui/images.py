@@ -41,9 +41,25 @@ def data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
+    """``image`` shrunk (bilinear) to at most ``side`` pixels a side, its shape kept; a
+    smaller one as it is. A data set's images may be up to 512 px a side: their PNG, shown
+    a few dozen pixels wide, would pass :data:`MAX_INLINE_BYTES`."""
+    array = np.asarray(image)
+    height, width = array.shape[:2]
+    if max(height, width) <= side:
+        return array
+    scale = side / max(height, width)
+    small = Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[2] == 1 else array)
+    small = small.resize((max(1, round(width * scale)), max(1, round(height * scale))),
+                         Image.Resampling.BILINEAR)
+    return np.asarray(small)
+
+
 def grid_html(images: Sequence[np.ndarray], alts: Sequence[str],
               captions: Sequence[str] | None = None, width: int = 56) -> str:
-    """The HTML of a wrapping row of pictures, each ``width`` px wide (pixels kept sharp)."""
+    """The HTML of a wrapping row of pictures, each ``width`` px wide (pixels kept sharp), each
+    sent at most twice that size (:func:`thumbnail`)."""
     if len(alts) != len(images) or (captions is not None and len(captions) != len(images)):
         raise ValueError(f"one alternative text (and caption) per picture: {len(images)} "
                          f"pictures, {len(alts)} texts, "
@@ -53,8 +69,9 @@ def grid_html(images: Sequence[np.ndarray], alts: Sequence[str],
         caption = "" if captions is None else (
             f'<figcaption style="font-size:0.8rem;line-height:1.2;overflow-wrap:anywhere">'
             f"{html.escape(captions[i])}</figcaption>")
+        uri = data_uri(thumbnail(image, 2 * int(width)))
         cells.append(f'<figure style="margin:0;width:{int(width)}px;text-align:center">'
-                     f'<img src="{data_uri(image)}" alt="{html.escape(alts[i], quote=True)}" '
+                     f'<img src="{uri}" alt="{html.escape(alts[i], quote=True)}" '
                      f'width="{int(width)}" style="image-rendering:pixelated;display:block;'
                      f'width:{int(width)}px;height:auto">{caption}</figure>')
     return ('<div style="display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start">'
