@@ -160,8 +160,13 @@ class Workspace:
         return self.folder / RUNS / folder
 
     def save_run(self, run: Run) -> str:
-        """Save ``run`` (atomically) as a new run folder, make it current; its folder name."""
-        from cnnlab.runs import run_files
+        """Save ``run`` (atomically) as a new run folder, make it current; its folder name.
+
+        Raises:
+            WorkspaceError: the disk refused (full, read-only); the message names no server
+                path, and the workspace is left as it was: no run folder, index unchanged.
+        """
+        from cnnlab.runs import atomic, run_files
 
         with _LOCK:
             taken = set(self._index()["order"])
@@ -169,9 +174,16 @@ class Workspace:
             number = 2
             while folder in taken or (self.folder / RUNS / folder).exists():
                 folder, number = f"{base}_{number}", number + 1
-            run_files.save_run(run, self.folder / RUNS / folder)
-            index = self._index()
-            self._write_index({"current": folder, "order": index["order"]})
+            path = self.folder / RUNS / folder
+            try:
+                run_files.save_run(run, path)
+                self._write_index({"current": folder, "order": self._index()["order"]})
+            except (atomic.SaveError, OSError) as exc:
+                if path.is_dir():  # saved, but the index could not follow: undo the run
+                    shutil.rmtree(path, ignore_errors=True)
+                (self.folder / f".{INDEX}.tmp").unlink(missing_ok=True)
+                raise WorkspaceError(exc.reason if isinstance(exc, atomic.SaveError) else
+                                     atomic.SaveError.from_os_error(path, exc).reason) from None
         return folder
 
     def delete_run(self, folder: str) -> None:
