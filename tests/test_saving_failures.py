@@ -193,3 +193,28 @@ def test_the_train_page_says_a_run_upload_could_not_be_saved_and_keeps_nothing(
     assert [e.value for e in at.error] == [
         "shared.zip: the disk is full; free some space and save again"]
     assert workspace_state(workspace) == before
+
+
+def test_a_training_whose_run_cannot_be_saved_says_so_and_keeps_the_workspace(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from cnnlab.training import ownership
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    workspace = at.session_state["cnnlab"].workspace
+    before = workspace_state(workspace)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full)
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    assert ownership.last(workspace.token).saved.wait(120)  # the server tried to save it
+    at.run()
+    assert not at.exception, at.exception
+    assert ("The run two-conv-1 could not be saved: the disk is full; free some space and save "
+            "again") in [e.value for e in at.error]
+    assert workspace_state(workspace) == before
