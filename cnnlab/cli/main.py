@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from cnnlab.architecture import codegen, presets, shapes
 from cnnlab.cli import run_commands
-from cnnlab.runs.atomic import SaveError
+from cnnlab.runs import atomic
 
 
 class UsageError(Exception):
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
-        return 1 if isinstance(exc, SaveError) else 2
+        return 1 if isinstance(exc, atomic.SaveError) else 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
