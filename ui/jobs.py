@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from cnnlab.training import ownership
-from ui import state
+from ui import state, text
 
 if TYPE_CHECKING:
     from cnnlab.architecture.spec import Architecture
@@ -92,7 +92,7 @@ def harvest() -> None:
     owned = ownership.last(session.workspace.token)
     session.seen_job = id(owned.job)
     if owned.error:
-        st.error(f"The run {owned.job.name} could not be saved: {owned.error}")
+        st.error(text.md(f"The run {owned.job.name} could not be saved: {owned.error}"))
 
 
 def rerun_if_ended() -> None:
