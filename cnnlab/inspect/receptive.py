@@ -117,20 +117,31 @@ def unit_grid(summary: Summary, layer_name: str) -> Grid:
                 (jump[0], jump[1]))
 
 
-def _axis_weights(size: int, units: int, origin: float, step: int) -> np.ndarray:
-    """(size, units): each input pixel's linear weights on the two nearest unit centres, fading
-    to zero one step beyond the outermost centres; along an axis of one unit, weight 1."""
-    if units == 1:
+def _axis_weights(size: int, centres: np.ndarray) -> np.ndarray:
+    """(size, cells): each pixel's linear weights on the two nearest cell centres (sorted),
+    fading to zero beyond the outermost centres over the spacing next to them; one cell: 1."""
+    if len(centres) == 1:
         return np.ones((size, 1), np.float64)
-    position = (np.arange(size) - origin) / step  # in units
-    low = np.clip(np.floor(position).astype(int), -1, units - 1)
-    share = position - low
-    weights = np.zeros((size + 1, units + 2), np.float64)  # a ring of zero units on each side
-    pixels = np.arange(size)
-    inner = (position > -1) & (position < units)
-    weights[pixels[inner], low[inner] + 1] += 1 - share[inner]
-    weights[pixels[inner], np.minimum(low[inner] + 2, units + 1)] += share[inner]
-    return weights[:size, 1:units + 1]
+    gap_low, gap_high = centres[1] - centres[0], centres[-1] - centres[-2]
+    ring = np.concatenate([[centres[0] - gap_low], centres, [centres[-1] + gap_high]])
+    pixels = np.arange(size, dtype=np.float64)
+    high = np.clip(np.searchsorted(ring, pixels, side="right"), 1, len(ring) - 1)
+    share = np.clip((pixels - ring[high - 1]) / (ring[high] - ring[high - 1]), 0, 1)
+    weights = np.zeros((size, len(ring)), np.float64)  # with a zero cell on either side
+    weights[np.arange(size), high - 1] += 1 - share
+    weights[np.arange(size), high] += share
+    return weights[:, 1:-1]
+
+
+def place(values: np.ndarray, row_centres: np.ndarray, col_centres: np.ndarray,
+          input_hw: tuple[int, int]) -> np.ndarray:
+    """``(rows, cols)`` cells at the input's resolution: cell ``(i, j)``'s value at input pixel
+    ``(row_centres[i], col_centres[j])`` (pixel-index coordinates, increasing), linear in
+    between, fading to zero over one spacing beyond the outermost centres (:func:`to_input`)."""
+    values = np.asarray(values, np.float64)
+    rows = _axis_weights(input_hw[0], np.asarray(row_centres, np.float64))
+    cols = _axis_weights(input_hw[1], np.asarray(col_centres, np.float64))
+    return (rows @ values @ cols.T).astype(np.float32)  # (height, width)
 
 
 def to_input(values: np.ndarray, grid: Grid, input_hw: tuple[int, int]) -> np.ndarray:
@@ -146,13 +157,12 @@ def to_input(values: np.ndarray, grid: Grid, input_hw: tuple[int, int]) -> np.nd
         >>> to_input(np.array([[1.0], [0.5]]), grid, (7, 1))[:, 0].tolist()
         [0.0, 0.5, 1.0, 0.75, 0.5, 0.25, 0.0]
     """
-    values = np.asarray(values, np.float64)
-    if values.shape != grid.shape:
+    if np.shape(values) != grid.shape:
         raise ValueError(f"values must have the layer's map shape {grid.shape}; received "
-                         f"{values.shape}")
-    rows = _axis_weights(input_hw[0], grid.shape[0], grid.origin[0], grid.step[0])
-    cols = _axis_weights(input_hw[1], grid.shape[1], grid.origin[1], grid.step[1])
-    return (rows @ values @ cols.T).astype(np.float32)  # (height, width)
+                         f"{np.shape(values)}")
+    rows = grid.origin[0] + grid.step[0] * np.arange(grid.shape[0])
+    cols = grid.origin[1] + grid.step[1] * np.arange(grid.shape[1])
+    return place(values, rows, cols, input_hw)
 
 
 def input_region(summary: Summary, layer_name: str, row: int, col: int) -> Box:
