@@ -49,6 +49,7 @@ class Explanation:
     gradcam_layer: str | None  # the conv layer Grad-CAM weighs
     message: str  # why there is no Grad-CAM, "" otherwise
     gradcam_cells: np.ndarray | None = None  # Grad-CAM at the layer's own resolution, 0..1
+    gradient: np.ndarray | None = None  # d score / d input summed over channels, max |.| = 1
 
     @property
     def gradcam_resolution(self) -> tuple[int, int] | None:
@@ -163,11 +164,12 @@ class Explainer:
                 score = outs[-1][0, class_index]
             grads = tape.gradient(score, [x] + outs[:-1])
             saliency = tf.reduce_max(tf.abs(grads[0][0]), axis=-1)  # (height, width)
+            gradient = tf.reduce_sum(grads[0][0], axis=-1)  # signed, (height, width)
             if not layer:
-                return saliency, saliency
+                return saliency, gradient, saliency
             weights = tf.reduce_mean(grads[1][0], axis=(0, 1))  # (channels,)
             cam = tf.nn.relu(tf.reduce_sum(outs[0][0] * weights, axis=-1))  # (rows, cols)
-            return saliency, cam
+            return saliency, gradient, cam
 
         return tf.function(maps, input_signature=signature)
 
@@ -191,12 +193,14 @@ class Explainer:
                              f"{class_index}")
         layer = self.gradcam_layer if layer is None else checked_conv_layer(self.summary, layer)
         batch = as_batch(image, self.input_shape)  # (1, height, width, channels)
-        saliency, cam = self._maps(layer)(tf.constant(batch),
-                                          tf.constant(int(class_index), tf.int32))
+        saliency, gradient, cam = self._maps(layer)(tf.constant(batch),
+                                                    tf.constant(int(class_index), tf.int32))
         gradcam = cells = None
         if layer:
             cells = _normalised(cam.numpy())  # (rows, cols) of the layer's map
             grid = receptive.unit_grid(self.summary, layer)
             gradcam = _normalised(receptive.to_input(cells, grid, self.input_shape[:2]))
+        signed = gradient.numpy()
         return Explanation(int(class_index), _normalised(saliency.numpy()), gradcam, layer,
-                           "" if layer else NO_CONV, cells)
+                           "" if layer else NO_CONV, cells,
+                           (signed / max(float(np.abs(signed).max()), 1e-30)).astype(np.float32))
