@@ -1,4 +1,6 @@
-"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code`` and the training commands.
+"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code``, the training commands
+(:mod:`cnnlab.cli.run_commands`) and ``explain`` and ``attack``
+(:mod:`cnnlab.cli.explain_commands`).
 
 Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback;
 a run that cannot be saved (a full disk, a folder that cannot be written) with exit status 1
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnlab.architecture import codegen, presets, shapes
-from cnnlab.cli import run_commands
+from cnnlab.cli import explain_commands, run_commands
 from cnnlab.runs import atomic
 
 
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("arch", help="an architecture JSON file or a preset name")
     p.set_defaults(func=cmd_code)
     run_commands.add_commands(sub)  # train, predict, datasets: they import TensorFlow when run
+    explain_commands.add_commands(sub)  # explain, attack: the same
     return parser
 
 
