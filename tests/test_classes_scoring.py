@@ -222,3 +222,22 @@ def test_a_student_sees_names_and_scores_only(made, runs):
         board.Standing("Ada", result["score"], 1, False)]
     assert board.student_leaderboard(ada.token)[0].you
     assert board.student_leaderboard(workspaces.create().token) == []  # in no class
+
+
+def test_a_huge_run_name_is_cut_and_a_broken_run_is_a_reason(made, runs):
+    info, key = made
+    joined, path, _ = save(runs["small"], info.code, "Ada")
+    history = json.loads((path / "history.json").read_text())
+    history["name"] = "<b>x</b>" * 20_000  # 160,000 characters of markup
+    (path / "history.json").write_text(json.dumps(history))
+    result = scoring.run_saved(joined.token, path)
+    assert len(result["run_name"]) == 100 and result["run_name"].startswith("<b>x</b>")
+    assert result["score"] is not None
+    [student] = members.students(info.code)  # results.json stayed small enough to read
+    assert student.results["runs"][path.name]["run_name"] == result["run_name"]
+    [row] = board.board(info.code, key).rows
+    assert row.run_name == runs["small"].name  # the same score: the earlier copy stays shown
+    (path / "model.weights.h5").unlink()
+    broken = scoring.run_saved(joined.token, path)
+    assert broken["score"] is None and broken["reason"] == "not a complete run folder"
+    assert board.board(info.code, key).rows[0].score == result["score"]  # the best stays

@@ -30,6 +30,7 @@ from cnnlab.data import datasets
 from cnnlab.runs.records import MAX_EPOCHS
 from cnnlab.workspaces import run_info
 
+MAX_TEXT = 100  # characters of a run's, network's or data set's name a result keeps
 # every field name some layer type takes: what a lock may leave editable
 FIELD_NAMES = tuple(sorted({fld.name for kind in layer_types.REGISTRY.values()
                             for fld in kind.fields}))
@@ -203,6 +204,12 @@ class RunFacts:
     val_accuracy: tuple[float | None, ...]
 
 
+def short(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` characters (with an ellipsis): names from a run are user text
+    of any length, and a class keeps them in small files."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _dataset_name(dataset: Any) -> tuple[str, str]:
     """(kind, name) of a run's recorded data set: a label (a run saved before data-set
     refs) or a ref with ``kind`` and ``name`` (:mod:`cnnlab.data.refs`)."""
@@ -231,13 +238,13 @@ def check_run(folder: Path, challenge: Challenge | None,
     else:
         problem = None
     kind, dataset = _dataset_name(info.dataset)
-    facts = RunFacts(info.name, info.architecture.name, params, len(info.history), dataset,
-                     tuple(r.val_accuracy for r in info.history))
+    facts = RunFacts(short(info.name), short(info.architecture.name), params, len(info.history),
+                     short(dataset), tuple(r.val_accuracy for r in info.history))
     if challenge is None:
         return facts, ["the teacher has not set a challenge yet"]
-    reasons = [problem] if problem else []
+    reasons = [short(problem, 4 * MAX_TEXT)] if problem else []
     if dataset != challenge.dataset or kind not in ("named", "recorded"):
-        reasons.append(f"trained on {dataset}; the challenge is on {challenge.dataset}")
+        reasons.append(f"trained on {facts.dataset}; the challenge is on {challenge.dataset}")
     elif data is not None and (info.architecture.input_shape != data.image_shape
                                or info.architecture.num_classes != data.num_classes):
         reasons.append(f"its input is {info.architecture.input_shape} with "

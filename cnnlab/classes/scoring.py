@@ -145,7 +145,7 @@ def _assess(source: Path, staging: Path, stamp: tuple[str, float],
             reasons = [f"the run cannot be loaded: {_without_paths(exc, staging, source)}"]
         else:
             result.update(score=score.accuracy, images=score.images, confusion=score.confusion)
-    result["reason"] = "; ".join(reasons) or None
+    result["reason"] = challenges.short("; ".join(reasons), 8 * challenges.MAX_TEXT) or None
     return result
 
 
@@ -154,7 +154,7 @@ def _without_paths(exc: BaseException, *folders: Path) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     for folder in folders:
         text = text.replace(f"{folder}{os.sep}", "").replace(str(folder), "the run")
-    return text
+    return challenges.short(text, 4 * challenges.MAX_TEXT)
 
 
 def ranked(result: dict[str, Any] | None, challenge_id: str | None) -> bool:
