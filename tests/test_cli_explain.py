@@ -12,7 +12,7 @@ from PIL import Image
 from trained_digits import digit_images, digits_run
 
 from cnnlab.cli import main as cli
-from cnnlab.data import datasets, kinds
+from cnnlab.data import datasets, kinds, refs
 from cnnlab.inspect import for_run
 from cnnlab.inspect.pixels import ImageError
 from cnnlab.runs import run_files
@@ -39,7 +39,7 @@ def colour(tmp_path_factory):
     labels = np.arange(150) % 3
     images = rng.integers(0, 70, (150, 16, 16, 3), dtype=np.uint8)
     images[np.arange(150), :, :, labels] = 220
-    data = datasets.Dataset(name="colours", class_names=("red", "green", "blue"),
+    data = datasets.Dataset(ref=refs.recorded("colours"), class_names=("red", "green", "blue"),
                             x_train=images[:120], y_train=labels[:120], x_test=images[120:],
                             y_test=labels[120:])
     job = engine.start_training(presets.get("tutorial-1conv"), data,
