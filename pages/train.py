@@ -129,8 +129,8 @@ def live_view() -> None:
     st.markdown(curves_label(job, done))
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
-                            charts.training_spec(metric, snap.epochs, layout.presentation()),
+        col.vega_lite_chart(charts.training_chart(snap.curve, snap.history, metric, snap.epochs,
+                                                  layout.presentation()),
                             key=f"train_chart_{metric}")
     st.caption(charts.SERIES_CAPTION)
     for hint in hints.training_hints(snap.history, snap.curve,
