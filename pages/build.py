@@ -260,9 +260,9 @@ def actions(arch: spec.Architecture, summary) -> None:
                   help="fix the marked layers first")
         st.warning(f"{len(summary.problems)} problem(s) to fix before training.")
     cols = st.columns(2)
-    cols[0].download_button("⬇ architecture JSON", spec_json.architecture_to_json(arch),
+    cols[0].download_button("architecture JSON", spec_json.architecture_to_json(arch),
                             f"{codegen.file_stem(arch.name)}.json", "application/json",
-                            key="build_dl_json")
+                            key="build_dl_json", icon=":material/download:")
     upload = cols[1].file_uploader("import JSON", type=["json"], key="build_upload",
                                    max_upload_size=1)
     if upload is not None and st.session_state.get("build_uploaded") != upload.file_id:
@@ -276,9 +276,9 @@ def actions(arch: spec.Architecture, summary) -> None:
     if summary.ok:
         code = codegen.script(arch)
         with st.expander("Keras code for this network"):
-            st.download_button("⬇ Python script", code, f"{codegen.file_stem(arch.name)}.py",
-                               "text/x-python",
-                               key="build_dl_code")
+            st.download_button("Python script", code, f"{codegen.file_stem(arch.name)}.py",
+                               "text/x-python", key="build_dl_code",
+                               icon=":material/download:")
             st.code(code, language="python")
 
 

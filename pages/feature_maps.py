@@ -36,7 +36,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
     count = len(data.y_test)
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
     label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class")
-    if cols[2].button("🎲 random", key="fm_random"):
+    if cols[2].button("random", key="fm_random", icon=":material/casino:"):
         pool = np.arange(count) if label == "any" else np.flatnonzero(
             data.y_test == data.class_names.index(label))
         st.session_state.fm_index = int(np.random.default_rng().choice(pool))

@@ -35,8 +35,8 @@ def drawing(drawn_set: drawn.DrawnSet) -> None:
     index = st.radio("draw an example of", range(len(drawn_set.names)), key="mine_class",
                      horizontal=True, format_func=lambda i: drawn_set.names[i])
     st.container(key="mine_counts").markdown("examples: " + " · ".join(
-        f"**{name}** {count}/{drawn.MIN_PER_CLASS}" + (" ✓" if count >= drawn.MIN_PER_CLASS
-                                                         else "")
+        f"**{name}** {count}/{drawn.MIN_PER_CLASS}"
+        + (" :material/check:" if count >= drawn.MIN_PER_CLASS else "")
         for name, count in zip(drawn_set.names, counts, strict=True)))
     row = st.container(horizontal=True, gap="large")
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
@@ -103,9 +103,9 @@ def training(drawn_set: drawn.DrawnSet) -> None:
                 f"{state.TOKEN_PARAM}={state.session().workspace.token}))")
     running = jobs.active() is not None
     if running:
-        st.button("■ Stop", key="mine_stop", on_click=jobs.stop)
-    elif st.button("▶ Train on my drawings", key="mine_train", type="primary",
-                   disabled=bool(problems)):
+        st.button("Stop", key="mine_stop", icon=":material/stop:", on_click=jobs.stop)
+    elif st.button("Train on my drawings", key="mine_train", type="primary",
+                   icon=":material/play_arrow:", disabled=bool(problems)):
         error = mine.train(drawn_set, int(epochs), int(copies), strength, mine.TRAIN_SEED)
         if error:
             st.error(error)

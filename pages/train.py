@@ -211,10 +211,11 @@ def run_history() -> None:
                               on_change=lambda: state.select_run(st.session_state.train_current))
     run = kept[index]
     folder = state.session().workspace.run_path(run.folder)  # now: the click runs elsewhere
-    cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
-                            "application/zip", key="train_zip")
-    cols[1].button(f"🗑 delete {run.name}", key="train_delete", on_click=state.delete_run,
-                   args=(index,), help="removes the run from this workspace's disk")
+    cols[1].download_button("download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
+                            "application/zip", key="train_zip", icon=":material/download:")
+    cols[1].button(f"delete {run.name}", key="train_delete", on_click=state.delete_run,
+                   args=(index,), help="removes the run from this workspace's disk",
+                   icon=":material/delete:")
 
 
 def run_upload() -> None:
@@ -270,8 +271,9 @@ def render() -> None:
             st.error(problem.message)
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
-            st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
-        elif st.button("▶ Train", key="train_start", type="primary",
+            st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",
+                      on_click=jobs.stop)
+        elif st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                        disabled=bool(problems) or data is None or hyper is None):
             try:
                 jobs.start(arch, data, hyper)  # as previewed (an upload needs its workspace)

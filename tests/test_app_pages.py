@@ -37,7 +37,7 @@ def test_pages_render_without_exception(page):
 def test_home_explains_and_offers_quick_start():
     at = app_at()
     assert "CNN Lab" in at.title[0].value
-    assert at.button(key="home_quick").label.startswith("▶ Quick start")
+    assert at.button(key="home_quick").label.startswith("Quick start")
 
 
 def test_changing_a_kernel_size_updates_the_shape_table():

@@ -58,7 +58,7 @@ def a_one(draw: ImageDraw.ImageDraw) -> None:
 def test_without_a_model_the_page_offers_to_make_one(path):
     at = page(path)
     key = "fm" if "feature" in path else "draw"
-    assert at.button(key=f"{key}_quick").label.startswith("▶ Quick start")
+    assert at.button(key=f"{key}_quick").label.startswith("Quick start")
     assert any("needs a trained model" in i.value for i in at.info)
 
 

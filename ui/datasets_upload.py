@@ -115,4 +115,4 @@ def _probe(folder: str, colour: str | None, slot) -> list[tuple[int, int]] | Non
 def show_notes(data: datasets.Dataset) -> None:
     """What loading noticed (skipped files), under the preview."""
     for note in data.warnings[1:]:
-        st.caption(f"⚠ {note}")
+        st.caption(f":material/warning: {note}")

@@ -52,7 +52,7 @@ def transform_tab(image: np.ndarray) -> np.ndarray:
     dy = cols[1].slider("shift down (px)", -10, 10, 0, key="draw_tf_dy")
     angle = cols[2].slider("rotate (°)", -45, 45, 0, 5, key="draw_tf_angle")
     scale = cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key="draw_tf_scale")
-    thick = cols[4].slider("thin ↔ thicken", -2, 2, 0, key="draw_tf_thick")
+    thick = cols[4].slider("thinner or thicker", -2, 2, 0, key="draw_tf_thick")
     moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
     if not np.array_equal(moved, image):
         st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
