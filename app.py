@@ -12,10 +12,8 @@ from ui import jobs, layout, patches, state, widgets
 
 patches.keep_keras_state()
 patches.use_app_navigation(entry=True)
-# An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width. No
-# page_icon: an emoji needs an emoji font (Debian's Chromium has none) and a Material icon is
-# fetched from fonts.gstatic.com; Streamlit's own icon is served by this server.
-st.set_page_config(page_title="CNN Lab", layout="wide",
+# An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.
+st.set_page_config(page_title="CNN Lab", page_icon=layout.ICON, layout="wide",
                    initial_sidebar_state=layout.SIDEBAR_WIDTH)
 
 PAGES = [
