@@ -84,11 +84,15 @@ def stages_row(image: np.ndarray, kernel: np.ndarray, padding: str, what: str) -
     vmax = float(np.abs(stages[1].values).max()) or 1.0
     st.markdown(" → ".join(f"{stage.name} **{stage.shape[0]}×{stage.shape[1]}**"
                            for stage in stages) + f" ({what})")
-    cols = st.columns([1.3, 2, 2, 2, 2])
-    cols[0].markdown(f"**Kernel {kernel.shape[0]}×{kernel.shape[1]}**")
-    cols[0].markdown(grid_html.grid_table(kernel, base="kernel", numbered=False),
-                     unsafe_allow_html=True)
-    for col, stage in zip(cols[1:], stages, strict=True):
+    # The kernel at its own width, the pictures share the rest: a column of a fixed share was
+    # too narrow for a 5×5 kernel on a 1024 px screen and cut its last column (issue 22).
+    row = st.container(horizontal=True, gap="medium")
+    with row.container(width="content"):
+        st.markdown(f"**Kernel {kernel.shape[0]}×{kernel.shape[1]}**")
+        st.markdown(grid_html.grid_table(kernel, base="kernel", numbered=False),
+                    unsafe_allow_html=True)
+    cols = row.container().columns(len(stages))
+    for col, stage in zip(cols, stages, strict=True):
         picture = grid_html.heat_image(stage.values, 1.0 if stage is stages[0] else vmax,
                                        diverging=stage is not stages[0])
         col.image(picture, caption=f"{stage.name}: {stage.shape[0]}×{stage.shape[1]}")
