@@ -29,13 +29,14 @@ RATE_WIDTH = 260  # px: a slider from 0 to 1
 
 
 def _number(box, fld: fields.Field, label: str, key: str, value: int | float):
-    """A number input bounded like the validator; a value outside the bounds (an imported
-    file's) is shown unbounded, never clamped, and the validator's message says what to use."""
+    """A number input without bounds in the browser: whatever is typed (or imported) goes into
+    the network as it is, never refused or clamped, and the validator's message under the
+    layer says what to use (a bounded box kept a typed 600 with a hover-only "!", and the page
+    went on with the old value; ui/numbers.py)."""
     current = st.session_state.get(key, value)  # what the widget returns on this run
     cast = float if fld.kind == "rate" else int
-    bounds = (cast(fld.min), cast(fld.max)) if fields.within(fld, current) else (None, None)
     # No help icon: it would take room from the label.
-    return box.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key,
+    return box.number_input(label, value=current, step=cast(fld.step or 1), key=key,
                             width=NUMBER_WIDTH)
 
 

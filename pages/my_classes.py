@@ -9,12 +9,13 @@ from cnnlab.data import drawn
 from cnnlab.views import charts
 from cnnlab.workspaces import drawn_sets
 from ui import drawn as mine
-from ui import jobs, layout, patches, state, widgets
+from ui import jobs, layout, numbers, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 CANVAS_COLUMN_PX = 290
 EXAMPLE_NAMES = "circle\ncross\nline"
+MAX_EPOCHS = 50
 
 
 def naming() -> None:
@@ -90,7 +91,8 @@ def training(drawn_set: drawn.DrawnSet) -> None:
     copies = cols[0].slider("copies of each drawing", 0, 8, 4, key="mine_copies",
                             help="small random shifts, rotations, zoom and pen-width changes")
     strength = cols[1].selectbox("how far copies move", ["light", "strong"], key="mine_strength")
-    epochs = cols[2].number_input("epochs", 1, 50, 15, key="mine_epochs")
+    epochs = numbers.whole_number(cols[2], "epochs", 1, MAX_EPOCHS, key="mine_epochs",
+                                  value=15, answer=st)
     if copies and st.toggle("show copies", key="mine_preview"):
         mine.preview(drawn_set, copies, strength)
     problems = [p.message for p in shapes.summarize(
@@ -105,7 +107,7 @@ def training(drawn_set: drawn.DrawnSet) -> None:
     if running:
         st.button("Stop", key="mine_stop", icon=":material/stop:", on_click=jobs.stop)
     elif st.button("Train on my drawings", key="mine_train", type="primary",
-                   icon=":material/play_arrow:", disabled=bool(problems)):
+                   icon=":material/play_arrow:", disabled=bool(problems) or epochs is None):
         error = mine.train(drawn_set, int(epochs), int(copies), strength, mine.TRAIN_SEED)
         if error:
             st.error(error)

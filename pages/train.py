@@ -87,7 +87,9 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     # One row that wraps, each widget at its own width: in the narrow settings column of a
     # 1024 px screen they take more rows instead of squeezing labels ("optimize r").
     box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
-    epochs = box.number_input("epochs", 1, runs.MAX_EPOCHS, 3, key="train_epochs",
+    # No bounds in the browser (ui/numbers.py): Hyperparameters says what an epoch count or a
+    # seed out of range should be, under the row.
+    epochs = box.number_input("epochs", value=3, step=1, key="train_epochs",
                               disabled=running, width=110)
     batch = box.select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
                               key="train_batch", disabled=running, width=150)
@@ -98,7 +100,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
                              format_func=lambda v: f"{v:g}", width=150)
     val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
                      disabled=running, width=150)
-    seed = box.number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running,
+    seed = box.number_input("seed", value=0, step=1, key="train_seed", disabled=running,
                             width=110)
     augment = augment_preview.choice(box, running)
     try:

@@ -17,6 +17,7 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
+from ui import numbers
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SCALE = 8  # screen pixels per input pixel in the pictures
@@ -128,9 +129,13 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
     name = cols[0].selectbox("layer", list(by_name), key=f"{key}_unit_layer")
     row = by_name[name]
     h, w, c = row.output_shape
-    channel = cols[1].number_input("channel", 0, c - 1, 0, key=f"{key}_unit_ch_{name}")
-    y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"{key}_unit_row_{name}")
-    x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"{key}_unit_col_{name}")
+    boxes = {"channel": ("ch", c, 0), "row": ("row", h, h // 2), "column": ("col", w, w // 2)}
+    picked = [numbers.whole_number(col, label, 0, size - 1, key=f"{key}_unit_{part}_{name}",
+                                   value=first, answer=st, note=f"{name}'s maps are {h}×{w}×{c}")
+              for col, (label, (part, size, first)) in zip(cols[1:], boxes.items(), strict=True)]
+    if None in picked:
+        return  # the reason is shown under the boxes
+    channel, y, x = picked
     box = receptive.input_region(summary, name, int(y), int(x))
     side = "×".join(map(str, summary.input_shape[:2]))  # 28×28 for a digits run
     size = f"{box[2] - box[0]}×{box[3] - box[1]}"

@@ -13,6 +13,7 @@ import streamlit as st
 
 from cnnlab.learn import colour_image, kernels
 from cnnlab.views import grid_html
+from ui import numbers
 
 SOURCES = ("a built-in digit", "my own image")
 COLOUR_MODES = {"each colour channel": "channels", "converted to grey": "grey"}
@@ -72,8 +73,10 @@ def choose(digits: Callable[[str], tuple[np.ndarray, np.ndarray] | None]) -> (
         return own_image()
     loaded = digits("showing a hand-drawn 7 instead")
     images, labels = loaded if loaded else (kernels.sample_digit()[None], np.array([7]))
-    index = int(st.number_input("digit no.", 0, len(images) - 1, key="img_digit",
-                                persist_state=KEEP))
+    index = numbers.whole_number(st, "digit no.", 0, len(images) - 1, key="img_digit",
+                                 persist_state=KEEP)
+    if index is None:
+        return None
     return [("input", images[index])], f"digit no. {index}, a {labels[index]}"
 
 
