@@ -221,24 +221,24 @@ def row_result(row: shapes.Row) -> str:
 
 def shapes_panel(summary) -> None:
     st.markdown(diagram.network_html(summary, layout.presentation()), unsafe_allow_html=True)
-    rows = [{"#": str(row.position or ""),
-             "layer": row.name + (" (automatic)" if row.auto else ""),
-             "output": "×".join(map(str, row.output_shape)), "params": row.params,
-             "MACs": row.macs,
-             "receptive field": "×".join(map(str, row.receptive_field))
-             if row.receptive_field else "", "formula": row.formula} for row in summary.rows]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="build_table",
-                 column_config={
-                     "#": st.column_config.TextColumn(width=30),
-                     "layer": st.column_config.TextColumn(width=80),
-                     "output": st.column_config.TextColumn(width=80),
-                     "params": st.column_config.NumberColumn(format="localized", width=70),
-                     "MACs": st.column_config.NumberColumn(format="localized", width=80,
-                                                           help="multiply-adds per image"),
-                     "receptive field": st.column_config.TextColumn(
-                         "RF", width=50, help="receptive field: the input pixels one output "
-                         "pixel sees"),
-                     "formula": st.column_config.TextColumn(width="large")})
+    # A static table of short columns, whose cells wrap, and the formulas as lines under it:
+    # in a data frame's fixed columns the right half of a 1280 px screen cut "output
+    # (automatic)" and the formulas (issue 22); a 1024 px screen leaves it about 330 px.
+    rows = [{"layer": row.name + (" (automatic)" if row.auto else ""),
+             "output": "×".join(map(str, row.output_shape)), "params": f"{row.params:,}",
+             "MACs": f"{row.macs:,}",
+             "RF": "×".join(map(str, row.receptive_field)) if row.receptive_field else ""}
+            for row in summary.rows]
+    styled = pd.DataFrame(rows).style.set_table_styles(
+        [{"selector": "td, th", "props": "padding: 0.3rem 0.3rem"}])
+    st.container(key="build_table").table(
+        styled, hide_index=True, border="horizontal",
+        alt="the network's layers: output shape, parameters, multiply-adds and receptive field "
+            "of each")
+    st.caption("MACs: multiply-adds per image · RF: receptive field, the input pixels one "
+               "output pixel sees")
+    st.container(key="build_formulas").markdown("  \n".join(
+        f"**{row.name}**: {row.formula}" for row in summary.rows if row.formula))
     totals = st.container(horizontal=True, wrap=True)  # side by side where they fit in full
     totals.metric("parameters", f"{summary.total_params:,}", width="content")
     totals.metric("multiply-adds per image", f"{summary.total_macs:,}", width="content")

@@ -133,7 +133,8 @@ def test_a_valid_value_is_kept_as_imported():
     assert widget(at.slider, f"{drop}_rate").value == pytest.approx(0.33)
     assert widget(at.number_input, f"{conv}_kernel_w").value == 7
     assert not at.error
-    assert at.dataframe[0].value.iloc[0]["formula"] == "drops 33% of values while training"
+    assert any(m.value.startswith("**dropout_1**: drops 33% of values while training")
+               for m in at.markdown)
 
 
 def test_dilation_shows_its_span_and_refuses_a_stride():
