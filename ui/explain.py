@@ -22,6 +22,7 @@ from ui import numbers
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SCALE = 8  # screen pixels per input pixel in the pictures
 DRAWING_PX = 224  # width of the outlined drawing
+UNIT_BOX_PX = 136  # a unit's channel, row and column boxes: wide enough for Streamlit's +/-
 STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "dy": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "angle": transform.SWEEP_ANGLES[1] - transform.SWEEP_ANGLES[0]}
@@ -125,14 +126,17 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
                 "the whole image.")
         return
     by_name = {row.name: row for row in rows}
-    cols = st.columns(4)
-    name = cols[0].selectbox("layer", list(by_name), key=f"{key}_unit_layer")
+    # Boxes at their own widths, in a row that wraps: four equal columns put the last box's
+    # "+" at the column's right edge, under the pictures' fullscreen button (issue 22).
+    line = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
+    name = line.selectbox("layer", list(by_name), key=f"{key}_unit_layer", width=160)
     row = by_name[name]
     h, w, c = row.output_shape
     boxes = {"channel": ("ch", c, 0), "row": ("row", h, h // 2), "column": ("col", w, w // 2)}
-    picked = [numbers.whole_number(col, label, 0, size - 1, key=f"{key}_unit_{part}_{name}",
-                                   value=first, answer=st, note=f"{name}'s maps are {h}×{w}×{c}")
-              for col, (label, (part, size, first)) in zip(cols[1:], boxes.items(), strict=True)]
+    picked = [numbers.whole_number(line, label, 0, size - 1, key=f"{key}_unit_{part}_{name}",
+                                   value=first, answer=st, note=f"{name}'s maps are {h}×{w}×{c}",
+                                   width=UNIT_BOX_PX)
+              for label, (part, size, first) in boxes.items()]
     if None in picked:
         return  # the reason is shown under the boxes
     channel, y, x = picked
