@@ -171,11 +171,12 @@ def results(run) -> None:
     if wrong:
         data = datasets.load_dataset(run.dataset) if run.dataset in datasets.NAMES else None
         if data is not None:
-            st.markdown("**Misclassified test images** (most confident mistakes first)")
+            st.markdown("**Misclassified test images**, true class → predicted (most confident "
+                        "mistakes first)")
             said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])
                     for w in wrong]
             images.grid([data.x_test[w.index] for w in wrong], width=64,
-                        captions=[f"true {true} → {guess}" for true, guess in said],
+                        captions=[f"{true} → {guess}" for true, guess in said],
                         alts=[f"test image {w.index}: true {true}, predicted {guess}"
                               for w, (true, guess) in zip(wrong, said, strict=True)])
 

@@ -41,3 +41,17 @@ def test_counts_must_match_and_large_pictures_belong_elsewhere():
     noise = np.random.default_rng(1).integers(0, 256, (300, 300, 3), np.uint8)
     with pytest.raises(ValueError, match="show it with st.image"):
         images.data_uri(noise)
+
+
+def test_a_cell_grows_to_keep_its_caption_on_one_line_and_presentation_mode_enlarges_it():
+    """Captions of 64 px cells wrapped as "true 2 →" / "7" in presentation mode (issue 22)."""
+    from ui import layout
+
+    page = images.grid_html([np.zeros((4, 4), np.uint8)], alts=["a"], captions=["2 → 7"],
+                            width=64)
+    figure = re.search(r'<figure style="([^"]*)"', page).group(1)
+    assert "min-width:64px" in figure and "width:max-content" in figure
+    assert "max-width:192px" in figure
+    assert f'<figcaption class="{images.CAPTION_CLASS}"' in page
+    assert "overflow-wrap:break-word" in page and "anywhere" not in page
+    assert f"figcaption.{images.CAPTION_CLASS}" in layout._PRESENTATION_CSS

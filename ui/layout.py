@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import images
+
 QUERY = "present"  # ?present=1 in the page's link
 KEY = "cnnlab_present"  # the sidebar switch's widget key; its value is the mode
 SIDEBAR_WIDTH = 220  # px; Streamlit's default (300) leaves too little of a 1024 px screen
@@ -45,6 +47,8 @@ _PRESENTATION_CSS = """
 [data-testid=stImageCaption], [data-testid=stCaptionContainer] { font-size: 1.05rem; }
 [data-testid=stImageCaption] { color: inherit; }
 """
+# ui/images.py's captions have their size inline: only !important overrides it.
+_PRESENTATION_CSS += f"figcaption.{images.CAPTION_CLASS} {{ font-size: 1.05rem !important; }}\n"
 
 
 def presentation() -> bool:
