@@ -113,7 +113,7 @@ def zoom(maps) -> None:
         names = [m.name for m in spatial]
         chosen = spatial[names.index(cols[0].selectbox("layer", names, key="fm_zoom_layer"))]
         channel = numbers.whole_number(cols[1], "channel", 0, chosen.output_shape[2] - 1,
-                                       key="fm_zoom_channel", value=0, answer=st)
+                                       key=f"fm_zoom_channel_{chosen.name}", value=0, answer=st)
         if channel is None:
             return
         values = chosen.values[..., channel]
