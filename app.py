@@ -13,7 +13,7 @@ from ui import jobs, layout, patches, state, widgets
 patches.keep_keras_state()
 patches.use_app_navigation(entry=True)
 # An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.
-st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide",
+st.set_page_config(page_title="CNN Lab", page_icon=layout.ICON, layout="wide",
                    initial_sidebar_state=layout.SIDEBAR_WIDTH)
 
 PAGES = [

@@ -90,9 +90,10 @@ def render_page() -> None:
         prepared = drawing_input(fmt)
     with right:
         if prepared is None or prepared.blank:
-            st.info("👈 Draw a digit in the black box: the prediction appears when you lift "
-                    "the pen." if fmt.drawable else f"👈 Upload a colour image: it is resized "
-                    f"to {fmt.height}×{fmt.width}, the size {text.md(run.name)} was trained on.")
+            st.info("Draw a digit in the black box: the prediction appears when you lift "
+                    "the pen." if fmt.drawable else f"Upload a colour image: it is resized "
+                    f"to {fmt.height}×{fmt.width}, the size {text.md(run.name)} was trained on.",
+                    icon=":material/arrow_back:")  # the canvas is on the left
             return
         pred = state.predictor(run)
         head = st.container()  # the prediction, drawn above the tabs that may transform it

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import explain, layout, patches, state, text, widgets
+from ui import explain, layout, numbers, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -41,15 +41,18 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
     count = len(data.y_test)
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
     label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class")
-    if cols[2].button("🎲 random", key="fm_random"):
+    if cols[2].button("random", key="fm_random", icon=":material/casino:"):
         pool = np.arange(count) if label == "any" else np.flatnonzero(
             data.y_test == data.class_names.index(label))
         st.session_state.fm_index = int(np.random.default_rng().choice(pool))
-    elif label != "any" and data.class_names[data.y_test[st.session_state.get("fm_index", 0)]] \
-            != label:
+    elif label != "any" and 0 <= (shown := st.session_state.get("fm_index", 0)) < count and \
+            data.class_names[data.y_test[shown]] != label:
         st.session_state.fm_index = int(np.flatnonzero(
             data.y_test == data.class_names.index(label))[0])
-    index = cols[1].number_input(f"test image (0–{count - 1})", 0, count - 1, key="fm_index")
+    index = numbers.whole_number(cols[1], f"test image (0–{count - 1})", 0, count - 1,
+                                 key="fm_index", name="test image", answer=st)
+    if index is None:
+        return None
     name = data.class_names[data.y_test[index]]
     return data.x_test[index], f"test image {index}: {text.md(name)}"  # a Markdown caption
 
@@ -115,8 +118,10 @@ def zoom(maps) -> None:
         cols = st.columns(2)
         names = [m.name for m in spatial]
         chosen = spatial[names.index(cols[0].selectbox("layer", names, key="fm_zoom_layer"))]
-        channel = cols[1].number_input("channel", 0, chosen.output_shape[2] - 1, 0,
-                                       key="fm_zoom_channel")
+        channel = numbers.whole_number(cols[1], "channel", 0, chosen.output_shape[2] - 1,
+                                       key=f"fm_zoom_channel_{chosen.name}", value=0, answer=st)
+        if channel is None:
+            return
         values = chosen.values[..., channel]
         rgb, vmin, vmax = render.channel_grid(values[..., None], scale=max(
             1, 280 // values.shape[0]))

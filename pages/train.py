@@ -95,7 +95,9 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     # One row that wraps, each widget at its own width: in the narrow settings column of a
     # 1024 px screen they take more rows instead of squeezing labels ("optimize r").
     box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
-    epochs = box.number_input("epochs", 1, runs.MAX_EPOCHS, 3, key="train_epochs",
+    # No bounds in the browser (ui/numbers.py): Hyperparameters says what an epoch count or a
+    # seed out of range should be, under the row.
+    epochs = box.number_input("epochs", value=3, step=1, key="train_epochs",
                               disabled=running, width=110)
     batch = box.select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
                               key="train_batch", disabled=running, width=150)
@@ -106,7 +108,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
                              format_func=lambda v: f"{v:g}", width=150)
     val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
                      disabled=running, width=150)
-    seed = box.number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running,
+    seed = box.number_input("seed", value=0, step=1, key="train_seed", disabled=running,
                             width=110)
     augment = augment_preview.choice(box, running)
     try:
@@ -137,8 +139,8 @@ def live_view() -> None:
     st.markdown(curves_label(job, done))
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
-                            charts.training_spec(metric, snap.epochs, layout.presentation()),
+        col.vega_lite_chart(charts.training_chart(snap.curve, snap.history, metric, snap.epochs,
+                                                  layout.presentation()),
                             key=f"train_chart_{metric}")
     st.caption(charts.SERIES_CAPTION)
     for hint in hints.training_hints(snap.history, snap.curve,
@@ -178,11 +180,12 @@ def results(run) -> None:
     if wrong:
         data = test_images(run)
         if data is not None and all(w.index < len(data.y_test) for w in wrong):
-            st.markdown("**Misclassified test images** (most confident mistakes first)")
+            st.markdown("**Misclassified test images**, true class → predicted (most confident "
+                        "mistakes first)")
             said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])
                     for w in wrong]
             images.grid([data.x_test[w.index] for w in wrong], width=64,
-                        captions=[f"true {true} → {guess}" for true, guess in said],
+                        captions=[f"{true} → {guess}" for true, guess in said],
                         alts=[f"test image {w.index}: true {true}, predicted {guess}"
                               for w, (true, guess) in zip(wrong, said, strict=True)])
 
@@ -234,11 +237,11 @@ def run_history() -> None:
                               on_change=lambda: state.select_run(st.session_state.train_current))
     run = kept[index]
     folder = state.session().workspace.run_path(run.folder)  # now: the click runs elsewhere
-    cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
-                            "application/zip", key="train_zip")
-    cols[1].button(f"🗑 delete {text.md(run.name)}", key="train_delete",
-                   on_click=state.delete_run, args=(index,),
-                   help="removes the run from this workspace's disk")
+    cols[1].download_button("download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
+                            "application/zip", key="train_zip", icon=":material/download:")
+    cols[1].button(f"delete {text.md(run.name)}", key="train_delete", on_click=state.delete_run,
+                   args=(index,), help="removes the run from this workspace's disk",
+                   icon=":material/delete:")
 
 
 def run_upload() -> None:
@@ -294,8 +297,9 @@ def render() -> None:
             st.error(text.md(problem.message))
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
-            st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
-        elif st.button("▶ Train", key="train_start", type="primary",
+            st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",
+                      on_click=jobs.stop)
+        elif st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                        disabled=bool(problems) or data is None or hyper is None):
             try:
                 jobs.start(arch, data, hyper)  # as previewed (an upload needs its workspace)

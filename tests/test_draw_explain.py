@@ -86,3 +86,16 @@ def test_network_without_conv_says_why_and_shows_saliency(digits_run):
     assert any(c.startswith("saliency:") for c in captions(at))
     assert not any(c.startswith("Grad-CAM") for c in captions(at))
     assert any("no conv or pooling layer" in i.value for i in at.info)
+
+
+def test_a_unit_out_of_its_map_is_answered_by_the_map_s_size(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    at.selectbox(key="draw_unit_layer").set_value("conv_2").run()
+    h, w, c = next(r for r in shapes.summarize(digits_run.architecture).rows
+                   if r.name == "conv_2").output_shape
+    at.number_input(key="draw_unit_col_conv_2").set_value(w).run()  # one past the last
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        f"column must be an integer from 0 to {w - 1} (conv_2's maps are {h}×{w}×{c}); "
+        f"received {w}"]
+    assert not any(" sees rows " in caption for caption in captions(at))

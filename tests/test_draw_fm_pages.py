@@ -59,7 +59,7 @@ def a_one(draw: ImageDraw.ImageDraw) -> None:
 def test_without_a_model_the_page_offers_to_make_one(path):
     at = page(path)
     key = "fm" if "feature" in path else "draw"
-    assert at.button(key=f"{key}_quick").label.startswith("▶ Quick start")
+    assert at.button(key=f"{key}_quick").label.startswith("Quick start")
     assert any("needs a trained model" in i.value for i in at.info)
 
 
@@ -126,3 +126,15 @@ def test_draw_page_says_which_models_it_cannot_feed(digits_run):
     assert any("takes 32×32 colour images" in i.value and "Upload a colour image" in i.value
                for i in at.info), at.info
     assert not [h for h in at.subheader if h.value.startswith("Prediction:")]
+
+
+def test_feature_maps_answer_a_test_image_out_of_range(digits_run):
+    at = page("pages/feature_maps.py", digits_run)
+    at.selectbox(key="fm_class").set_value("7").run()  # a class chosen, then a number typed
+    at.number_input(key="fm_index").set_value(5000).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "test image must be an integer from 0 to 999; received 5000"]
+    assert not [m for m in at.markdown if m.value.startswith("Prediction:")]  # nothing shown
+    at.number_input(key="fm_index").set_value(12).run()
+    assert not at.error and [m for m in at.markdown if m.value.startswith("Prediction:")]

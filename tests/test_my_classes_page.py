@@ -72,7 +72,8 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
         at.radio(key="mine_class").set_value(index).run()
         for _ in range(10):
             draw_and_add(at, kind, rng)
-    assert counters(at) == "examples: **circle** 10/10 ✓ · **cross** 10/10 ✓ · **line** 10/10 ✓"
+    done = "10/10 :material/check:"
+    assert counters(at) == f"examples: **circle** {done} · **cross** {done} · **line** {done}"
     # one more line, then undo it; delete one line and draw it again
     draw_and_add(at, "line", rng)
     assert "line**: 11 example(s)" in "".join(m.value for m in at.markdown)

@@ -51,3 +51,15 @@ def test_a_large_picture_in_a_grid_is_sent_as_a_thumbnail():
     assert [s.shape for s in sent] == [(128, 96, 3), (20, 10, 3)]
     reference = Image.fromarray(noise).resize((96, 128), Image.Resampling.BILINEAR)
     assert np.array_equal(sent[0], np.asarray(reference))
+def test_a_cell_grows_to_keep_its_caption_on_one_line_and_presentation_mode_enlarges_it():
+    """Captions of 64 px cells wrapped as "true 2 →" / "7" in presentation mode (issue 22)."""
+    from ui import layout
+
+    page = images.grid_html([np.zeros((4, 4), np.uint8)], alts=["a"], captions=["2 → 7"],
+                            width=64)
+    figure = re.search(r'<figure style="([^"]*)"', page).group(1)
+    assert "min-width:64px" in figure and "width:max-content" in figure
+    assert "max-width:192px" in figure
+    assert f'<figcaption class="{images.CAPTION_CLASS}"' in page
+    assert "overflow-wrap:break-word" in page and "anywhere" not in page
+    assert f"figcaption.{images.CAPTION_CLASS}" in layout._PRESENTATION_CSS

@@ -158,8 +158,9 @@ def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
 
 
 def download(drawn_set: drawn.DrawnSet) -> None:
-    st.download_button("⬇ Download as class folders (.zip)", drawn_zip.to_zip_bytes(drawn_set),
-                       file_name="my-classes.zip", mime="application/zip", key="mine_download")
+    st.download_button("Download as class folders (.zip)", drawn_zip.to_zip_bytes(drawn_set),
+                       file_name="my-classes.zip", mime="application/zip", key="mine_download",
+                       icon=":material/download:")
 
 
 def upload() -> None:

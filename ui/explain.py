@@ -17,11 +17,12 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
-from ui import text
+from ui import numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SCALE = 8  # screen pixels per input pixel in the pictures
 DRAWING_PX = 224  # width of the outlined drawing
+UNIT_BOX_PX = 136  # a unit's channel, row and column boxes: wide enough for Streamlit's +/-
 STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "dy": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "angle": transform.SWEEP_ANGLES[1] - transform.SWEEP_ANGLES[0]}
@@ -53,7 +54,7 @@ def transform_tab(image: np.ndarray) -> np.ndarray:
     dy = cols[1].slider("shift down (px)", -10, 10, 0, key="draw_tf_dy")
     angle = cols[2].slider("rotate (°)", -45, 45, 0, 5, key="draw_tf_angle")
     scale = cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key="draw_tf_scale")
-    thick = cols[4].slider("thin ↔ thicken", -2, 2, 0, key="draw_tf_thick")
+    thick = cols[4].slider("thinner or thicker", -2, 2, 0, key="draw_tf_thick")
     moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
     if not np.array_equal(moved, image):
         st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
@@ -127,13 +128,20 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
                 "the whole image.")
         return
     by_name = {row.name: row for row in rows}
-    cols = st.columns(4)
-    name = cols[0].selectbox("layer", list(by_name), key=f"{key}_unit_layer")
+    # Boxes at their own widths, in a row that wraps: four equal columns put the last box's
+    # "+" at the column's right edge, under the pictures' fullscreen button (issue 22).
+    line = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
+    name = line.selectbox("layer", list(by_name), key=f"{key}_unit_layer", width=160)
     row = by_name[name]
     h, w, c = row.output_shape
-    channel = cols[1].number_input("channel", 0, c - 1, 0, key=f"{key}_unit_ch_{name}")
-    y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"{key}_unit_row_{name}")
-    x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"{key}_unit_col_{name}")
+    boxes = {"channel": ("ch", c, 0), "row": ("row", h, h // 2), "column": ("col", w, w // 2)}
+    picked = [numbers.whole_number(line, label, 0, size - 1, key=f"{key}_unit_{part}_{name}",
+                                   value=first, answer=st, note=f"{name}'s maps are {h}×{w}×{c}",
+                                   width=UNIT_BOX_PX)
+              for label, (part, size, first) in boxes.items()]
+    if None in picked:
+        return  # the reason is shown under the boxes
+    channel, y, x = picked
     box = receptive.input_region(summary, name, int(y), int(x))
     side = "×".join(map(str, summary.input_shape[:2]))  # 28×28 for a digits run
     size = f"{box[2] - box[0]}×{box[3] - box[1]}"

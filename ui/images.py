@@ -22,6 +22,7 @@ import streamlit as st
 from PIL import Image
 
 MAX_INLINE_BYTES = 64 * 1024  # one picture's PNG; larger ones belong in st.image
+CAPTION_CLASS = "cnnlab-caption"  # presentation mode enlarges these (ui/layout.py)
 
 
 def data_uri(image: np.ndarray) -> str:
@@ -66,14 +67,17 @@ def grid_html(images: Sequence[np.ndarray], alts: Sequence[str],
                          f"{'no' if captions is None else len(captions)} captions")
     cells = []
     for i, image in enumerate(images):
+        # A cell is as wide as its picture, or its caption on one line, up to three pictures
+        # wide; then the caption wraps between words (a word breaks only if it is longer).
         caption = "" if captions is None else (
-            f'<figcaption style="font-size:0.8rem;line-height:1.2;overflow-wrap:anywhere">'
-            f"{html.escape(captions[i])}</figcaption>")
+            f'<figcaption class="{CAPTION_CLASS}" style="font-size:0.8rem;line-height:1.2;'
+            f'overflow-wrap:break-word">{html.escape(captions[i])}</figcaption>')
         uri = data_uri(thumbnail(image, 2 * int(width)))
-        cells.append(f'<figure style="margin:0;width:{int(width)}px;text-align:center">'
+        cells.append(f'<figure style="margin:0;min-width:{int(width)}px;width:max-content;'
+                     f'max-width:{3 * int(width)}px;text-align:center">'
                      f'<img src="{uri}" alt="{html.escape(alts[i], quote=True)}" '
                      f'width="{int(width)}" style="image-rendering:pixelated;display:block;'
-                     f'width:{int(width)}px;height:auto">{caption}</figure>')
+                     f'margin:0 auto;width:{int(width)}px;height:auto">{caption}</figure>')
     return ('<div style="display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start">'
             + "".join(cells) + "</div>")
 

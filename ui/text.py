@@ -50,16 +50,16 @@ def md(value: object) -> str:
 def progress_text(snap: Snapshot) -> str:
     """One line: where a job is (queued, building, compiling, training, testing)."""
     if snap.status == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.cluster)
-        return f"⏳ {snap.name}: {snap.message}"
+        return f"{snap.name}: {snap.message}"
     if snap.status == "queued":
-        return (f"⏳ {snap.name}: waiting, place {snap.queue_position} in the queue "
+        return (f"{snap.name}: waiting, place {snap.queue_position} in the queue "
                 f"(other users are training)")
     if snap.phase in ("waiting", "building"):
-        return f"⚙️ {snap.name}: building the model…"
+        return f"{snap.name}: building the model…"
     if snap.phase == "training" and snap.epoch <= 1 and snap.batch == 0:
-        return f"⚙️ {snap.name}: preparing the first batch (TensorFlow compiles the model)…"
+        return f"{snap.name}: preparing the first batch (TensorFlow compiles the model)…"
     if snap.phase == "evaluating":
-        return f"🧮 {snap.name}: testing on the test images…"
+        return f"{snap.name}: testing on the test images…"
     parts = [f"{snap.name}: epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/"
              f"{snap.batches_per_epoch}"]
     if snap.samples_per_second:
@@ -70,4 +70,4 @@ def progress_text(snap: Snapshot) -> str:
         parts.append("stopping after this batch")
     if snap.message:  # e.g. a cluster job's "a worker was lost; resumed from epoch 2"
         parts.append(snap.message)
-    return "🟢 " + " · ".join(parts)
+    return " · ".join(parts)

@@ -81,7 +81,7 @@ def quick_start_panel(key: str) -> None:
     """Train the default network on the built-in digits in one click, with progress shown."""
     if jobs.active() is not None:
         st.fragment(run_every=0.5)(job_badge)()
-        st.button("■ Stop", key=f"{key}_quick_stop", on_click=jobs.stop)
+        st.button("Stop", key=f"{key}_quick_stop", icon=":material/stop:", on_click=jobs.stop)
         return
     run = state.current_run()
     if run is not None:
@@ -89,8 +89,8 @@ def quick_start_panel(key: str) -> None:
                    "Now draw a digit and see what it answers.")
         st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
         return
-    if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
-                 type="primary"):
+    if st.button("Quick start: train the default network (about 15 s)", key=f"{key}_quick",
+                 type="primary", icon=":material/play_arrow:"):
         from cnnlab.data import refs
         from cnnlab.runs import records
 
