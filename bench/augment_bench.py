@@ -34,8 +34,9 @@ from PIL import Image  # noqa: E402
 from cnnlab.architecture import presets  # noqa: E402
 from cnnlab.data import datasets  # noqa: E402
 from cnnlab.inspect import inference  # noqa: E402
+from cnnlab.runs import augmentation  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
-from cnnlab.training import augment, engine  # noqa: E402
+from cnnlab.training import engine  # noqa: E402
 
 GOAL = 0.97
 
@@ -97,13 +98,13 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     best = 0.0
-    for strength in augment.NAMES:
+    for strength in augmentation.NAMES:
         run, seconds = train(data, strength, epochs, args.seed)
         canvas_accuracy = accuracy(run.model, canvas, data.y_test)
         if strength != "off":
             best = max(best, run.test_accuracy)
         print(f"{strength:<8}  {run.test_accuracy:>13.4f}  {canvas_accuracy:>11.4f}  "
-              f"{seconds:>8.1f}  {augment.describe(strength)}", flush=True)
+              f"{seconds:>8.1f}  {augmentation.describe(strength)}", flush=True)
     verdict = "yes" if best >= GOAL else "NO"
     note = "  (smoke run (tiny sizes, not a verdict))" if args.smoke else ""
     print(f"goal: test accuracy >= {GOAL} with augmentation: best {best:.4f}, met? {verdict}"

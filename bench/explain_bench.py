@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from cnnlab.architecture import presets, shapes
     from cnnlab.inspect import attribution, inference, receptive, transform
-    from cnnlab.training import builder
+    from cnnlab.models import builder
     from cnnlab.views import overlay
 
     arch = presets.get("two-conv")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnlab.architecture import shapes
 from cnnlab.data import datasets
+from cnnlab.models import optimizers
 from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
@@ -80,7 +81,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
                               disabled=running, width=110)
     batch = box.select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
                               key="train_batch", disabled=running, width=150)
-    optimizer = box.selectbox("optimizer", list(runs.OPTIMIZERS), key="train_opt",
+    optimizer = box.selectbox("optimizer", list(optimizers.NAMES), key="train_opt",
                               disabled=running, width=130)
     rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
                                                1.0], 1e-3, key="train_lr", disabled=running,

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cnnlab.cli import data_options
-from cnnlab.runs.records import OPTIMIZERS
-from cnnlab.training.augment import NAMES as AUGMENT_NAMES
+from cnnlab.models import optimizers
+from cnnlab.runs import augmentation
 
 BLANK_NOTE = "blank image: nothing drawn"
 
@@ -39,13 +39,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
     p.add_argument("--epochs", type=int, default=5, help="default 5")
     p.add_argument("--batch-size", type=int, default=64, help="default 64")
-    p.add_argument("--optimizer", default="adam", metavar="|".join(OPTIMIZERS),
+    p.add_argument("--optimizer", default="adam", metavar="|".join(optimizers.NAMES),
                    help="default adam")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="default 0.001")
     p.add_argument("--validation-split", type=float, default=0.1, metavar="F",
                    help="share of the training images held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="default 0")
-    p.add_argument("--augment", default="off", metavar="|".join(AUGMENT_NAMES),
+    p.add_argument("--augment", default="off", metavar="|".join(augmentation.NAMES),
                    help="random shifts, rotations and zoom of the training images while "
                         "training (light: up to 10%%, 10 degrees, 10%%; strong: up to 20%%, "
                         "20 degrees, 25%%); default off")

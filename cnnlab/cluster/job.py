@@ -28,9 +28,10 @@ from cnnlab.architecture import spec_json
 from cnnlab.architecture.spec import Architecture
 from cnnlab.cluster import client as cluster_client
 from cnnlab.cluster import task
+from cnnlab.models import builder
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import EpochRecord, Hyperparameters, Run
-from cnnlab.training import builder, engine, evaluation
+from cnnlab.training import engine, evaluation
 from cnnlab.training.job_queue import JOBS
 from cnnlab.training.progress import JobEvent
 

@@ -117,8 +117,9 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     from distributed import Event, Queue, Variable, get_worker
 
     from cnnlab.architecture import spec_json
+    from cnnlab.models import builder
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import builder, evaluation, feeding, memory
+    from cnnlab.training import evaluation, feeding, memory
 
     worker = get_worker().address
     events, resume = Queue(job["events"]), Variable(job["resume"])

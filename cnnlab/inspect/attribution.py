@@ -79,11 +79,11 @@ def _resized(values: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 class Explainer:
-    """Saliency and Grad-CAM of one Keras model (from :func:`cnnlab.training.builder`).
+    """Saliency and Grad-CAM of one Keras model (from :func:`cnnlab.models.builder`).
 
     Example:
         >>> from cnnlab.architecture import presets, shapes
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> arch = presets.get("two-conv")
         >>> explainer = Explainer(builder.build_model(arch), shapes.summarize(arch))
         >>> explainer.explain(np.zeros((28, 28), np.uint8), 3).gradcam.shape

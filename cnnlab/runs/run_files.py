@@ -32,11 +32,11 @@ import numpy as np
 
 from cnnlab.architecture import spec_json
 from cnnlab.data import kinds
+from cnnlab.models import builder
 from cnnlab.runs import atomic, run_checks
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, Misclassified, Run
 from cnnlab.runs.run_checks import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
-from cnnlab.training import builder
 
 ARCHITECTURE, WEIGHTS, HYPERPARAMETERS = "architecture.json", "model.weights.h5", \
     "hyperparameters.json"

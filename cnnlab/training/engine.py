@@ -38,9 +38,10 @@ import keras
 import numpy as np
 
 from cnnlab.architecture.spec import Architecture
+from cnnlab.models import builder
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Hyperparameters, Run
-from cnnlab.training import builder, evaluation, feeding, memory
+from cnnlab.training import evaluation, feeding, memory
 from cnnlab.training.job_queue import JOBS, max_jobs, set_max_jobs
 from cnnlab.training.progress import FINAL_STATUSES, JobEvent, Progress, ProgressCallback, Snapshot
 
