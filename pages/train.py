@@ -106,15 +106,15 @@ def live_view() -> None:
         st.info("Choose a data set and settings, then press **Train**. The curves grow here "
                 "while it trains.")
         return
-    snap = job.snapshot()  # before asking whether it ended: no empty refresh in between
-    done = snap.done and not jobs.saving()  # the bar stays while the server saves the run
+    snap = job.snapshot()  # one state for the whole drawing: no empty refresh in between
+    done = snap.state.final  # the bar stays while the job saves its run
     if done:
-        jobs.rerun_if_ended()
-    if snap.status == "failed":
+        jobs.rerun_when_final()
+    if snap.state == "failed":
         st.error(f"Training {snap.name} failed: {snap.message}")
     elif not done:
         widgets.show_progress(snap)
-    if snap.status == "queued" or (not done and not snap.history and not snap.curve.steps):
+    if snap.state == "queued" or (not done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
     st.markdown(curves_label(job, done))
     cols = st.columns(2)
@@ -247,7 +247,8 @@ def render() -> None:
         if hyper is not None:
             augment_preview.preview(data, hyper.augment, hyper.seed)
         summary = shapes.summarize(arch, data.image_shape if data else None,
-                                   data.num_classes if data else None)
+                                   data.num_classes if data else None,
+                                   hyper.batch_size if hyper else shapes.GUARD_BATCH)
         problems = summary.problems
         network.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters on "
                          f"{'×'.join(map(str, summary.input_shape))} input "

@@ -15,7 +15,7 @@ from cnnlab.cli import main as cli
 from cnnlab.models import builder
 from cnnlab.runs import augmentation, run_files
 from cnnlab.runs.records import Hyperparameters
-from cnnlab.training import augment, engine, feeding
+from cnnlab.training import augment, feeding, routine
 
 
 def blobs(n: int = 6, size: int = 28, channels: int = 1) -> np.ndarray:
@@ -104,12 +104,8 @@ def test_training_batches_are_augmented_keep_shape_dtype_labels_and_repeat_by_se
 
 @pytest.fixture(scope="module")
 def augmented_run(tiny_dataset):
-    job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
-                                Hyperparameters(epochs=2, batch_size=32, seed=3,
-                                                augment="strong"))
-    assert job.wait(120)
-    assert job.snapshot().status == "finished", job.snapshot().message
-    return job.result()
+    return routine.train(presets.get("tutorial-1conv"), tiny_dataset,
+                         Hyperparameters(epochs=2, batch_size=32, seed=3, augment="strong"))
 
 
 def test_augmentation_never_enters_the_model(augmented_run, tiny_run, tiny_dataset):
@@ -131,11 +127,8 @@ def test_augmentation_never_enters_the_model(augmented_run, tiny_run, tiny_datas
 
 
 def test_the_same_seed_repeats_an_augmented_run(augmented_run, tiny_dataset):
-    job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
-                                Hyperparameters(epochs=2, batch_size=32, seed=3,
-                                                augment="strong"))
-    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().message
-    again = job.result()
+    again = routine.train(presets.get("tutorial-1conv"), tiny_dataset,
+                          Hyperparameters(epochs=2, batch_size=32, seed=3, augment="strong"))
     assert [(r.loss, r.accuracy, r.val_loss) for r in again.history] == [
         (r.loss, r.accuracy, r.val_loss) for r in augmented_run.history]
     for mine, theirs in zip(again.model.get_weights(), augmented_run.model.get_weights(),

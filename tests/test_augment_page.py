@@ -27,7 +27,7 @@ def test_preview_follows_the_strength_and_the_run_records_it():
     at.number_input(key="train_epochs").set_value(1).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    assert session(at).job.wait(TIMEOUT)
+    assert session(at).job.wait(TIMEOUT)  # the job's one event: its run is saved
     at.run()
     run = session(at).runs[-1]
     assert run.hyperparameters.augment == "strong"

@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,18 +138,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = data_options.load(args)  # class folders: --image-size, --color
     out = Path(args.out)
     import_tensorflow()
+    from cnnlab.jobs import start
+    from cnnlab.jobs.job import State
     from cnnlab.runs import atomic, run_files
+    from cnnlab.training import routine
 
     atomic.check_target(out, run_files.RUN_FILES)  # fail now, not after training
-    from cnnlab.training import engine
 
-    def print_epoch(event: engine.JobEvent) -> None:
+    def print_epoch(event) -> None:
         if event.kind == "epoch":
             print(epoch_line(event.record, hyperparameters.epochs), flush=True)
-        elif event.kind == "status" and event.message and event.status in ("queued", "running"):
+        elif event.kind == "state" and event.message and event.state in ("queued", "running"):
             print(event.message, file=sys.stderr, flush=True)  # a cluster's queue, a lost worker
 
-    arch = engine.prepare_architecture(arch, dataset)  # errors before the header line
+    abandoned = threading.Event()  # a third Ctrl-C: quit without saving
+
+    def save(run) -> Path:
+        if abandoned.is_set():
+            raise RuntimeError("interrupted again before saving")
+        return run_files.save_run(run, out)
+
+    # errors before the header line
+    arch = routine.prepare_architecture(arch, dataset, hyperparameters.batch_size)
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
@@ -156,41 +167,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     # background job, some CI runners), which Python would otherwise keep; SIGTERM the same.
     interrupts = _Interrupts()
     saved = {s: signal.signal(s, interrupts) for s in (signal.SIGINT, signal.SIGTERM)}
-    if address:
-        from cnnlab.cluster import job as cluster_job  # imports TensorFlow: after the above
-
-        job = cluster_job.start_training(arch, dataset, hyperparameters,
-                                         listeners=[print_epoch], scheduler=address)
-    else:
-        job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
     try:
+        job = start.start_job(arch, dataset, hyperparameters, save=save, scheduler=address,
+                              listeners=[print_epoch])
         try:
-            while not job.wait(0.25):
-                pass
+            try:
+                while not job.wait(0.25):
+                    pass
+            except KeyboardInterrupt:
+                print("stopping after the current batch...", file=sys.stderr, flush=True)
+                job.stop()
+                while not job.wait(0.25):
+                    pass
+            interrupted = interrupts.count > 0
+            interrupts.count = max(interrupts.count, 1)  # from now on one Ctrl-C is only noted
         except KeyboardInterrupt:
-            print("stopping after the current batch...", file=sys.stderr, flush=True)
+            abandoned.set()
             job.stop()
-            while not job.wait(0.25):
-                pass
-        interrupted = interrupts.count > 0
-        interrupts.count = max(interrupts.count, 1)  # from now on one Ctrl-C is only noted
-        snapshot = job.snapshot()
-        run = job.result()
-        if run is None:
-            print(f"error: training failed: {snapshot.message}", file=sys.stderr)
-            return 1
-        run_files.save_run(run, out)
-        if snapshot.status == "failed":  # a cluster job that lost its scheduler: a partial run
-            print(f"error: training failed: {snapshot.message}; saved to {out}", file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        job.stop()
-        print(f"error: interrupted again; the run was not saved to {out}", file=sys.stderr)
-        return 130
+            if job.state is State.SAVING:  # a folder is written whole or not at all: a moment
+                job.wait()
+            if job.saved_to is None:
+                print(f"error: interrupted again; the run was not saved to {out}",
+                      file=sys.stderr)
+                return 130
+            interrupted = True
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)
-    metrics = run.metrics
+    snapshot = job.snapshot()
+    if job.save_error:
+        print(f"error: {job.save_error}", file=sys.stderr)
+        return 2
+    if job.state is State.FAILED:
+        kept = f"; saved to {out}" if job.saved_to else ""  # a cluster's lost scheduler
+        print(f"error: training failed: {snapshot.message}{kept}", file=sys.stderr)
+        return 1
+    metrics = job.metrics
     print(f"test accuracy {_percent(metrics.test_accuracy)} (loss "
           f"{_number(metrics.test_loss)}) on {metrics.test_samples:,} test images, "
           f"{snapshot.elapsed:.1f}s; run saved to {out}")

@@ -38,7 +38,8 @@ def build_model(
         >>> build_model(presets.get("two-conv")).count_params()
         225034
     """
-    summary = checked_summary(arch, input_shape, num_classes)
+    # batch 1: the feature maps' memory is checked where the batch size is chosen (training)
+    summary = checked_summary(arch, input_shape, num_classes, batch_size=1)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=summary.input_shape, name="image")

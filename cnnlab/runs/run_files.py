@@ -148,8 +148,7 @@ def _built(folder: Path) -> tuple[Any, keras.Model]:
     if arch.input_shape is None or arch.num_classes is None:
         raise ValueError(f"{folder / ARCHITECTURE}: a run's architecture needs input_shape and "
                          f"num_classes")
-    builder.checked_summary(arch)
-    return arch, builder.build_model(arch)
+    return arch, builder.build_model(arch)  # checked: SpecError for an invalid one
 
 
 def _misclassified(entries: Any, classes: int) -> tuple[Misclassified, ...]:
