@@ -112,6 +112,10 @@ def live_view() -> None:
         jobs.rerun_when_final()
     if snap.state == "failed":
         st.error(f"Training {snap.name} failed: {snap.message}")
+    elif snap.state == "cancelled":  # stopped while it waited: nothing was trained
+        st.info("The last training was cancelled before it started: nothing was trained. "
+                "Press **Train** to start again.")
+        return
     elif not done:
         widgets.show_progress(snap)
     if snap.state == "queued" or (not done and not snap.history and not snap.curve.steps):
