@@ -113,7 +113,8 @@ def clothes_zip(tmp_path_factory):
                             y_train=digits.y_train[:256], x_test=digits.x_test[:64],
                             y_test=digits.y_test[:64])
     run = routine.train(presets.get("tutorial-1conv"), data,
-                        Hyperparameters(epochs=1, batch_size=64, validation_fraction=0))
+                        Hyperparameters(epochs=1, batch_size=64, validation_fraction=0),
+                        name="tutorial-1conv-1")
     folder = run_files.save_run(run, tmp_path_factory.mktemp("clothes-run"))
     metrics = json.loads((folder / run_files.METRICS).read_text())
     metrics["input_preparation"] = "resize"  # what the data set says about its images
