@@ -88,6 +88,8 @@ def test_the_client_address_trusts_proxy_headers_only_from_this_machine(monkeypa
     assert ownership.client_address(None, {"X-Real-IP": "10.9.9.9",
                                            "X-Forwarded-For": "10.1.2.3"}) == "10.9.9.9"
     assert ownership.client_address(None, {}) is None
+    assert ownership.client_address(None, {"X-Forwarded-For": "127.0.0.1"}) is None  # local
+    assert ownership.client_address(None, {"X-Real-IP": "not an address"}) is None
     monkeypatch.setenv("CNNLAB_MAX_QUEUE_PER_CLIENT", "0")
     from cnnlab.workspaces import settings
 
@@ -111,8 +113,13 @@ def test_without_an_open_page_a_queued_job_is_cancelled_and_a_running_one_saved(
     running_ws, queued_ws = store.create(), store.create()
     running = start(one_slot, running_ws, tiny_dataset)
     queued = start(one_slot, queued_ws, tiny_dataset)
-    # Nobody calls ownership.beat(): after a second both workspaces have no open page.
-    assert queued.wait(TIMEOUT) and running.wait(TIMEOUT)
+    # The queued job's workspace has no open page: after a second it is cancelled, while the
+    # running job's page still beats (so the queued job cannot get its slot first).
+    while not queued.wait(0.2):
+        ownership.beat(running_ws.token)
+    assert running.state is State.RUNNING
+    # Then the running job's page closes too: it stops, is tested and saved.
+    assert running.wait(TIMEOUT)
     assert queued.state is State.CANCELLED and queued_ws.runs() == []
     assert queued.message == ("cancelled before it started: no page of its workspace was open "
                               "for 1 s")

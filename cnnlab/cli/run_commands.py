@@ -5,7 +5,10 @@ TensorFlow is imported inside the commands, never when this module is imported, 
 loss diverged); 2 bad input, or the run could not be saved (one ``error:`` line); 130
 ``train`` was interrupted with Ctrl-C or SIGTERM: it stops after the current batch,
 evaluates, and still writes the run folder; a second Ctrl-C only says so, a third quits
-without saving and says the run was not saved.
+without saving and says the run was not saved (a folder already being written is finished
+first: it is written whole or not at all). Training is a job
+(:func:`cnnlab.jobs.start.start_job`), here or on a Dask cluster, whose ``save`` writes the
+``--out`` folder.
 
 ``predict`` reports a blank image (nothing drawn) as ``class_index`` null with a note,
 rather than failing the whole command; an unreadable image file is bad input (status 2).

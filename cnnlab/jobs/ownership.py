@@ -27,6 +27,7 @@ only when a job starts.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -103,7 +104,8 @@ def client_address(direct: str | None, headers: Mapping[str, str]) -> str | None
     Returns:
         ``direct`` when set (then headers are not trusted: anyone can send them); from this
         machine — the nginx of ``deploy/`` — its ``X-Real-IP``, else the last address of its
-        ``X-Forwarded-For`` (the one nginx itself saw); None if neither says.
+        ``X-Forwarded-For`` (the one nginx itself saw); None if neither says, or if that is
+        this machine too (a page opened on the server itself, like a direct local one).
 
     Example:
         >>> client_address(None, {"X-Forwarded-For": "6.6.6.6, 10.0.0.7"})
@@ -114,10 +116,13 @@ def client_address(direct: str | None, headers: Mapping[str, str]) -> str | None
     if direct:
         return direct
     real = (headers.get("X-Real-IP") or "").strip()
-    if real:
-        return real
     forwarded = [part.strip() for part in (headers.get("X-Forwarded-For") or "").split(",")]
-    return forwarded[-1] or None
+    address = real or forwarded[-1]
+    try:
+        local = ipaddress.ip_address(address).is_loopback
+    except ValueError:  # not an address: nothing to count by
+        return None
+    return None if local else address
 
 
 def _check_queues(client: str | None, cluster: bool) -> None:
