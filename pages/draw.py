@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnnlab.data import drawn, kinds
+from cnnlab.data import kinds, refs
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
 from ui import compare, explain, layout, patches, state, widgets
@@ -73,12 +73,12 @@ def render_page() -> None:
     if run is None:
         return
     fmt = kinds.input_format(run)
-    if fmt.drawable and run.dataset == drawn.DATASET_NAME:
+    if fmt.drawable and run.dataset.kind == refs.DRAWN:
         st.info(f"The current model, {run.name}, was trained on your drawings: it knows "
                 f"{', '.join(run.class_names)}. Draw one of those (classes and examples are on "
                 "the My classes page).")
     elif fmt.drawable and tuple(run.class_names) != kinds.DIGITS:
-        st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "
+        st.info(f"The current model, {run.name}, was trained on {run.dataset.label}: it only knows "
                 f"the classes {', '.join(run.class_names)}, so it will still answer, but your "
                 "digits will look like those to it. Train on mnist-5k for digits.")
     # The canvas's column is as wide as the canvas (280 px and its border): a share of the

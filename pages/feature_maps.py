@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import drawn, explain, layout, patches, state, widgets
+from ui import explain, layout, patches, state, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -27,11 +27,16 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return fitting_drawing(run, drawing)
-    try:  # a run's data set: a named one, or a folder only inside the server's data roots
-        data = drawn.test_set_of(run) or data_roots.load(  # or the drawn classes; an
-            run.dataset, state.session().workspace)  # upload:<name> is this workspace's
+    workspace = state.session().workspace
+    try:  # only a run trained here; never a download, never a set a run zip names
+        data = data_roots.run_data(workspace, workspace.current(), run.dataset,
+                                   run.class_names, run.name)
+    except data_roots.NotHere as exc:
+        st.info(f"The test images are not here: {exc}. Pick “{INPUTS[1]}” to look inside "
+                f"{run.name} with your own drawing or image.")
+        return None
     except ValueError as exc:
-        st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
+        st.error(f"The test images of {run.dataset.label} cannot be loaded: {exc}")
         return None
     count = len(data.y_test)
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlab.architecture import shapes
-from cnnlab.data import drawn
+from cnnlab.data import drawn, refs
 from cnnlab.views import charts
 from cnnlab.workspaces import drawn_sets
 from ui import drawn as mine
@@ -129,7 +129,7 @@ def progress() -> None:
 
 def results() -> None:
     run = state.current_run()
-    if run is None or run.dataset != drawn.DATASET_NAME or jobs.active() is not None:
+    if run is None or run.dataset.kind != refs.DRAWN or jobs.active() is not None:
         return
     st.subheader(f"{run.name}: {run.metrics.test_accuracy:.0%} of the held-out drawings right")
     st.altair_chart(charts.confusion_chart(run.metrics.confusion_matrix, run.class_names,

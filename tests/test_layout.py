@@ -101,13 +101,6 @@ def test_no_import_cycles_inside_cnnlab():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
-# Package edges of import cycles another change removes (issue 21, typed data-set
-# references): data/drawn_zip.py reads pixels through inspect (data -> inspect, while inspect
-# reads data.kinds), and data/drawn.py multiplies drawings through training (data -> training,
-# while training -> inspect -> data). Listed only while still present: see the test below.
-KNOWN_PACKAGE_EDGES = {("data", "inspect"), ("data", "training")}
-
-
 def package_of(module: str) -> str:
     """``cnnlab.jobs.start`` -> ``jobs``; a top-level module is its own package."""
     parts = module.split(".")
@@ -136,10 +129,6 @@ def test_package_graph_joins_modules_by_package():
 
 def test_no_import_cycles_between_cnnlab_packages():
     packages = package_graph(import_graph(cnnlab_modules()))
-    known = {(a, b) for a, b in KNOWN_PACKAGE_EDGES if b in packages.get(a, set())}
-    assert known == KNOWN_PACKAGE_EDGES or not known, "drop the edges gone from KNOWN_PACKAGE_EDGES"
-    for a, b in known:
-        packages[a].discard(b)
     cycle = find_cycle(packages)
     assert cycle is None, "import cycle between packages: " + " -> ".join(cycle)
     # the job layer sits on top: nothing below imports it, training stays below the rest

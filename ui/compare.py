@@ -106,7 +106,7 @@ def section(drawn: np.ndarray) -> None:
                     st.error(f"run {kept[index].name} cannot be read: {exc}")
                     return
                 sides.append((compare.side(run.name, run.class_names, kinds.input_format(run),
-                                           predictor, explainer, drawn), run.dataset))
+                                           predictor, explainer, drawn), run.dataset.label))
         st.session_state["compare_cache"] = {k: v for k, v in st.session_state[
             "compare_cache"].items() if k in (kept[a].folder, kept[b].folder)}
         st.markdown(compare.verdict(sides[0][0], sides[1][0]))

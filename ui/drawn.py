@@ -9,8 +9,6 @@ are shown on the next run, since a change is made in a button's callback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import streamlit as st
 
@@ -21,13 +19,10 @@ from cnnlab.views import render
 from cnnlab.workspaces import drawn_sets
 from ui import jobs, state, widgets
 
-if TYPE_CHECKING:
-    from cnnlab.data.datasets import Dataset
-
 THUMB_PX = 56
 PREVIEW_EXAMPLES = 4  # drawings shown with their copies in the preview
 MESSAGE = "mine_message"
-TRAIN_SEED = 0  # the split's seed: the page trains with it, Feature maps shows its test part
+TRAIN_SEED = drawn.SPLIT_SEED  # the split the page trains with; Feature maps shows its test
 
 
 def current() -> drawn.DrawnSet | None:
@@ -151,7 +146,9 @@ def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
     """Start training the Build page's network on the set; the error to show, or None."""
     try:
         with st.spinner("preparing your drawings…"):
-            dataset = drawn_set.to_dataset(seed=seed, copies=copies, strength=strength)
+            from cnnlab.training import multiply  # TensorFlow: only when copies are made
+
+            dataset = multiply.with_copies(drawn_set.to_dataset(seed), copies, strength, seed)
         hyper = records.Hyperparameters(epochs=epochs, batch_size=16, validation_fraction=0.0,
                                         seed=seed)
         jobs.start(state.get_arch(), dataset, hyper)
@@ -180,21 +177,3 @@ def upload() -> None:
         if save(drawn_set):
             st.rerun()
         show_message()
-
-
-def test_set_of(run) -> Dataset | None:
-    """For a run trained on this workspace's drawings, its test drawings (the same seeded split
-    the page trains with); None for any other run.
-
-    Raises:
-        DrawnError: the drawings are gone, or their classes are no longer the run's.
-    """
-    if run.dataset != drawn.DATASET_NAME:
-        return None
-    drawn_set = drawn_sets.load(state.session().workspace)
-    if drawn_set is None or drawn_set.names != tuple(run.class_names):
-        now = "are deleted" if drawn_set is None else f"are now {', '.join(drawn_set.names)}"
-        raise drawn.DrawnError(f"{run.name} was trained on drawn classes "
-                               f"{', '.join(run.class_names)}, which {now}; pick 'my drawing' "
-                               "and draw one on the Draw page instead")
-    return drawn_set.to_dataset(seed=TRAIN_SEED)

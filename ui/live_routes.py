@@ -1,6 +1,6 @@
 """The live feed's HTTP route, mounted by ``serve.py`` (``st.App(..., routes=...)``).
 
-``GET /cnnlab-live/<feed id>?after=N&per=P`` answers :func:`cnnlab.training.live_feed.payload`
+``GET /cnnlab-live/<feed id>?after=N&per=P`` answers :func:`cnnlab.jobs.live_feed.payload`
 as JSON, never cached; an unknown id, or that of a job whose state is final (its run saved),
 gets 404 — the page then reruns once to show the result — and a bad number 400, each with a
 message. The

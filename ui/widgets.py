@@ -49,7 +49,7 @@ def sidebar() -> None:
         else:
             params = shapes.summarize(run.architecture).total_params
             status = "stopped early" if run.stopped else "trained"
-            st.markdown(f"`{run.name}` · {params:,} parameters  \n{run.dataset} · {status}, "
+            st.markdown(f"`{run.name}` · {params:,} parameters  \n{run.dataset.label} · {status}, "
                         f"{run.epochs_completed} epoch(s)  \ntest accuracy "
                         f"**{run.test_accuracy:.1%}**")
 
@@ -90,10 +90,11 @@ def quick_start_panel(key: str) -> None:
         return
     if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
                  type="primary"):
+        from cnnlab.data import refs
         from cnnlab.runs import records
 
         try:
-            jobs.start(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
+            jobs.start(presets.get(presets.DEFAULT_PRESET), refs.named("mnist-5k"),
                        records.Hyperparameters(epochs=jobs.QUICK_EPOCHS))
         except ValueError as exc:  # e.g. the server is busy: say so (a rerun would hide it)
             st.error(str(exc))

@@ -40,38 +40,53 @@ def unpack_weights(data: bytes) -> list[np.ndarray]:
 
 
 def data_spec(dataset: Any) -> dict[str, Any]:
-    """How a worker finds the data: a named data set by name, a small one as its arrays (up
-    to :data:`SEND_LIMIT_BYTES`), a larger folder data set at the same path."""
-    from cnnlab.data import datasets
+    """How a worker finds the data: its ref (:meth:`cnnlab.data.refs.DatasetRef.to_dict`), and
+    unless it is a named set, its arrays when they are small (up to :data:`SEND_LIMIT_BYTES`);
+    a larger folder set is read from the same path on the worker.
 
-    if dataset.name in datasets.NAMES:
-        return {"name": dataset.name}
+    Raises:
+        DatasetError: a larger set that only this server has (an upload, drawings, one made
+            in memory), which the job cannot take along.
+    """
+    from cnnlab.data import datasets, refs
+
+    ref = dataset.ref
+    spec: dict[str, Any] = {"ref": ref.to_dict()}
+    if ref.kind == refs.NAMED:
+        return spec
     arrays = {k: getattr(dataset, k) for k in ("x_train", "y_train", "x_test", "y_test")}
-    if sum(a.nbytes for a in arrays.values()) <= SEND_LIMIT_BYTES:
-        return {"name": dataset.name, "class_names": list(dataset.class_names), "arrays": arrays,
-                "preparation": dataset.preparation}
-    return {"name": dataset.name, "folder": dataset.name}
+    size = sum(a.nbytes for a in arrays.values())
+    if size <= SEND_LIMIT_BYTES:
+        return spec | {"class_names": list(dataset.class_names), "arrays": arrays,
+                       "preparation": dataset.preparation}
+    if ref.kind == refs.FOLDER:
+        return spec
+    raise datasets.DatasetError(
+        f"the data set {ref.label} holds {size / 2**20:,.0f} MB, more than the "
+        f"{SEND_LIMIT_BYTES / 2**20:.0f} MB a job takes to the cluster; a larger set must be a "
+        "named one or a folder at the same path on every worker")
 
 
 def load_data(spec: dict[str, Any], worker: str) -> Any:
-    """The job's data set on this worker: by name, from the arrays sent, or from a folder.
+    """The job's data set on this worker (``spec`` from :func:`data_spec`):
+    from the arrays sent, else loaded by its ref (a named set, or a folder at the same path).
 
     Raises:
-        DatasetError: this worker lacks it; the message names the worker and where it looked.
+        DatasetError: this worker lacks it; the message names the worker and the data set.
     """
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
 
+    ref = refs.DatasetRef.from_dict(spec["ref"])
     if "arrays" in spec:
-        return datasets.Dataset(name=spec["name"], class_names=tuple(spec["class_names"]),
+        return datasets.Dataset(ref=ref, class_names=tuple(spec["class_names"]),
                                 preparation=spec.get("preparation", ""), **spec["arrays"])
-    where = spec.get("folder") or spec["name"]
     try:
-        return datasets.load_dataset(where)
+        return datasets.load(ref)
     except datasets.DatasetError as exc:
         hint = ("a folder data set over 100 MB must be at the same path on every worker"
-                if "folder" in spec else "a named data set is read from the worker's own "
-                "Keras cache (~/.keras/datasets); copy its files there")
-        raise datasets.DatasetError(f"worker {worker} cannot load the data set {where}: "
+                if ref.kind == refs.FOLDER else "a named data set is read from the worker's "
+                "own Keras cache (~/.keras/datasets); copy its files there")
+        raise datasets.DatasetError(f"worker {worker} cannot load the data set {ref.label}: "
                                     f"{exc} ({hint})") from None
 
 

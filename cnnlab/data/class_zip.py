@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from cnnlab.data import class_folders, image_files
+from cnnlab.data import class_folders, image_files, refs
 from cnnlab.data.dataset import Dataset, DatasetError
 from cnnlab.files import archives
 
@@ -84,7 +84,8 @@ def class_root(folder: Path) -> Path:
 
 
 def unpack(zip_path: str | os.PathLike[str], target: str | os.PathLike[str],
-           limits: class_folders.Limits | None = None, max_bytes: int | None = None) -> Path:
+           limits: class_folders.Limits | None = None, max_bytes: int | None = None,
+           shown: str | None = None) -> Path:
     """Unpack a zip of class folders into the new folder ``target``, checks first.
 
     Args:
@@ -93,6 +94,8 @@ def unpack(zip_path: str | os.PathLike[str], target: str | os.PathLike[str],
         limits: the class-folder limits (:class:`class_folders.Limits` defaults when None).
         max_bytes: the most bytes the images may take unpacked (default
             ``limits.max_total_bytes``).
+        shown: the zip's name in messages (default its file name): the name the user gave,
+            not that of a temporary copy.
     Returns:
         The folder to load with :func:`class_folders.load_class_folder` (``target`` or the one
         top folder inside it).
@@ -103,13 +106,13 @@ def unpack(zip_path: str | os.PathLike[str], target: str | os.PathLike[str],
     max_bytes = limits.max_total_bytes if max_bytes is None else min(max_bytes,
                                                                       limits.max_total_bytes)
     zip_path, target = Path(zip_path), Path(target)
-    where = f"the zip {zip_path.name}"
+    where = f"the zip {shown or zip_path.name}"
     if target.exists():
-        raise DatasetError(f"{target} exists already; choose another name")
+        raise DatasetError(f"{target.name} exists already; choose another name")
     try:
         info = os.lstat(zip_path)
         if not stat.S_ISREG(info.st_mode):
-            raise DatasetError(f"{zip_path} is not a regular file; give a zip file")
+            raise DatasetError(f"{where} is not a regular file; give a zip file")
         if info.st_size > limits.max_total_bytes:
             raise DatasetError(f"{where} is {info.st_size:,} bytes; at most "
                                f"{limits.max_total_bytes:,} are accepted")
@@ -134,23 +137,24 @@ def unpack(zip_path: str | os.PathLike[str], target: str | os.PathLike[str],
 
 
 def from_zip(zip_path: str | os.PathLike[str], target: str | os.PathLike[str],
-             image_size: tuple[int, int] | None = None, color: str | None = None, seed: int = 0,
-             *, limits: class_folders.Limits | None = None, max_bytes: int | None = None,
+             ref: refs.DatasetRef, seed: int = 0, *,
+             limits: class_folders.Limits | None = None, max_bytes: int | None = None,
              progress: class_folders.Progress | None = None) -> tuple[Dataset, list[str]]:
-    """:func:`unpack` the zip into ``target``, then :func:`class_folders.load_class_folder` it.
+    """:func:`unpack` the zip into ``target``, then :func:`class_folders.load_class_folder` it
+    as the data set ``ref``.
 
     The unpacked folder stays (a page loads it again later by path); it is removed again when
-    the set cannot be loaded, except when only ``image_size`` is missing
-    (:class:`class_folders.SizesDiffer`: load the folder again with a size).
+    the set cannot be loaded, except when only an image size is missing
+    (:class:`class_folders.SizeNeeded`: load the folder again with a size).
 
     Example:
-        >>> ds, notes = from_zip("shapes.zip", workspace / "datasets" / "shapes")  # doctest: +SKIP
+        >>> ds, notes = from_zip("shapes.zip", datasets / "shapes",
+        ...                      refs.upload("shapes"))  # doctest: +SKIP
     """
     root = unpack(zip_path, target, limits, max_bytes)
     try:
-        return class_folders.load_class_folder(root, image_size, color, seed, limits=limits,
-                                                progress=progress)
-    except class_folders.SizesDiffer:
+        return class_folders.load_class_folder(root, ref, seed, limits=limits, progress=progress)
+    except class_folders.SizeNeeded:
         raise
     except DatasetError:
         shutil.rmtree(target, ignore_errors=True)

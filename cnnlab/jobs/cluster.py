@@ -45,7 +45,8 @@ class ClusterRunner:
         address: the scheduler's address; connecting fails here (``ClusterError``) if no
             scheduler answers.
         dataset: the data set (sent along if small, see :func:`cnnlab.cluster.task.data_spec`,
-            and used here to evaluate a partial run).
+            and used here to evaluate a partial run); DatasetError if the workers could not
+            get it.
 
     Attributes:
         key: the Dask task's key.
@@ -54,6 +55,7 @@ class ClusterRunner:
     """
 
     def __init__(self, address: str, dataset: Any) -> None:
+        self._spec = task.data_spec(dataset)  # a set too large to take along fails here
         self.address = address
         self._client = cluster_client.connect(address)
         self.key = f"{cluster_client.TASK_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
@@ -71,7 +73,7 @@ class ClusterRunner:
         message = {"name": job.name,
                    "architecture": spec_json.architecture_to_json(job.architecture),
                    "hyperparameters": job.hyperparameters.to_dict(),
-                   "data": task.data_spec(self._dataset), "events": f"{self.key}-events",
+                   "data": self._spec, "events": f"{self.key}-events",
                    "stop": f"{self.key}-stop", "resume": f"{self.key}-resume"}
         self._resume.set({"epoch": 0, "weights": None})  # a rerun resumes from what is here
         self._future = self._client.submit(task.train, message, key=self.key, retries=0)
@@ -121,7 +123,7 @@ class ClusterRunner:
         return None if self._ahead is None else self._ahead + 1
 
     def release(self, job: Job) -> None:
-        self._dataset, self._weights = None, routine.EpochWeights()
+        self._dataset, self._spec, self._weights = None, None, routine.EpochWeights()
 
     def _follow(self, job: Job) -> str | None:
         """Replay the task's events until it ends; a message if the scheduler was lost."""

@@ -7,8 +7,10 @@ A run folder holds::
     hyperparameters.json   epochs, batch_size, optimizer, learning_rate, validation_fraction, seed
     history.json           {"name", "epochs": [epoch records], "batch_curve": {...}}
     metrics.json           test metrics, confusion matrix, per-class accuracy, misclassified;
-                           the data set's name, class_names, input_preparation and
-                           input (height, width, colour, preparation: kinds.InputFormat)
+                           the data set as dataset_ref (refs.DatasetRef.to_dict) and its
+                           label as dataset (for older readers), class_names,
+                           input_preparation and input (height, width, colour,
+                           preparation: kinds.InputFormat)
     epoch_weights.npz      optional: weights after each epoch, ``e<epoch>_<i>`` arrays
 
 Loading never unpickles and never deserialises Keras objects: the architecture is parsed
@@ -31,7 +33,7 @@ import keras
 import numpy as np
 
 from cnnlab.architecture import spec_json
-from cnnlab.data import kinds
+from cnnlab.data import kinds, refs
 from cnnlab.models import builder
 from cnnlab.runs import atomic, run_checks
 from cnnlab.runs.metrics import Metrics
@@ -73,8 +75,9 @@ def _write_run(run: Run, folder: Path) -> None:
     atomic.write_json(folder / HISTORY, {"name": run.name,
                                    "epochs": [r.to_dict() for r in run.history],
                                    "batch_curve": run.curve.to_dict()})
-    metrics = dict(run.metrics.to_dict(), dataset=run.dataset,
-                   class_names=list(run.class_names), input_preparation=run.input_preparation,
+    metrics = dict(run.metrics.to_dict(), dataset=run.dataset.label,
+                   dataset_ref=run.dataset.to_dict(), class_names=list(run.class_names),
+                   input_preparation=run.input_preparation,
                    input=kinds.input_format(run).to_dict())
     metrics["misclassified"] = [vars(m) for m in run.misclassified]
     atomic.write_json(folder / METRICS, metrics)
@@ -178,6 +181,7 @@ def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
                              f"-epoch run")
         curve = Curve.from_dict(history_data.get("batch_curve", {}))
         misclassified = _misclassified(metrics.pop("misclassified", []), arch.num_classes)
+        dataset = refs.from_record(metrics)  # runs saved before refs: a recorded label
         class_names = tuple(str(c) for c in metrics.get("class_names", []))
         record = metrics.pop("input", None)
         recorded = record.get("preparation") if isinstance(record, dict) else None
@@ -211,7 +215,7 @@ def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
     name = history_data.get("name")
     return Run(name=name if isinstance(name, str) and name else folder.name,
                architecture=arch, model=model, hyperparameters=hyperparameters,
-               dataset=str(metrics.get("dataset", "")), class_names=class_names,
+               dataset=dataset, class_names=class_names,
                history=history, metrics=numbers, misclassified=misclassified, curve=curve,
                epoch_weights=epoch_weights, input_preparation=preparation)
 

@@ -260,7 +260,7 @@ def make_run(name: str, arch: Architecture, hyperparameters: Hyperparameters, da
                       epochs_completed=completed, stopped=stopped,
                       stopped_at=at if stopped else None, seconds=numbers["elapsed"])
     return Run(name=name, architecture=arch, model=model, hyperparameters=hyperparameters,
-               dataset=data.name, class_names=tuple(data.class_names), history=history,
+               dataset=data.ref, class_names=tuple(data.class_names), history=history,
                metrics=metrics, misclassified=tuple(misclassified), curve=numbers["curve"],
                epoch_weights=dict(epoch_weights), input_preparation=data.preparation)
 

@@ -3,7 +3,8 @@
 A workspace is the folder ``CNNLAB_HOME/workspaces/<token>/``::
 
     architecture.json      the network being built (spec JSON)
-    workspace.json         {"current": <run folder>, "order": [run folders, oldest first]}
+    workspace.json         {"current": <run folder>, "order": [run folders, oldest first],
+                            "uploaded": [run folders added from someone's run zip]}
     runs/<folder>/         one run folder each, as ``cnnlab.runs.run_files.save_run`` writes
 
 The token is the only key: ``secrets.token_urlsafe(32)`` (256 bits), kept in the page's URL.
@@ -107,7 +108,7 @@ class Workspace:
 
         path = self.folder / INDEX
         if not path.exists():
-            return {"current": None, "order": []}
+            return {"current": None, "order": [], "uploaded": []}
         try:
             data = reading.loads_json(reading.read_regular_file(path, MAX_INDEX_BYTES), INDEX)
         except ValueError:
@@ -119,7 +120,9 @@ class Workspace:
         order += sorted(p.name for p in runs.iterdir() if p.is_dir() and p.name not in order
                         and not p.name.startswith("."))
         current = data.get("current") if data.get("current") in order else None
-        return {"current": current, "order": order}
+        listed = data.get("uploaded")
+        uploaded = [f for f in listed if f in order] if isinstance(listed, list) else []
+        return {"current": current, "order": order, "uploaded": uploaded}
 
     def _write_index(self, index: dict[str, Any]) -> None:
         tmp = self.folder / f".{INDEX}.tmp"
@@ -159,8 +162,12 @@ class Workspace:
             raise WorkspaceError(f"no run {folder!r} in this workspace")
         return self.folder / RUNS / folder
 
-    def save_run(self, run: Run) -> str:
-        """Save ``run`` (atomically) as a new run folder, make it current; its folder name."""
+    def save_run(self, run: Run, uploaded: bool = False) -> str:
+        """Save ``run`` (atomically) as a new run folder, make it current; its folder name.
+
+        ``uploaded``: the run came from a run zip (someone else's, or trained elsewhere), so
+        its record's data set is a name only here (:meth:`was_uploaded`); the server says so,
+        never the zip."""
         from cnnlab.runs import run_files
 
         with _LOCK:
@@ -171,8 +178,15 @@ class Workspace:
                 folder, number = f"{base}_{number}", number + 1
             run_files.save_run(run, self.folder / RUNS / folder)
             index = self._index()
-            self._write_index({"current": folder, "order": index["order"]})
+            self._write_index(dict(index, current=folder, uploaded=index["uploaded"]
+                                   + ([folder] if uploaded else [])))
         return folder
+
+    def was_uploaded(self, folder: str) -> bool:
+        """Whether the run ``folder`` was added from a run zip rather than trained here (a
+        run whose data set this server never loaded: pages show its data set as a name)."""
+        with _LOCK:
+            return folder in self._index()["uploaded"]
 
     def delete_run(self, folder: str) -> None:
         """Remove a run folder (the current model becomes the newest remaining run)."""
@@ -183,7 +197,7 @@ class Workspace:
             shutil.rmtree(doomed, ignore_errors=True)
             index = self._index()
             current = index["current"] or (index["order"][-1] if index["order"] else None)
-            self._write_index({"current": current, "order": index["order"]})
+            self._write_index(dict(index, current=current))
 
     # --- limits -----------------------------------------------------------------------------------
     def usage(self) -> int:

@@ -2,10 +2,11 @@
 :mod:`cnnlab.data.class_zip`'s checks) into ``<workspace>/datasets/<name>/``, counted in the
 workspace's quota (``CNNLAB_WORKSPACE_MB``) like its runs.
 
-An uploaded set is named ``upload:<name>`` (with options, ``upload:pets (32×32, rgb)``), never
-by its path, which holds the workspace's token: a run records its data set's name, and a run's
-zip may be shared. Such a name loads only within its own workspace
-(:func:`cnnlab.workspaces.data_roots.load` with the workspace).
+An uploaded set is known by its name (:func:`cnnlab.data.refs.upload`, shown as ``pets (your
+upload)``), never by its path, which holds the workspace's token: a run records its data set,
+and a run's zip may be shared. Such a set loads only within its own workspace
+(:func:`cnnlab.workspaces.data_roots.load` with the workspace). Messages about an upload name
+the file the user gave, never the temporary file or folder it is unpacked through.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from cnnlab.data import class_zip
 from cnnlab.workspaces import settings, store
 
 DATASETS = "datasets"
-PREFIX = "upload:"
 MAX_NAME = 40
 
 
@@ -44,11 +44,6 @@ def path_of(ws: store.Workspace, name: str) -> Path:
         raise store.WorkspaceError(f"this workspace has no data set {name!r}; upload a zip of "
                                    "class folders first")
     return class_zip.class_root(folder(ws) / name)
-
-
-def set_name(text: str) -> str | None:
-    """The set's name in ``upload:<name>``, or None when ``text`` is not such a name."""
-    return text.removeprefix(PREFIX) if text.startswith(PREFIX) else None
 
 
 def _free_name(ws: store.Workspace, filename: str) -> str:
@@ -87,7 +82,7 @@ def add_zip(ws: store.Workspace, filename: str, data: bytes) -> Path:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         return class_zip.unpack(temp, base / _free_name(ws, filename),
-                                max_bytes=room - len(data))
+                                max_bytes=room - len(data), shown=Path(filename).name)
     finally:
         os.unlink(temp)
 
