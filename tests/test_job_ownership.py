@@ -111,14 +111,14 @@ def test_without_an_open_page_a_queued_job_is_cancelled_and_a_running_one_saved(
         one_slot, tiny_dataset, monkeypatch):
     monkeypatch.setenv("CNNLAB_ORPHAN_GRACE_S", "1")
     running_ws, queued_ws = store.create(), store.create()
+    connected = {"open": True}  # the running job's page stays open until the queued one ends
+    ownership.attach(running_ws.token, "session-1", lambda: connected["open"])
     running = start(one_slot, running_ws, tiny_dataset)
     queued = start(one_slot, queued_ws, tiny_dataset)
-    # The queued job's workspace has no open page: after a second it is cancelled, while the
-    # running job's page still beats (so the queued job cannot get its slot first).
-    while not queued.wait(0.2):
-        ownership.beat(running_ws.token)
-    assert running.state is State.RUNNING
-    # Then the running job's page closes too: it stops, is tested and saved.
+    # Nobody beats: after a second the queued job's workspace has no open page and it is
+    # cancelled (it cannot get the slot first: the running job's page is still open).
+    assert queued.wait(TIMEOUT) and running.state is State.RUNNING
+    connected["open"] = False  # then the running job's page closes: it stops and is saved
     assert running.wait(TIMEOUT)
     assert queued.state is State.CANCELLED and queued_ws.runs() == []
     assert queued.message == ("cancelled before it started: no page of its workspace was open "
