@@ -22,6 +22,7 @@ from ui import (
     live_chart,
     patches,
     state,
+    text,
     widgets,
 )
 
@@ -65,7 +66,7 @@ def dataset_choice(running: bool) -> refs.DatasetRef | None:
                 f"{done / 1e6:.1f} of {total / 1e6:.1f} MB"))
             st.rerun()
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(text.md(exc))
     return None
 
 
@@ -73,10 +74,11 @@ def dataset_preview(ref: refs.DatasetRef) -> datasets.Dataset | None:
     try:
         data = data_roots.load(ref, state.session().workspace)  # uploads: this workspace's
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
-    with st.expander(f"{data.name}: {len(data.y_train):,} training and {len(data.y_test):,} test "
-                     f"images, {data.num_classes} classes", expanded=False):
+    with st.expander(f"{text.md(data.name)}: {len(data.y_train):,} training and "
+                     f"{len(data.y_test):,} test images, {data.num_classes} classes",
+                     expanded=False):
         picks = np.concatenate(datasets.sample_images(data, per_class=2, seed=0))
         names = [data.class_names[data.y_train[i]] for i in picks]
         images.grid([data.x_train[i] for i in picks], width=56, captions=names,
@@ -112,7 +114,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
                                     int(seed), augment)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
 
 
@@ -128,7 +130,7 @@ def live_view() -> None:
     if done:
         jobs.rerun_when_final()
     if snap.state == "failed":
-        st.error(f"Training {snap.name} failed: {snap.message}")
+        st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
     elif snap.state == "cancelled":  # stopped while it waited: nothing was trained
         st.info("The last training was cancelled before it started: nothing was trained. "
                 "Press **Train** to start again.")
@@ -151,17 +153,18 @@ def live_view() -> None:
 
 def curves_label(job, done: bool) -> str:
     """Whose curves these are: the running job's, or the last run's (maybe of another network)."""
+    name = text.md(job.name)
     if not done:
-        return f"**Curves of {job.name}**, training now"
+        return f"**Curves of {name}**, training now"
     arch = state.get_arch()
     if (job.architecture.name, job.architecture.layers) == (arch.name, arch.layers):
-        return f"**Curves of the last run, {job.name}**"
-    return (f"**Curves of the last run, {job.name}**, a network ({job.architecture.name}) other "
-            f"than {arch.name} above: press Train to train that one")
+        return f"**Curves of the last run, {name}**"
+    return (f"**Curves of the last run, {name}**, a network ({text.md(job.architecture.name)}) "
+            f"other than {text.md(arch.name)} above: press Train to train that one")
 
 
 def results(run) -> None:
-    st.subheader(f"Results of {run.name}" + (" (stopped early)" if run.stopped else ""))
+    st.subheader(f"Results of {text.md(run.name)}" + (" (stopped early)" if run.stopped else ""))
     m = run.metrics
     cols = st.columns(4)
     cols[0].metric("test accuracy", f"{m.test_accuracy:.2%}")
@@ -197,7 +200,7 @@ def test_images(run) -> datasets.Dataset | None:
         return data_roots.run_data(workspace, workspace.current(), run.dataset,
                                    run.class_names, run.name)
     except data_roots.NotHere as exc:
-        st.caption(f"Misclassified test images are not shown: {exc}.")
+        st.caption(text.md(f"Misclassified test images are not shown: {exc}."))
     except ValueError:
         pass  # the preview above, or Feature maps, says what is wrong with the set
     return None
@@ -222,7 +225,7 @@ def run_history() -> None:
                           selection_mode="multi-row")
     selected = picked.selection.rows or [len(kept) - 1]
     st.caption("Tick rows in the table to compare their runs here; with none ticked, the "
-               f"newest run is shown. Shown: {', '.join(kept[i].name for i in selected)}.")
+               f"newest run is shown. Shown: {text.md(', '.join(kept[i].name for i in selected))}.")
     cols = st.columns(2)
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
@@ -238,8 +241,9 @@ def run_history() -> None:
     folder = state.session().workspace.run_path(run.folder)  # now: the click runs elsewhere
     cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
                             "application/zip", key="train_zip")
-    cols[1].button(f"🗑 delete {run.name}", key="train_delete", on_click=state.delete_run,
-                   args=(index,), help="removes the run from this workspace's disk")
+    cols[1].button(f"🗑 delete {text.md(run.name)}", key="train_delete",
+                   on_click=state.delete_run, args=(index,),
+                   help="removes the run from this workspace's disk")
 
 
 def run_upload() -> None:
@@ -254,7 +258,7 @@ def run_upload() -> None:
     try:
         run = run_files.run_from_zip_bytes(upload.getvalue())
     except ValueError as exc:
-        st.error(f"{upload.name}: {exc}")
+        st.error(text.md(f"{upload.name}: {exc}"))
         return
     state.session().uploaded.add(upload.file_id)
     try:
@@ -288,12 +292,12 @@ def render() -> None:
                                    data.num_classes if data else None,
                                    hyper.batch_size if hyper else shapes.GUARD_BATCH)
         problems = summary.problems
-        network.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters on "
-                         f"{'×'.join(map(str, summary.input_shape))} input "
+        network.markdown(f"Network: **{text.md(arch.name)}** · {summary.total_params:,} "
+                         f"parameters on {'×'.join(map(str, summary.input_shape))} input "
                          f"([change it](/build?{state.TOKEN_PARAM}="
                          f"{state.session().workspace.token}))")
         for problem in problems:
-            st.error(problem.message)
+            st.error(text.md(problem.message))
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
             st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
@@ -303,7 +307,7 @@ def render() -> None:
                 jobs.start(arch, data, hyper)  # as previewed (an upload needs its workspace)
                 st.rerun()
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(text.md(exc))
         if not (running and live_chart.show()):  # the live element polls; no reruns
             st.fragment(run_every=1.0 if running else None)(live_view)()
     run = state.current_run()

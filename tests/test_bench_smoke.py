@@ -36,14 +36,17 @@ def test_classroom_table_smoke():
 
 
 def test_explain_bench_smoke():
-    """``bench/explain_bench.py --smoke`` times the four "Inside the decision" pieces."""
+    """``bench/explain_bench.py --smoke`` times the "Inside the decision" pieces: the four of
+    issue 15 and issue 25's attack, occlusion and feature visualizations."""
     result = subprocess.run([sys.executable, "bench/explain_bench.py", "--smoke"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("outline", "saliency \\+ Grad-CAM", "transformed re-prediction",
-                 "stability strip \\(21 images\\)"):
-        assert re.search(rf"^{name} +\d+\.\d\d +\d+\.\d\d +≤ \d+  —$", result.stdout, re.M), \
-            result.stdout
+                 "stability strip \\(21 images\\)", "attack \\(eps 0.1, to runner-up\\)",
+                 "occlusion map \\(144 squares\\)", "feature vis, one conv_2 unit",
+                 "feature vis, conv_2 \\(64 units\\)"):
+        assert re.search(rf"^{name} +(\d+\.\d\d +){{3}}(≤ \d+|none)  —$", result.stdout,
+                         re.M), result.stdout
 
 
 def test_workspace_bench_smoke():

@@ -13,7 +13,7 @@ import streamlit as st
 
 from cnnlab.data import class_folders, datasets, folder_scan, kinds, refs
 from cnnlab.workspaces import data_roots, uploads
-from ui import state
+from ui import state, text
 
 UPLOAD = "my own images (a zip upload)"
 COLOURS = {"as the images are": None, "colour (rgb)": kinds.RGB, "grey": kinds.GREY}
@@ -32,18 +32,18 @@ def choose(running: bool) -> refs.DatasetRef | None:
         if upload is not None and st.button("Add this data set", key="upload_add",
                                             disabled=running):
             try:
-                with st.spinner(f"checking and unpacking {upload.name}…"):
+                with st.spinner(f"checking and unpacking {text.md(upload.name)}…"):
                     path = uploads.add_zip(ws, upload.name, upload.getvalue())
                 st.session_state["upload_set"] = path.relative_to(uploads.folder(ws)).parts[0]
                 st.rerun()
             except ValueError as exc:  # DatasetError, WorkspaceError
-                st.error(str(exc))
+                st.error(text.md(exc))
     sets = uploads.names(ws)
     if not sets:
         st.info("No data set of your own yet: upload a zip above.")
         return None
     name = st.selectbox("your data sets", sets, key="upload_set", disabled=running)
-    if st.button(f"Delete {name}", key="upload_delete", disabled=running,
+    if st.button(f"Delete {text.md(name)}", key="upload_delete", disabled=running,
                  help="frees its space in this workspace; runs trained on it stay"):
         uploads.delete(ws, name)
         st.session_state.pop("upload_set", None)
@@ -111,7 +111,7 @@ def _probe(ref: refs.DatasetRef,
     except class_folders.SizeNeeded as exc:
         return exc.sizes, exc.proposal
     except (ValueError, OSError) as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
     finally:
         bar.empty()
@@ -120,4 +120,4 @@ def _probe(ref: refs.DatasetRef,
 def show_notes(data: datasets.Dataset) -> None:
     """What loading noticed (skipped files), under the preview."""
     for note in data.warnings[1:]:
-        st.caption(f"⚠ {note}")
+        st.caption(f"⚠ {text.md(note)}")

@@ -17,7 +17,7 @@ from cnnlab.inspect import preprocess
 from cnnlab.runs import records
 from cnnlab.views import render
 from cnnlab.workspaces import drawn_sets
-from ui import jobs, state, widgets
+from ui import jobs, state, text, widgets
 
 THUMB_PX = 56
 PREVIEW_EXAMPLES = 4  # drawings shown with their copies in the preview
@@ -30,7 +30,7 @@ def current() -> drawn.DrawnSet | None:
     try:
         return drawn_sets.load(state.session().workspace)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
 
 
@@ -52,7 +52,7 @@ def show_message() -> None:
     """The message a callback left for this run, once."""
     message = st.session_state.pop(MESSAGE, None)
     if message:
-        st.error(message)
+        st.error(text.md(message))
 
 
 def change(edit) -> None:
@@ -68,8 +68,8 @@ def change(edit) -> None:
 
 def name_classes() -> None:
     """Create the set from the names typed, one per line (a button's callback)."""
-    text = st.session_state.get("mine_names") or ""
-    names = [line.strip() for line in text.splitlines() if line.strip()]
+    typed = st.session_state.get("mine_names") or ""
+    names = [line.strip() for line in typed.splitlines() if line.strip()]
     try:
         save(drawn_sets.new_set(names))
     except ValueError as exc:
@@ -88,7 +88,7 @@ def canvas_drawing(stroke: int) -> np.ndarray | None:
             return None
         prepared = preprocess.preprocess_canvas(np.asarray(rgba))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
     return None if prepared.blank else prepared.as_uint8()
 
@@ -138,7 +138,7 @@ def preview(drawn_set: drawn.DrawnSet, copies: int, strength: str) -> None:
         name = drawn_set.names[drawn_set.labels[pick]]
         st.image([render.thumbnail(img / 255.0, size=THUMB_PX) for img in
                   [drawn_set.images[pick], *row]], width=THUMB_PX,
-                 caption=[f"{name}: drawn"] + ["copy"] * len(row))
+                 caption=[f"{text.md(name)}: drawn"] + ["copy"] * len(row))
 
 
 def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
@@ -172,7 +172,7 @@ def upload() -> None:
             drawn_set = drawn_zip.from_zip_bytes(file.getvalue(), drawn_sets.max_classes(),
                                                  drawn_sets.max_per_class())
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(text.md(exc))
             return
         if save(drawn_set):
             st.rerun()

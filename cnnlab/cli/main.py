@@ -1,7 +1,10 @@
-"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code`` and the training commands.
+"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code``, the training commands
+(:mod:`cnnlab.cli.run_commands`), ``explain`` and ``attack``
+(:mod:`cnnlab.cli.explain_commands`) and ``class`` (:mod:`cnnlab.cli.class_commands`).
 
-Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback.
-TensorFlow is imported only by the commands that need it.
+Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback;
+a run that cannot be saved (a full disk, a folder that cannot be written) with exit status 1
+and one ``error:`` line. TensorFlow is imported only by the commands that need it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import sys
 from collections.abc import Sequence
 
 from cnnlab.architecture import codegen, presets, shapes
-from cnnlab.cli import run_commands
+from cnnlab.cli import class_commands, explain_commands, run_commands
+from cnnlab.runs import atomic
 
 
 class UsageError(Exception):
@@ -101,18 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("arch", help="an architecture JSON file or a preset name")
     p.set_defaults(func=cmd_code)
     run_commands.add_commands(sub)  # train, predict, datasets: they import TensorFlow when run
+    explain_commands.add_commands(sub)  # explain, attack: the same
+    class_commands.add_commands(sub)  # class new, results, challenge, ...: no TensorFlow
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input)."""
+    """Run the CLI; returns the exit status (0 ok, 1 not saved, 2 bad input)."""
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except (UsageError, ValueError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, atomic.SaveError) else 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -2,16 +2,19 @@
 
 TensorFlow is imported inside the commands, never when this module is imported, so
 ``cnnlab summary`` stays quick. Exit status: 0 done; 1 the training itself failed (e.g. the
-loss diverged); 2 bad input, or the run could not be saved (one ``error:`` line); 130
-``train`` was interrupted with Ctrl-C or SIGTERM: it stops after the current batch,
-evaluates, and still writes the run folder; a second Ctrl-C only says so, a third quits
-without saving and says the run was not saved (a folder already being written is finished
-first: it is written whole or not at all). Training is a job
-(:func:`cnnlab.jobs.start.start_job`), here or on a Dask cluster, whose ``save`` writes the
-``--out`` folder.
+loss diverged), or the run could not be saved (a full disk, a file-size limit, a folder that
+cannot be written; checked before training where it can be, and nothing is left behind); 2
+bad input; each with one ``error:`` line. 130: ``train`` was interrupted with Ctrl-C or
+SIGTERM: it stops after the current batch, evaluates, and still writes the run folder; a
+second Ctrl-C only says so, a third quits without saving and says the run was not saved (a
+folder already being written is finished first: it is written whole or not at all).
+Training is a job (:func:`cnnlab.jobs.start.start_job`), here or on a Dask cluster, whose
+``save`` writes the ``--out`` folder.
 
 ``predict`` reports a blank image (nothing drawn) as ``class_index`` null with a note,
 rather than failing the whole command; an unreadable image file is bad input (status 2).
+``predict --prepared`` takes images that already are the run's input as they are (exactly its
+size and colour; what ``cnnlab attack`` writes), without cropping, scaling or centring.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="DIR", help="a run folder written by `cnnlab train`")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG files")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--prepared", action="store_true",
+                   help="the images already are the run's input (its size and colour, e.g. "
+                        "written by `cnnlab attack`): use them as they are")
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("datasets", help="the data sets, and whether each is available offline")
     p.set_defaults(func=cmd_datasets)
@@ -198,9 +204,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         for number, handler in saved.items():
             signal.signal(number, handler)
     snapshot = job.snapshot()
-    if job.save_error:
+    if job.save_error:  # a full disk, a file-size limit: nothing is left behind
         print(f"error: {job.save_error}", file=sys.stderr)
-        return 2
+        return 1
     if job.state is State.FAILED:
         kept = f"; saved to {out}" if job.saved_to else ""  # a cluster's lost scheduler
         print(f"error: training failed: {snapshot.message}{kept}", file=sys.stderr)
@@ -224,19 +230,21 @@ def read_image_file(path: str | Path, max_bytes: int) -> bytes:
     return reading.read_regular_file(path, max_bytes, "an image file")
 
 
-def prepare_images(paths: list[str], fmt=None) -> list:
+def prepare_images(paths: list[str], fmt=None, given: bool = False) -> list:
     """Each file prepared for a run of input format ``fmt`` (a
     :class:`cnnlab.data.kinds.InputFormat`; 28×28 grey digits when None), no TensorFlow
-    needed; a bad file is a ``ValueError``."""
+    needed; with ``given``, taken as it is (it must be exactly the run's input); a bad file is
+    a ``ValueError``."""
     from cnnlab.data import kinds
     from cnnlab.inspect import for_run, preprocess
 
     fmt = fmt or kinds.InputFormat()
+    prepare = for_run.as_given if given else for_run.prepare_upload
     prepared = []
     for path in paths:
         data = read_image_file(path, preprocess.MAX_FILE_BYTES)
         try:
-            prepared.append(for_run.prepare_upload(data, fmt))
+            prepared.append(prepare(data, fmt))
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
     return prepared
@@ -267,7 +275,8 @@ def predict_files(run, paths: list[str], prepared: list) -> list[dict]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    prepare_images(args.images)  # a bad file is named before TensorFlow loads
+    if not args.prepared:
+        prepare_images(args.images)  # a bad file is named before TensorFlow loads
     import_tensorflow()
     from cnnlab.data import kinds
     from cnnlab.runs import run_files
@@ -275,7 +284,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # Keras warns about mismatches load_run reports itself
         warnings.simplefilter("ignore")
         run = run_files.load_run(args.run)
-    prepared = prepare_images(args.images, kinds.input_format(run))  # by the run's record
+    prepared = prepare_images(args.images, kinds.input_format(run),  # by the run's record
+                              given=args.prepared)
     results = predict_files(run, args.images, prepared)
     if args.json:
         print(json.dumps(results))

@@ -8,6 +8,21 @@
   ``image_dataset_from_directory`` does by default: area-averaged when shrinking.
 - A drawing on the canvas is grey ink: a colour run refuses it with :data:`CANVAS_REFUSAL`,
   which offers the image upload instead.
+
+Explaining or attacking an image (:func:`prepare_to_explain`, ``cnnlab explain`` and
+``cnnlab attack``) is stricter than predicting: it refuses an image the preparation cannot make
+into the run's input without inventing or discarding what the learner gave it:
+
+- a colour image for a grey run (its colours would be thrown away; a grey image for a colour
+  run is fine: three equal channels lose nothing);
+- for a run whose images were simply resized, an image smaller than its input on either side
+  (it would be enlarged, every pixel invented); the MNIST recipe scales any drawing's ink to
+  20 px anyway, so there any size works;
+- a blank image (nothing drawn: nothing to explain).
+
+An image that already *is* the run's input (what ``cnnlab attack`` writes, or an MNIST test
+image) is taken as it is with ``as_given``: it must then have exactly the run's size and
+colour.
 """
 
 from __future__ import annotations
@@ -21,6 +36,11 @@ from cnnlab.inspect.pixels import MAX_FILE_BYTES, ImageError, read_colour_bytes
 from cnnlab.inspect.prepared import Placement, Preprocessed
 
 COLOUR_TITLES = ("as uploaded", "resized to {height}×{width}")
+AS_GIVEN = "as given"  # the one step of an image taken as the run's input as it is
+# an image is in colour when its channels differ by more than this many levels (JPEG noise on a
+# grey picture stays below it)...
+COLOUR_LEVELS = 24
+COLOUR_SHARE = 0.01  # ...on more than this share of its pixels
 
 
 class CanvasRefused(ImageError):
@@ -94,3 +114,66 @@ def colour_resized(rgb: np.ndarray, fmt: kinds.InputFormat) -> Preprocessed:
     return Preprocessed(steps=((titles[0], original), (titles[1], final)), image=final,
                         blank=False, placement=Placement(0, 0, fmt.height / h, fmt.width / w,
                                                          0, 0))
+
+
+def in_colour(rgb: np.ndarray) -> bool:
+    """Whether an (h, w, 3) uint8 image holds colour, not only grey.
+
+    Example:
+        >>> grey = np.full((4, 4, 3), 90, np.uint8)
+        >>> in_colour(grey), in_colour(grey + np.array([0, 0, 60], np.uint8))
+        (False, True)
+    """
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1)
+    return float(np.mean(spread > COLOUR_LEVELS)) > COLOUR_SHARE
+
+
+def as_given(data: bytes, fmt: kinds.InputFormat, max_bytes: int = MAX_FILE_BYTES) -> Preprocessed:
+    """An image file that already is the run's input, taken as it is (no cropping, scaling or
+    centring): exactly ``fmt.height`` × ``fmt.width``, grey for a grey run.
+
+    Raises:
+        ImageError: for an unreadable file, another size, or a colour image for a grey run.
+    """
+    rgb = read_colour_bytes(data, max_bytes)
+    h, w = rgb.shape[:2]
+    if (h, w) != (fmt.height, fmt.width):
+        raise ImageError(f"an image taken as it is must be exactly the run's input, "
+                         f"{fmt.height}×{fmt.width}; received {h}×{w} (leave out --prepared to "
+                         f"prepare it the way the run's training images were)")
+    _check_colour(rgb, fmt)
+    final = (rgb if fmt.colour == kinds.RGB else rgb[..., 0]).astype(np.float32) / np.float32(255)
+    final.flags.writeable = False
+    return Preprocessed(steps=((AS_GIVEN, final),), image=final, blank=False,
+                        placement=Placement(0, 0, 1.0, 1.0, 0, 0))
+
+
+def prepare_to_explain(data: bytes, fmt: kinds.InputFormat, given: bool = False,
+                       max_bytes: int = MAX_FILE_BYTES) -> Preprocessed:
+    """An image file prepared for explaining or attacking on a run of format ``fmt``: as
+    :func:`prepare_upload`, refusing what the preparation cannot make into the run's input
+    (see the module's docstring); with ``given``, taken as it is (:func:`as_given`).
+
+    Raises:
+        ImageError: the message says what is wrong with the image and what works.
+    """
+    if given:
+        return as_given(data, fmt, max_bytes)
+    rgb = read_colour_bytes(data, max_bytes)
+    _check_colour(rgb, fmt)
+    h, w = rgb.shape[:2]
+    if fmt.preparation == kinds.RESIZE and (h < fmt.height or w < fmt.width):
+        raise ImageError(f"the image is {h}×{w}, smaller than this run's {fmt.height}×"
+                         f"{fmt.width} input: resizing would enlarge it and invent its pixels; "
+                         f"use an image at least {fmt.height}×{fmt.width}")
+    prepared = prepare_upload(data, fmt, max_bytes)
+    if prepared.blank:
+        raise ImageError(f"nothing to explain: {prepared.note}")
+    return prepared
+
+
+def _check_colour(rgb: np.ndarray, fmt: kinds.InputFormat) -> None:
+    if fmt.colour == kinds.GREY and in_colour(rgb):
+        raise ImageError(f"this run takes {fmt.height}×{fmt.width} grey images and the image "
+                         f"is in colour; its colours would be thrown away: convert it to grey "
+                         f"first, or use a run trained on colour images")

@@ -68,9 +68,33 @@ def save_run(run: Run, folder: str | Path) -> Path:
     return atomic.replace_folder(folder, lambda tmp: _write_run(run, tmp), needed, RUN_FILES)
 
 
+def weights_file_bytes(model: keras.Model) -> bytes:
+    """The bytes of ``model.save_weights``'s ``.weights.h5`` file, made in memory.
+
+    HDF5 writing straight to disk cannot fail cleanly: on a full disk or over a file-size
+    limit h5py printed tracebacks and the process died (SIGSEGV). In memory it cannot fail;
+    the bytes then go to disk through ordinary Python I/O, which raises ``OSError``. Keras
+    has no public call that writes weights to memory, so this is ``save_weights_only``'s own
+    two steps on an ``io.BytesIO`` (which ``H5IOStore`` accepts); a test holds the result
+    equal to what ``model.save_weights`` writes.
+    """
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
+    try:
+        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="",
+                               visited_saveables=set())
+    finally:
+        store.close()
+    return buffer.getvalue()
+
+
 def _write_run(run: Run, folder: Path) -> None:
+    # Every file is made in memory (or streamed by numpy) and written with plain Python I/O:
+    # a full disk or a file-size limit is then an OSError, never a crash inside HDF5.
     spec_json.save_architecture(run.architecture, folder / ARCHITECTURE)
-    run.model.save_weights(str(folder / WEIGHTS))
+    (folder / WEIGHTS).write_bytes(weights_file_bytes(run.model))
     atomic.write_json(folder / HYPERPARAMETERS, run.hyperparameters.to_dict())
     atomic.write_json(folder / HISTORY, {"name": run.name,
                                    "epochs": [r.to_dict() for r in run.history],
@@ -84,7 +108,8 @@ def _write_run(run: Run, folder: Path) -> None:
     arrays = {f"e{epoch}_{i}": w for epoch, weights in run.epoch_weights.items()
               for i, w in enumerate(weights)}
     if arrays:
-        np.savez(folder / EPOCH_WEIGHTS, **arrays)
+        with open(folder / EPOCH_WEIGHTS, "wb") as out:  # numpy closes its zip on errors too
+            np.savez(out, **arrays)
 
 
 def _checked_path(folder: Path, name: str) -> Path:

@@ -17,6 +17,9 @@ MAX_QUEUE_PER_CLIENT_DEFAULT = 2  # jobs waiting from one client address
 ORPHAN_GRACE_S_DEFAULT = 60.0  # seconds with no open page before a workspace's job ends
 MODEL_CACHE_DEFAULT = 16  # loaded runs (Keras models) kept in memory, server-wide
 DECODE_SECONDS_DEFAULT = 30.0  # estimated CPU seconds one data set's images may take to decode
+HELD_BACK_PERCENT_DEFAULT = 50  # of a named data set's test split, scored only by the server
+CLASS_STUDENTS_DEFAULT = 60  # students one class takes: a class of 30 twice over
+MAX_CLASSES_DEFAULT = 100  # classes one server keeps
 
 
 def _number(name: str, default: float, minimum: float, whole: bool = True) -> float:
@@ -94,3 +97,25 @@ def decode_seconds() -> float:
     images may take (each image size and colour is a load); a set over it is refused before
     any image is decoded (:mod:`cnnlab.data.class_folders`)."""
     return float(_number("CNNLAB_DECODE_SECONDS", DECODE_SECONDS_DEFAULT, 0.1, whole=False))
+
+
+def held_back_percent() -> int:
+    """``CNNLAB_HELD_BACK_PERCENT`` (default 50, at most 90): the share of each named data
+    set's test split held back for class challenges (:mod:`cnnlab.classes.held_back`); no
+    student page shows it. 0 turns it off (then no challenge can be set)."""
+    value = int(_number("CNNLAB_HELD_BACK_PERCENT", HELD_BACK_PERCENT_DEFAULT, 0))
+    if value > 90:
+        raise ValueError(f"CNNLAB_HELD_BACK_PERCENT must be a whole number from 0 to 90; "
+                         f"received {value}")
+    return value
+
+
+def class_students() -> int:
+    """``CNNLAB_CLASS_STUDENTS`` (default 60): students who may join one class."""
+    return int(_number("CNNLAB_CLASS_STUDENTS", CLASS_STUDENTS_DEFAULT, 1))
+
+
+def max_classes() -> int:
+    """``CNNLAB_MAX_CLASSES`` (default 100): classes kept on this server (``cnnlab class
+    delete CODE`` removes one)."""
+    return int(_number("CNNLAB_MAX_CLASSES", MAX_CLASSES_DEFAULT, 1))

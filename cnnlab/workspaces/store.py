@@ -167,8 +167,13 @@ class Workspace:
 
         ``uploaded``: the run came from a run zip (someone else's, or trained elsewhere), so
         its record's data set is a name only here (:meth:`was_uploaded`); the server says so,
-        never the zip."""
-        from cnnlab.runs import run_files
+        never the zip.
+
+        Raises:
+            WorkspaceError: the disk refused (full, read-only); the message names no server
+                path, and the workspace is left as it was: no run folder, index unchanged.
+        """
+        from cnnlab.runs import atomic, run_files
 
         with _LOCK:
             taken = set(self._index()["order"])
@@ -176,10 +181,18 @@ class Workspace:
             number = 2
             while folder in taken or (self.folder / RUNS / folder).exists():
                 folder, number = f"{base}_{number}", number + 1
-            run_files.save_run(run, self.folder / RUNS / folder)
-            index = self._index()
-            self._write_index(dict(index, current=folder, uploaded=index["uploaded"]
-                                   + ([folder] if uploaded else [])))
+            path = self.folder / RUNS / folder
+            try:
+                run_files.save_run(run, path)
+                index = self._index()
+                self._write_index(dict(index, current=folder, uploaded=index["uploaded"]
+                                       + ([folder] if uploaded else [])))
+            except (atomic.SaveError, OSError) as exc:
+                if path.is_dir():  # saved, but the index could not follow: undo the run
+                    shutil.rmtree(path, ignore_errors=True)
+                (self.folder / f".{INDEX}.tmp").unlink(missing_ok=True)
+                raise WorkspaceError(exc.reason if isinstance(exc, atomic.SaveError) else
+                                     atomic.SaveError.from_os_error(path, exc).reason) from None
         return folder
 
     def was_uploaded(self, folder: str) -> bool:
