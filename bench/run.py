@@ -161,7 +161,7 @@ def server_compute(sizes: Sizes) -> dict[str, Row]:
 
     from cnnlab.architecture import presets
     from cnnlab.inspect import inference, preprocess
-    from cnnlab.training import builder
+    from cnnlab.models import builder
 
     model = builder.build_model(presets.get(ARCH), seed=0)
     predictor = inference.Predictor(model)

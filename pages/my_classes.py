@@ -121,9 +121,9 @@ def progress() -> None:
     if job is None:
         return
     snap = job.snapshot()
-    if snap.done and not jobs.saving():
-        jobs.rerun_if_ended()
-        if snap.status == "failed":
+    if snap.state.final:
+        jobs.rerun_when_final()
+        if snap.state == "failed":
             st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
         return
     widgets.show_progress(snap)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnlab.architecture import shapes
 from cnnlab.data import datasets, refs
+from cnnlab.models import optimizers
 from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
@@ -101,7 +102,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
                               disabled=running, width=110)
     batch = box.select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
                               key="train_batch", disabled=running, width=150)
-    optimizer = box.selectbox("optimizer", list(runs.OPTIMIZERS), key="train_opt",
+    optimizer = box.selectbox("optimizer", list(optimizers.NAMES), key="train_opt",
                               disabled=running, width=130)
     rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
                                                1.0], 1e-3, key="train_lr", disabled=running,
@@ -126,15 +127,19 @@ def live_view() -> None:
         st.info("Choose a data set and settings, then press **Train**. The curves grow here "
                 "while it trains.")
         return
-    snap = job.snapshot()  # before asking whether it ended: no empty refresh in between
-    done = snap.done and not jobs.saving()  # the bar stays while the server saves the run
+    snap = job.snapshot()  # one state for the whole drawing: no empty refresh in between
+    done = snap.state.final  # the bar stays while the job saves its run
     if done:
-        jobs.rerun_if_ended()
-    if snap.status == "failed":
+        jobs.rerun_when_final()
+    if snap.state == "failed":
         st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
+    elif snap.state == "cancelled":  # stopped while it waited: nothing was trained
+        st.info("The last training was cancelled before it started: nothing was trained. "
+                "Press **Train** to start again.")
+        return
     elif not done:
         widgets.show_progress(snap)
-    if snap.status == "queued" or (not done and not snap.history and not snap.curve.steps):
+    if snap.state == "queued" or (not done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
     st.markdown(curves_label(job, done))
     cols = st.columns(2)
@@ -287,7 +292,8 @@ def render() -> None:
         if hyper is not None:
             augment_preview.preview(data, hyper.augment, hyper.seed)
         summary = shapes.summarize(arch, data.image_shape if data else None,
-                                   data.num_classes if data else None)
+                                   data.num_classes if data else None,
+                                   hyper.batch_size if hyper else shapes.GUARD_BATCH)
         problems = summary.problems
         network.markdown(f"Network: **{text.md(arch.name)}** · {summary.total_params:,} "
                          f"parameters on {'×'.join(map(str, summary.input_shape))} input "

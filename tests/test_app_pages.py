@@ -94,7 +94,7 @@ def train_one_epoch(at: AppTest) -> None:
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     job = session(at).job
-    assert job.wait(TIMEOUT)
+    assert job.wait(TIMEOUT)  # the job's one event: its state is final, its run saved
     at.run()
 
 
@@ -110,7 +110,7 @@ def test_tiny_training_run_finishes_and_shows_metrics():
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["test accuracy"].rstrip("%")) > 50
     assert metrics["epochs trained"] == "1 of 1"
-    assert session(at).job.snapshot().status == "finished"
+    assert session(at).job.state == "saved" and session(at).job.message is None
     assert len(session(at).runs) == 1 and session(at).current == 0
 
 
@@ -129,7 +129,7 @@ def test_quick_start_trains_the_default_network_and_points_to_draw():
     assert not at.exception, at.exception
     job = session(at).job
     assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
-    assert job.wait(TIMEOUT)
+    assert job.wait(TIMEOUT) and job.state == "saved", job.message
     at.run()
     assert any(s.value.startswith("Model ready: **two-conv") for s in at.success)
     assert session(at).current == 0

@@ -12,7 +12,7 @@ from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F40
 
 from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import inference, preprocess, receptive, transform
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 
 def captions(at) -> list[str]:

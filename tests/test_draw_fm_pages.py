@@ -24,12 +24,10 @@ def digits_run():
     from cnnlab.architecture import presets
     from cnnlab.data import datasets
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
-    job = engine.start_training(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
-                                Hyperparameters(epochs=1, seed=1))
-    assert job.wait(TIMEOUT) and job.snapshot().status == "finished"
-    return job.result()
+    return routine.train(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
+                         Hyperparameters(epochs=1, seed=1))
 
 
 def page(path: str, run=None, drawing: np.ndarray | None = None) -> AppTest:

@@ -89,17 +89,18 @@ def test_a_run_is_deleted_from_the_train_page(tiny_run):
 
 
 def test_a_reopened_link_reattaches_to_its_running_job_and_can_stop_it(tiny_dataset):
+    from cnnlab.jobs import ownership
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import ownership
 
     workspace = store.create()
-    owned = ownership.start(workspace, presets.get("tutorial-1conv"), tiny_dataset,
-                            Hyperparameters(epochs=100, batch_size=8), "long-1")
+    job = ownership.start(workspace, presets.get("tutorial-1conv"), tiny_dataset,
+                          Hyperparameters(epochs=100, batch_size=8), "long-1")
     at = open_link(workspace.token, "pages/train.py")
     keys = {button.key for button in at.button}
     assert "train_stop" in keys and "train_start" not in keys  # it is this workspace's job
     at.button(key="train_stop").click().run()
-    assert owned.saved.wait(TIMEOUT) and owned.job.snapshot().status == "stopped"
+    assert job.wait(TIMEOUT) and job.state == "saved"
+    assert job.message.startswith("stopped after ")
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[0].value == "Results of long-1 (stopped early)"
@@ -139,11 +140,11 @@ def test_a_runs_data_set_path_outside_the_data_roots_is_never_opened(tiny_run, m
 
 
 def test_quick_start_on_a_busy_server_says_how_many_wait(tiny_dataset, monkeypatch):
+    from cnnlab.jobs import job_queue, ownership
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine, ownership
 
     monkeypatch.setenv("CNNLAB_MAX_QUEUE", "0")
-    engine.set_max_jobs(1)
+    job_queue.set_max_jobs(1)
     try:
         other = ownership.start(store.create(), presets.get("tutorial-1conv"), tiny_dataset,
                                 Hyperparameters(epochs=100, batch_size=8), "other-1")
@@ -152,7 +153,7 @@ def test_quick_start_on_a_busy_server_says_how_many_wait(tiny_dataset, monkeypat
         assert not at.exception, at.exception
         assert any("the server is busy: 0 jobs are waiting" in e.value for e in at.error)
         assert ownership.last(token_of(at)) is None
-        other.job.stop()
-        assert other.saved.wait(TIMEOUT)
+        other.stop()
+        assert other.wait(TIMEOUT)
     finally:
-        engine.set_max_jobs(None)
+        job_queue.set_max_jobs(None)

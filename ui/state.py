@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from cnnlab.architecture import presets, shapes, spec
-from cnnlab.training import ownership
+from cnnlab.jobs import ownership
 from cnnlab.workspaces import models, store
 
 if TYPE_CHECKING:
     from cnnlab.inspect.inference import Predictor
+    from cnnlab.jobs.job import Job
     from cnnlab.runs.records import Run
-    from cnnlab.training.engine import TrainingJob
     from cnnlab.workspaces.run_info import RunInfo
 
 KEY = "cnnlab"  # the one st.session_state entry this package owns
@@ -39,7 +39,7 @@ class SessionState:
         workspace: the workspace (runs, current model, saved architecture) this session shows.
         arch: the architecture being built (saved to the workspace on every change).
         layer_ids: one widget id per layer of ``arch``, in order.
-        seen_job: ``id`` of the last ended job whose run this session has shown.
+        seen_job: ``id`` of the last job whose final state this session has shown.
         notice: a message for the page (e.g. the link's workspace was not found), or "".
         uploaded: file ids of run uploads already added (an upload widget keeps its file).
         predictors: the current run's compiled predictor, by ``id(run)`` (one at a time).
@@ -75,10 +75,9 @@ class SessionState:
         return folders.index(folder) if folder in folders else None
 
     @property
-    def job(self) -> TrainingJob | None:
+    def job(self) -> Job | None:
         """The workspace's last training job in this server process, if any."""
-        owned = ownership.last(self.workspace.token)
-        return owned.job if owned is not None else None
+        return ownership.last(self.workspace.token)
 
     def add_run(self, run: Run, uploaded: bool = False) -> None:
         """Save a run to the workspace and make it the current model (ValueError, saying

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # progress imports Keras
-    from cnnlab.training.progress import Snapshot
+if TYPE_CHECKING:
+    from cnnlab.jobs.job import Snapshot
 
 
 JOINER = "\u2060"  # WORD JOINER: zero-width, no break; splits a pattern without showing
@@ -48,12 +48,14 @@ def md(value: object) -> str:
 
 
 def progress_text(snap: Snapshot) -> str:
-    """One line: where a job is (queued, building, compiling, training, testing)."""
-    if snap.status == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.cluster)
+    """One line: where a job is (queued, building, compiling, training, testing, saving)."""
+    if snap.state == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.jobs.cluster)
         return f"{snap.name}: {snap.message}"
-    if snap.status == "queued":
+    if snap.state == "queued":
         return (f"{snap.name}: waiting, place {snap.queue_position} in the queue "
                 f"(other users are training)")
+    if snap.state == "saving":
+        return f"💾 {snap.name}: saving the run…"
     if snap.phase in ("waiting", "building"):
         return f"{snap.name}: building the model…"
     if snap.phase == "training" and snap.epoch <= 1 and snap.batch == 0:
@@ -66,7 +68,7 @@ def progress_text(snap: Snapshot) -> str:
         parts.append(f"{snap.samples_per_second:,.0f} images/s")
     if snap.seconds_left is not None:
         parts.append(f"about {snap.seconds_left:.0f} s left")
-    if snap.status == "stopping":
+    if snap.state == "stopping":
         parts.append("stopping after this batch")
     if snap.message:  # e.g. a cluster job's "a worker was lost; resumed from epoch 2"
         parts.append(snap.message)

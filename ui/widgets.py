@@ -12,8 +12,8 @@ from cnnlab.inspect import pixels
 from ui import jobs, state, text
 
 if TYPE_CHECKING:
+    from cnnlab.jobs.job import Snapshot
     from cnnlab.runs.records import Run
-    from cnnlab.training.progress import Snapshot
 
 CANVAS_SIDE = 280  # pixels of the drawing canvas
 
@@ -29,10 +29,10 @@ def job_badge() -> None:
     current = jobs.job()
     if current is None:
         return
-    snap = current.snapshot()  # before asking whether it ended: no empty refresh in between
-    if snap.done and not jobs.saving():  # the bar stays while the server saves the run
-        jobs.rerun_if_ended()  # the app's rerun draws the result where the bar was
-        if snap.status == "failed":
+    snap = current.snapshot()  # one state for the whole drawing: no empty refresh in between
+    if snap.state.final:
+        jobs.rerun_when_final()  # the app's rerun draws the result where the bar was
+        if snap.state == "failed":
             st.error(text.md(f"{snap.name} failed: {snap.message}"))
         return
     show_progress(snap)

@@ -34,11 +34,11 @@ import numpy as np
 
 from cnnlab.architecture import spec_json
 from cnnlab.data import kinds, refs
+from cnnlab.models import builder
 from cnnlab.runs import atomic, run_checks
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, Misclassified, Run
 from cnnlab.runs.run_checks import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
-from cnnlab.training import builder
 
 ARCHITECTURE, WEIGHTS, HYPERPARAMETERS = "architecture.json", "model.weights.h5", \
     "hyperparameters.json"
@@ -176,8 +176,7 @@ def _built(folder: Path) -> tuple[Any, keras.Model]:
     if arch.input_shape is None or arch.num_classes is None:
         raise ValueError(f"{folder / ARCHITECTURE}: a run's architecture needs input_shape and "
                          f"num_classes")
-    builder.checked_summary(arch)
-    return arch, builder.build_model(arch)
+    return arch, builder.build_model(arch)  # checked: SpecError for an invalid one
 
 
 def _misclassified(entries: Any, classes: int) -> tuple[Misclassified, ...]:

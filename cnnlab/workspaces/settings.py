@@ -13,6 +13,7 @@ HOME_DEFAULT = "~/.cnnlab"
 WORKSPACE_MB_DEFAULT = 200  # per workspace: about 20 runs of the default network
 MAX_RUNS_DEFAULT = 20  # runs kept per workspace
 MAX_QUEUE_DEFAULT = 30  # jobs waiting for a slot, server-wide: one per student of a class
+MAX_QUEUE_PER_CLIENT_DEFAULT = 2  # jobs waiting from one client address
 ORPHAN_GRACE_S_DEFAULT = 60.0  # seconds with no open page before a workspace's job ends
 MODEL_CACHE_DEFAULT = 16  # loaded runs (Keras models) kept in memory, server-wide
 DECODE_SECONDS_DEFAULT = 30.0  # estimated CPU seconds one data set's images may take to decode
@@ -53,6 +54,13 @@ def max_runs() -> int:
 def max_queue() -> int:
     """``CNNLAB_MAX_QUEUE`` (default 30): jobs that may wait for a training slot."""
     return int(_number("CNNLAB_MAX_QUEUE", MAX_QUEUE_DEFAULT, 0))
+
+
+def max_queue_per_client() -> int:
+    """``CNNLAB_MAX_QUEUE_PER_CLIENT`` (default 2): jobs one client address may have waiting
+    for a training slot (or a cluster's worker). A class behind one address (a school's NAT
+    with no proxy header) needs it as large as the class."""
+    return int(_number("CNNLAB_MAX_QUEUE_PER_CLIENT", MAX_QUEUE_PER_CLIENT_DEFAULT, 1))
 
 
 def orphan_grace_s() -> float:

@@ -73,10 +73,14 @@ def _is_external_noise(text: str, url: str) -> bool:
 
     - a failed favicon request (browsers ask for one on their own);
     - anything whose source is a host other than the app's 127.0.0.1 (e.g. a font or update
-      check the browser tries despite --disable-background-networking; there is no internet).
+      check the browser tries despite --disable-background-networking; there is no internet);
+    - the live feed's 404 (``/cnnlab-live/<id>``): how the feed says its job's run is saved
+      (the browser logs every 4xx answer to a fetch as an error); the element then reruns.
     """
-    host = urlparse(url).hostname
-    return "favicon" in url or (host is not None and host != "127.0.0.1")
+    parsed = urlparse(url)
+    feed_ended = parsed.path.startswith("/cnnlab-live/") and "status of 404" in text
+    return ("favicon" in url or feed_ended
+            or (parsed.hostname is not None and parsed.hostname != "127.0.0.1"))
 
 
 class AppPage:
