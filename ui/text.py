@@ -55,7 +55,7 @@ def progress_text(snap: Snapshot) -> str:
         return (f"{snap.name}: waiting, place {snap.queue_position} in the queue "
                 f"(other users are training)")
     if snap.state == "saving":
-        return f"💾 {snap.name}: saving the run…"
+        return f"{snap.name}: saving the run…"
     if snap.phase in ("waiting", "building"):
         return f"{snap.name}: building the model…"
     if snap.phase == "training" and snap.epoch <= 1 and snap.batch == 0:
