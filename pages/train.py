@@ -212,8 +212,10 @@ def run_upload() -> None:
         return
     from cnnlab.runs import run_files
 
+    workspace = state.session().workspace  # its room is checked before anything is unpacked
     try:
-        run = run_files.run_from_zip_bytes(upload.getvalue())
+        run = run_files.run_from_zip_bytes(upload.getvalue(), fits=lambda sizes: (
+            workspace.check_files(sizes, "this run")))
     except ValueError as exc:
         st.error(f"{upload.name}: {exc}")
         return

@@ -72,8 +72,9 @@ def workspace_note() -> None:
     if current.notice:
         st.warning(current.notice)
         current.notice = ""
-    st.caption("Your work is saved on this server under this page's link (its `?w=` part): "
-               "bookmark it to come back, from any computer. Anyone with the link sees it.")
+    st.caption("Your work is saved on this server under this page's link (its `?w=` part) "
+               "from your first run, upload, drawing or edited network: bookmark it to come "
+               "back, from any computer. Anyone with the link sees it.")
 
 
 def quick_start_panel(key: str) -> None:
