@@ -1,4 +1,5 @@
-"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code`` and the training commands.
+"""The ``cnnlab`` command line: ``summary``, ``presets``, ``code``, the training commands and
+``workspaces``.
 
 Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback.
 TensorFlow is imported only by the commands that need it.
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnlab.architecture import codegen, presets, shapes
-from cnnlab.cli import run_commands
+from cnnlab.cli import run_commands, workspace_commands
 
 
 class UsageError(Exception):
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("arch", help="an architecture JSON file or a preset name")
     p.set_defaults(func=cmd_code)
     run_commands.add_commands(sub)  # train, predict, datasets: they import TensorFlow when run
+    workspace_commands.add_commands(sub)  # workspaces prune, workspaces usage
     return parser
 
 
