@@ -182,6 +182,47 @@ def test_the_lock_is_held_across_processes(home):
         (ws.folder / "after.txt").write_text("x")
 
 
+def blocked_on_a_lock(pid: int) -> bool:
+    """Whether a thread of process ``pid`` waits for an flock (Linux's /proc/locks)."""
+    return any("->" in line and "FLOCK" in line and f" {pid} " in line
+               for line in Path("/proc/locks").read_text().splitlines())
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux's /proc/locks")
+def test_a_write_waiting_while_its_workspace_is_pruned_makes_it_anew(home):
+    ws = store.create()
+    with usage.recording(ws.folder, "old.txt"):
+        (ws.folder / "old.txt").write_bytes(b"x" * 9000)
+    holder = subprocess.Popen(  # holds the lock, then removes the folder as prune does
+        [sys.executable, "-c",
+         "import os, shutil, sys; from pathlib import Path; from cnnlab.workspaces import usage\n"
+         f"folder = Path({str(ws.folder)!r})\n"
+         "with usage.locked(folder):\n"
+         "    print('held', flush=True); sys.stdin.readline()\n"
+         "    os.replace(folder, folder.with_name('.pruning-x'))\n"
+         "shutil.rmtree(folder.with_name('.pruning-x'))\n"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    import threading
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        writer = threading.Thread(target=lambda: uploads.add_zip(ws, "late.zip",
+                                                                 class_zip_bytes(4, size=10)))
+        writer.start()
+        deadline = time.monotonic() + 60
+        while not blocked_on_a_lock(os.getpid()):  # the writer waits for the holder's lock
+            assert time.monotonic() < deadline and writer.is_alive()
+            time.sleep(0.01)
+        holder.communicate("go\n", timeout=60)
+        writer.join(60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert uploads.names(ws) == ["late"] and not (ws.folder / "old.txt").exists()
+    assert ws.usage() == usage.recount(ws.folder)
+
+
 # --- runs: refused before they are written or loaded ----------------------------------------------
 
 def test_a_runs_size_is_known_before_it_is_saved(home, tiny_run):

@@ -367,16 +367,25 @@ def prune(days: float, dry_run: bool = False, now: float | None = None) -> list[
     for folder in sorted(base.iterdir()):
         if not TOKEN_FORM.fullmatch(folder.name) or not folder.is_dir() or folder.is_symlink():
             continue
-        if now - last_used(folder) < days * 86_400:
+        try:
+            if now - last_used(folder) >= days * 86_400:
+                removed += _prune_one(folder, now - days * 86_400, dry_run)
+        except FileNotFoundError:  # removed meanwhile
             continue
-        with usage.locked(folder):  # no write is half-way through while we decide
-            used = last_used(folder)  # again: a write may have come in meanwhile
-            if now - used < days * 86_400:
-                continue
-            removed.append(Pruned(folder.name, used, disk.measure(folder)))
-            if not dry_run:
-                doomed = base / f".pruning-{folder.name}"
-                os.replace(folder, doomed)
-        if not dry_run:
-            shutil.rmtree(doomed, ignore_errors=True)
     return sorted(removed, key=lambda p: p.last_used)
+
+
+def _prune_one(folder: Path, before: float, dry_run: bool) -> list[Pruned]:
+    """Remove ``folder`` if it is still unused since ``before``, under its lock (so no write is
+    half-way through); what was removed."""
+    doomed = folder.with_name(f".pruning-{folder.name}")
+    with usage.locked(folder):
+        used = last_used(folder)  # again: a write may have come in meanwhile
+        if used > before:
+            return []
+        pruned = Pruned(folder.name, used, disk.measure(folder))
+        if not dry_run:
+            os.replace(folder, doomed)
+    if not dry_run:
+        shutil.rmtree(doomed, ignore_errors=True)
+    return [pruned]

@@ -39,22 +39,39 @@ _THREAD_LOCKS: dict[str, threading.RLock] = {}
 _HELD: dict[str, tuple[int, int]] = {}  # folder -> (lock file descriptor, depth); owner only
 
 
+def _lock_file(folder: Path, make: bool) -> int:
+    """An open descriptor of ``folder``'s lock file, locked. The folder may be removed (or,
+    after a prune, made again) while we wait: the lock held must be the file now at its path.
+    """
+    while True:
+        if make:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            if os.fstat(descriptor).st_ino == os.stat(folder / LOCK).st_ino:
+                return descriptor
+        except FileNotFoundError:
+            if not make:
+                os.close(descriptor)
+                raise
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)  # the folder went away meanwhile: lock the one there now
+
+
 @contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s lock (which must exist as a folder) against other threads and other
-    processes; re-entrant within a thread."""
+def locked(folder: Path, make: bool = False) -> Iterator[None]:
+    """Hold ``folder``'s lock against other threads and other processes; re-entrant within a
+    thread. The folder must exist, unless ``make`` (then it is made if need be)."""
     key = str(folder)
     with _GUARD:
         thread_lock = _THREAD_LOCKS.setdefault(key, threading.RLock())
     with thread_lock:
         descriptor, depth = _HELD.get(key, (-1, 0))
         if depth == 0:
-            descriptor = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
-            except BaseException:
-                os.close(descriptor)
-                raise
+            descriptor = _lock_file(folder, make)
         _HELD[key] = (descriptor, depth + 1)
         try:
             yield
@@ -93,8 +110,11 @@ def read(folder: Path) -> Usage:
         return total
     if not folder.is_dir():
         return Usage()
-    with locked(folder):
-        return _load(folder) or recount(folder)
+    try:
+        with locked(folder):
+            return _load(folder) or recount(folder)
+    except (FileNotFoundError, NotADirectoryError):  # not written yet, or just pruned
+        return Usage()
 
 
 def recount(folder: Path) -> Usage:
@@ -144,8 +164,7 @@ def recording(folder: Path, *paths: str) -> Iterator[Usage]:
         ...     run_files.save_run(run, workspace.folder / "runs" / "two-conv-1")
     """
     created = not folder.is_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with locked(folder):
+    with locked(folder, make=True):
         total = _load(folder) or recount(folder)
         tops = _tops(folder, paths)
         before = _measure(tops)
