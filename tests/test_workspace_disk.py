@@ -338,6 +338,41 @@ def test_refusals_name_the_users_file_and_no_server_path(home, tiny_run, monkeyp
         assert ws.token not in message
 
 
+def test_loading_an_uploaded_set_names_the_set_not_its_folder(home):
+    from PIL import Image
+
+    from cnnlab.data import class_folders
+    from cnnlab.workspaces import data_roots
+
+    def png(value: int, side: int = 6) -> bytes:
+        out = io.BytesIO()
+        Image.new("L", (side, side), value).save(out, "PNG")
+        return out.getvalue()
+
+    ws = store.create()
+    members = {"one/a/0.png": png(1), "one/a/1.png": png(2)}
+    members |= {"two/a/0.png": png(3), "two/a/1.png": png(4), "two/b/0.png": png(5),
+                "two/b/1.png": png(6), "two/b/2.png": b"not an image",
+                "three/a/0.png": png(7), "three/b/0.png": png(8, side=4)}
+    for name in ("one", "two", "three"):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zf:
+            for member, data in members.items():
+                if member.startswith(name + "/"):
+                    zf.writestr(member, data)
+        uploads.add_zip(ws, f"{name}.zip", out.getvalue())
+    with pytest.raises(ValueError) as refused:
+        data_roots.load("upload:one", ws)
+    assert "the data set one" in str(refused.value)
+    data = data_roots.load("upload:two", ws)
+    assert data.name == "upload:two" and any("2.png" in note for note in data.warnings)
+    with pytest.raises(class_folders.SizesDiffer) as differ:
+        data_roots.load("upload:three", ws)
+    assert differ.value.sizes == [(4, 4), (6, 6)]  # kept for the page to offer a size
+    for text in (str(refused.value), str(differ.value), data.source, *data.warnings):
+        assert not any(path in text for path in server_paths()) and ws.token not in text, text
+
+
 # --- made on first write, pruned when untouched ----------------------------------------------
 
 def test_a_new_workspace_is_nothing_on_disk_until_its_first_write(home, tiny_run):

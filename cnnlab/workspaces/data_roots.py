@@ -81,11 +81,9 @@ def load(name: str, workspace: store.Workspace | None = None,
             raise DataRootError(f"{name!r} is a workspace's own data set; open it from the "
                                 "workspace that uploaded it")
         try:
-            path = uploads.path_of(workspace, upload)
+            uploads.path_of(workspace, upload)
         except ValueError as exc:
             raise DataRootError(str(exc)) from None
-        return class_folders.load_class_folder(path, size, color, progress=progress,
-                                               name=class_folders.dataset_name(text, size,
-                                                                               color))[0]
+        return uploads.load(workspace, upload, size, color, progress)
     return datasets.load_dataset(str(resolve(text)), image_size=size, color=color,
                                  folder_progress=progress)

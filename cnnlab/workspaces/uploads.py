@@ -12,11 +12,13 @@ zip may be shared. Such a name loads only within its own workspace
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
 
-from cnnlab.data import class_zip
+from cnnlab.data import class_folders, class_zip
+from cnnlab.data.dataset import Dataset, DatasetError
 from cnnlab.workspaces import store, usage
 
 DATASETS = "datasets"
@@ -44,6 +46,35 @@ def path_of(ws: store.Workspace, name: str) -> Path:
         raise store.WorkspaceError(f"this workspace has no data set {name!r}; upload a zip of "
                                    "class folders first")
     return class_zip.class_root(folder(ws) / name)
+
+
+def load(ws: store.Workspace, name: str, image_size: tuple[int, int] | None = None,
+         color: str | None = None, progress: class_folders.Progress | None = None) -> Dataset:
+    """The uploaded set ``name`` loaded (:func:`class_folders.load_class_folder`), named
+    ``upload:<name>`` with its options; its messages and notes name the set, never its folder
+    (which holds the workspace's token).
+
+    Raises:
+        SizesDiffer: its images have several sizes and no ``image_size`` was given.
+        DatasetError: it cannot be loaded, saying why; WorkspaceError: no such set.
+    """
+    root = path_of(ws, name)
+
+    def shown(text: str) -> str:
+        for form in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
+            text = text.replace(form, f"the data set {name}")
+        return store.without_paths(text)
+
+    try:
+        data, _ = class_folders.load_class_folder(
+            root, image_size, color, progress=progress,
+            name=class_folders.dataset_name(PREFIX + name, image_size, color))
+    except class_folders.SizesDiffer as exc:
+        raise class_folders.SizesDiffer(shown(str(exc)), exc.sizes) from None
+    except DatasetError as exc:
+        raise DatasetError(shown(str(exc))) from None
+    return dataclasses.replace(data, source=shown(data.source),
+                               warnings=tuple(shown(note) for note in data.warnings))
 
 
 def set_name(text: str) -> str | None:
