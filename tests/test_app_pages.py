@@ -87,8 +87,15 @@ def train_one_epoch(at: AppTest) -> None:
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     job = session(at).job
-    assert job.wait(TIMEOUT)
+    assert job.wait(TIMEOUT) and run_saved(at)
     at.run()
+
+
+def run_saved(at: AppTest) -> bool:
+    """Wait until the server has saved the workspace's last job's run (after the job ends)."""
+    from cnnlab.training import ownership
+
+    return ownership.last(session(at).workspace.token).saved.wait(TIMEOUT)
 
 
 def session(at: AppTest):
@@ -122,7 +129,7 @@ def test_quick_start_trains_the_default_network_and_points_to_draw():
     assert not at.exception, at.exception
     job = session(at).job
     assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
-    assert job.wait(TIMEOUT)
+    assert job.wait(TIMEOUT) and run_saved(at)
     at.run()
     assert any(s.value.startswith("Model ready: `two-conv") for s in at.success)
     assert session(at).current == 0

@@ -39,6 +39,13 @@ def edit_first_kernel(at: AppTest, size: int) -> None:
     assert not at.exception, at.exception
 
 
+def run_saved(at: AppTest) -> bool:
+    """Wait until the server has saved the workspace's last job's run (after the job ends)."""
+    from cnnlab.training import ownership
+
+    return ownership.last(session(at).workspace.token).saved.wait(TIMEOUT)
+
+
 def train_one_epoch(at: AppTest):
     """Train from the Train page (1 epoch, batch 512); returns the run."""
     at.switch_page("pages/train.py").run()
@@ -46,7 +53,7 @@ def train_one_epoch(at: AppTest):
     at.select_slider(key="train_batch").set_value(512).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    assert session(at).job.wait(TIMEOUT)
+    assert session(at).job.wait(TIMEOUT) and run_saved(at)
     at.run()
     assert not at.exception, at.exception
     return session(at).runs[-1]
@@ -137,7 +144,7 @@ def test_one_progress_bar_per_page_until_the_model_is_ready(tiny_dataset):
     finally:
         other.stop()
         engine.set_max_jobs(None)
-    assert session(at).job.wait(TIMEOUT)
+    assert session(at).job.wait(TIMEOUT) and run_saved(at)
     at.run()
     assert at.get("progress") == []
     assert any(s.value.startswith("Model ready: `two-conv-1`") for s in at.success)

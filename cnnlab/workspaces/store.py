@@ -97,14 +97,19 @@ def open_workspace(token: Any) -> Workspace:
 
 def without_paths(text: str) -> str:
     """``text`` with the server's folders replaced by words, for messages a page shows: a path
-    in a workspace becomes "this workspace's <name>", one under the temporary folder or
-    ``CNNLAB_HOME`` "a temporary file" or "the server's folder".
+    in a workspace becomes "this workspace's <name>" (never its token), one under the
+    temporary folder "a temporary file", any other under ``CNNLAB_HOME`` "the server's folder".
 
     Example:
         >>> without_paths(f"cannot save to {root()}/{'A' * 43}/runs/x: disk full")  # doctest: +SKIP
         "cannot save to this workspace's x: disk full"
     """
-    places = ((root(), lambda rest: f"this workspace's {Path(rest).name or 'folder'}"),
+    def in_workspace(rest: str) -> str:  # <token>/runs/x: never the token itself
+        parts = Path(rest).parts
+        return (f"this workspace's {parts[-1]}" if len(parts) > 1 else
+                "this workspace" if parts else "the server's folder")
+
+    places = ((root(), in_workspace),
               (settings.home(), lambda rest: "the server's folder"),
               (Path(tempfile.gettempdir()), lambda rest: "a temporary file"))
     for folder, word in places:
