@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from cnnlab.architecture import presets  # noqa: E402
-from cnnlab.data import datasets  # noqa: E402
+from cnnlab.data import datasets, refs  # noqa: E402
 from cnnlab.inspect import inference  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
 from cnnlab.training import augment, engine  # noqa: E402
@@ -85,8 +85,9 @@ def main() -> int:
     data = datasets.load_dataset("mnist-5k")
     epochs = 10
     if args.smoke:
-        data = datasets.Dataset("mnist-5k-smoke", data.class_names, data.x_train[:500],
-                                data.y_train[:500], data.x_test[:200], data.y_test[:200])
+        data = datasets.Dataset(refs.recorded("mnist-5k-smoke"), data.class_names,
+                                data.x_train[:500], data.y_train[:500], data.x_test[:200],
+                                data.y_test[:200])
         epochs = 1
     canvas = canvas_like(data.x_test)
     print(f"two-conv on {data.name}: {len(data.y_train):,} training images, {epochs} epochs, "

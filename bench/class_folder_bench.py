@@ -28,7 +28,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnlab.data import class_folders, datasets  # noqa: E402
+from cnnlab.data import class_folders, datasets, refs  # noqa: E402
 
 CLASSES = 10
 
@@ -56,12 +56,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _, writing = timed(lambda: write_folder(root, args.images, args.colour))
-        (ds, _), first = timed(lambda: class_folders.load_class_folder(root))
-        (again, _), second = timed(lambda: class_folders.load_class_folder(root))
-        _, resized = timed(lambda: class_folders.load_class_folder(root, image_size=(24, 24)))
+        ref = refs.folder(root)
+        (ds, _), first = timed(lambda: class_folders.load_class_folder(root, ref))
+        (again, _), second = timed(lambda: class_folders.load_class_folder(root, ref))
+        _, resized = timed(lambda: class_folders.load_class_folder(
+            root, ref.with_options((24, 24), None)))
         datasets.clear_cache()
         tracemalloc.start()  # slows loading down: a separate, untimed load
-        class_folders.load_class_folder(root)
+        class_folders.load_class_folder(root, ref)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         pixels = ds.x_train.nbytes + ds.x_test.nbytes

@@ -6,7 +6,8 @@ crosses, pluses — a cross turned 45° — and squares, each placed, sized, sla
 and stroked a little differently),
 prepared as the page prepares them (MNIST-style centring), and trained exactly as the page
 trains them: :meth:`cnnlab.data.drawn.DrawnSet.to_dataset` (8 of each class for training, 2
-held out), then the ``two-conv`` preset through the training engine, batch 16, Adam 1e-3,
+held out) and :func:`cnnlab.training.multiply.with_copies`, then the ``two-conv`` preset
+through the training engine, batch 16, Adam 1e-3,
 no validation split, 15 epochs. Accuracy is measured on 300 fresh drawings (100 per class,
 another seed, slanted up to ±23°: drawn less carefully than the examples) rather than the 6
 held out, which would say little. Rows: copies 0 (none) and
@@ -34,11 +35,11 @@ import numpy as np  # noqa: E402
 from drawn_shapes import canvas  # noqa: E402
 
 from cnnlab.architecture import presets  # noqa: E402
-from cnnlab.data import drawn  # noqa: E402
+from cnnlab.data import drawn, refs  # noqa: E402
 from cnnlab.data.datasets import Dataset  # noqa: E402
 from cnnlab.inspect import inference, preprocess  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
-from cnnlab.training import engine  # noqa: E402
+from cnnlab.training import engine, multiply  # noqa: E402
 
 PER_CLASS = 10
 SHAPES = ("cross", "plus", "square")
@@ -63,10 +64,10 @@ def one_run(copies: int, seed: int, epochs: int, fresh: tuple[np.ndarray, np.nda
     images, labels = drawings(PER_CLASS, seed)
     drawn_set = drawn.DrawnSet(SHAPES, images, labels)
     start = time.perf_counter()
-    made = drawn_set.to_dataset(seed=seed, copies=copies)
+    made = multiply.with_copies(drawn_set.to_dataset(seed=seed), copies, seed=seed)
     copying = time.perf_counter() - start
-    data = Dataset("drawn-bench", SHAPES, made.x_train, made.y_train, fresh[0], fresh[1],
-                   preparation=made.preparation)
+    data = Dataset(refs.recorded("drawn-bench"), SHAPES, made.x_train, made.y_train, fresh[0],
+                   fresh[1], preparation=made.preparation)
     settings = Hyperparameters(epochs=epochs, batch_size=16, validation_fraction=0.0, seed=seed)
     start = time.perf_counter()
     job = engine.start_training(presets.get(presets.DEFAULT_PRESET), data, settings,

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 
 from cnnlab.architecture import presets  # noqa: E402
-from cnnlab.data import datasets  # noqa: E402
+from cnnlab.data import datasets, refs  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
 from cnnlab.training import builder, engine  # noqa: E402
 
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         n, pairs, trainings, arch_name, epochs = 256, 1, 2, "tutorial-1conv", 2
     else:
         n, pairs, trainings, arch_name, epochs = len(full.y_train), 5, 10, "two-conv", 3
-    data = datasets.Dataset("bench", full.class_names, full.x_train[:n], full.y_train[:n],
-                            full.x_test[:200], full.y_test[:200])
+    data = datasets.Dataset(refs.recorded("bench"), full.class_names, full.x_train[:n],
+                            full.y_train[:n], full.x_test[:200], full.y_test[:200])
     arch = presets.get(arch_name).with_data(data.image_shape, data.num_classes)
     settings = Hyperparameters(epochs=epochs, batch_size=64, validation_fraction=0.0)
     print(f"{arch_name} on {n:,} mnist-5k images, batch size {settings.batch_size}, "

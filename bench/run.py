@@ -125,13 +125,13 @@ def engine_vs_fit(sizes: Sizes) -> Row:
     import engine_bench
 
     from cnnlab.architecture import presets
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
     from cnnlab.runs.records import Hyperparameters
 
     full = datasets.load_dataset("mnist-5k")
     n = sizes.fit_images or len(full.y_train)
-    data = datasets.Dataset("bench", full.class_names, full.x_train[:n], full.y_train[:n],
-                            full.x_test[:200], full.y_test[:200])
+    data = datasets.Dataset(refs.recorded("bench"), full.class_names, full.x_train[:n],
+                            full.y_train[:n], full.x_test[:200], full.y_test[:200])
     arch = presets.get(sizes.fit_arch).with_data(data.image_shape, data.num_classes)
     settings = Hyperparameters(epochs=sizes.fit_epochs, batch_size=64, validation_fraction=0.0)
     ratios = []

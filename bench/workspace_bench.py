@@ -91,12 +91,12 @@ def child_reopen(token: str) -> dict:
 # --- the parent: one trained run, the bombs, the workspaces ---------------------------------
 def train_tiny_run():
     from cnnlab.architecture import presets
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training import engine
 
     full = datasets.load_dataset("mnist-5k")
-    small = datasets.Dataset(name="mnist-5k", class_names=full.class_names,
+    small = datasets.Dataset(ref=refs.named("mnist-5k"), class_names=full.class_names,
                              x_train=full.x_train[:400], y_train=full.y_train[:400],
                              x_test=full.x_test[:200], y_test=full.y_test[:200])
     job = engine.start_training(presets.get("tutorial-1conv"), small,

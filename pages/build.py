@@ -16,7 +16,7 @@ from cnnlab.architecture import (
     spec_json,
 )
 from cnnlab.views import diagram
-from ui import layout, patches, quiz, state
+from ui import layout, patches, quiz, state, text
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -194,8 +194,8 @@ def render() -> None:
         messages.setdefault(problem.layer, []).append(problem.message)
     for position, texts in messages.items():  # every message of a layer under it
         place = slots[position].container() if position in slots else right
-        for text in texts:
-            place.error(text, icon=":material/warning:")
+        for message in texts:  # they quote what was typed or imported
+            place.error(text.md(message), icon=":material/warning:")
     marked = {problem.layer for problem in summary.problems}
     for row in summary.rows:
         if row.position in slots and row.position not in marked and not quizzing:
@@ -271,8 +271,8 @@ def actions(arch: spec.Architecture, summary) -> None:
             st.session_state.build_uploaded = upload.file_id
             st.rerun()
         except spec.SpecError as exc:
-            st.error(f"{upload.name}: {exc}" + (f" (and {len(exc.problems) - 1} more)"
-                                                if len(exc.problems) > 1 else ""))
+            st.error(text.md(f"{upload.name}: {exc}" + (f" (and {len(exc.problems) - 1} more)"
+                                                        if len(exc.problems) > 1 else "")))
     if summary.ok:
         code = codegen.script(arch)
         with st.expander("Keras code for this network"):

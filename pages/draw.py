@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnnlab.data import drawn, kinds
+from cnnlab.data import kinds, refs
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import compare, explain, layout, patches, state, widgets
+from ui import compare, explain, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -27,7 +27,7 @@ def drawing_input(fmt: kinds.InputFormat) -> preprocess.Preprocessed | None:
         try:
             rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
         except ValueError as exc:  # a payload no canvas of this size sends
-            st.error(str(exc))
+            st.error(text.md(exc))
         st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas "
                    "toolbar.")
     else:
@@ -41,7 +41,7 @@ def drawing_input(fmt: kinds.InputFormat) -> preprocess.Preprocessed | None:
         if rgba is not None:
             return for_run.prepare_canvas(np.asarray(rgba), fmt)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
     return None
 
 
@@ -73,13 +73,14 @@ def render_page() -> None:
     if run is None:
         return
     fmt = kinds.input_format(run)
-    if fmt.drawable and run.dataset == drawn.DATASET_NAME:
-        st.info(f"The current model, {run.name}, was trained on your drawings: it knows "
-                f"{', '.join(run.class_names)}. Draw one of those (classes and examples are on "
-                "the My classes page).")
+    if fmt.drawable and run.dataset.kind == refs.DRAWN:
+        st.info(f"The current model, {text.md(run.name)}, was trained on your drawings: it "
+                f"knows {text.md(', '.join(run.class_names))}. Draw one of those (classes and "
+                "examples are on the My classes page).")
     elif fmt.drawable and tuple(run.class_names) != kinds.DIGITS:
-        st.info(f"The current model, {run.name}, was trained on {run.dataset}: it only knows "
-                f"the classes {', '.join(run.class_names)}, so it will still answer, but your "
+        st.info(f"The current model, {text.md(run.name)}, was trained on "
+                f"{text.md(run.dataset.label)}: it only knows the classes "
+                f"{text.md(', '.join(run.class_names))}, so it will still answer, but your "
                 "digits will look like those to it. Train on mnist-5k for digits.")
     # The canvas's column is as wide as the canvas (280 px and its border): a share of the
     # page's width was narrower than the canvas on a 1024 px projector.
@@ -91,7 +92,7 @@ def render_page() -> None:
         if prepared is None or prepared.blank:
             st.info("👈 Draw a digit in the black box: the prediction appears when you lift "
                     "the pen." if fmt.drawable else f"👈 Upload a colour image: it is resized "
-                    f"to {fmt.height}×{fmt.width}, the size {run.name} was trained on.")
+                    f"to {fmt.height}×{fmt.width}, the size {text.md(run.name)} was trained on.")
             return
         pred = state.predictor(run)
         head = st.container()  # the prediction, drawn above the tabs that may transform it
@@ -99,7 +100,7 @@ def render_page() -> None:
         st.session_state.last_drawing = image.reshape(fmt.shape)  # (height, width, channels)
         with head:
             top = int(np.argmax(probs))
-            st.subheader(f"Prediction: {run.class_names[top]} ({probs[top]:.0%})")
+            st.subheader(f"Prediction: {text.md(run.class_names[top])} ({probs[top]:.0%})")
             st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
                                                 layout.presentation()),
                             key="draw_probs")

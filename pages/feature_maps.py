@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import drawn, explain, layout, patches, state, widgets
+from ui import explain, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -27,11 +27,16 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return fitting_drawing(run, drawing)
-    try:  # a run's data set: a named one, or a folder only inside the server's data roots
-        data = drawn.test_set_of(run) or data_roots.load(  # or the drawn classes; an
-            run.dataset, state.session().workspace)  # upload:<name> is this workspace's
+    workspace = state.session().workspace
+    try:  # only a run trained here; never a download, never a set a run zip names
+        data = data_roots.run_data(workspace, workspace.current(), run.dataset,
+                                   run.class_names, run.name)
+    except data_roots.NotHere as exc:
+        st.info(text.md(f"The test images are not here: {exc}. Pick “{INPUTS[1]}” to look "
+                        f"inside {run.name} with your own drawing or image."))
+        return None
     except ValueError as exc:
-        st.error(f"The test images of {run.dataset} cannot be loaded: {exc}")
+        st.error(text.md(f"The test images of {run.dataset.label} cannot be loaded: {exc}"))
         return None
     count = len(data.y_test)
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -45,7 +50,8 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
         st.session_state.fm_index = int(np.flatnonzero(
             data.y_test == data.class_names.index(label))[0])
     index = cols[1].number_input(f"test image (0–{count - 1})", 0, count - 1, key="fm_index")
-    return data.x_test[index], f"test image {index}: {data.class_names[data.y_test[index]]}"
+    name = data.class_names[data.y_test[index]]
+    return data.x_test[index], f"test image {index}: {text.md(name)}"  # a Markdown caption
 
 
 def fitting_drawing(run, drawing: np.ndarray) -> tuple[np.ndarray, str] | None:
@@ -54,7 +60,7 @@ def fitting_drawing(run, drawing: np.ndarray) -> tuple[np.ndarray, str] | None:
     if tuple(np.shape(drawing)) == shape:
         return drawing, "your drawing"
     st.info(f"Your last drawing or upload was prepared for a "
-            f"{'×'.join(map(str, np.shape(drawing)))} model; {run.name} takes "
+            f"{'×'.join(map(str, np.shape(drawing)))} model; {text.md(run.name)} takes "
             f"{'×'.join(map(str, shape))} images. Draw or upload it again on the Draw page.")
     st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
     return None
@@ -152,7 +158,7 @@ def render_page() -> None:
     left.image(render.input_picture(image), caption=caption)  # colour input in colour
     probs = maps[-1].values
     top = int(np.argmax(probs))
-    left.markdown(f"Prediction: **{run.class_names[top]}** ({probs[top]:.0%})")
+    left.markdown(f"Prediction: **{text.md(run.class_names[top])}** ({probs[top]:.0%})")
     left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
                                             layout.presentation()),
                       key="fm_probs")

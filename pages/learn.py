@@ -9,7 +9,7 @@ import streamlit as st
 
 from cnnlab.learn import conv_explain, conv_steps, kernels
 from cnnlab.views import grid_html
-from ui import learn_image, patches
+from ui import learn_image, patches, text
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 SECTIONS = ("Convolution", "Pooling", "On a real image")
@@ -101,13 +101,13 @@ def _kernel(prefix: str, size: int, col) -> np.ndarray | None:
                           help="classic hand-made filters, or type your own")
     if choice != TYPED:
         return kernels.kernel_preset(choice, size)
-    text = col.text_area("kernel values: one row per line", key=f"{prefix}_text", height=120,
-                        persist_state=KEEP, help="numbers separated by spaces or commas; "
-                        "fractions like 1/9 are fine")
+    typed = col.text_area("kernel values: one row per line", key=f"{prefix}_text", height=120,
+                          persist_state=KEEP, help="numbers separated by spaces or commas; "
+                          "fractions like 1/9 are fine")
     try:
-        kernel = kernels.parse_kernel(text)
+        kernel = kernels.parse_kernel(typed)
     except ValueError as exc:
-        st.error(f"Could not read the kernel: {exc}.")
+        st.error(text.md(f"Could not read the kernel: {exc}."))  # it quotes what was typed
         return None
     if kernel.shape[0] != kernel.shape[1]:
         st.error(f"The kernel must be square here; the text gives {kernel.shape[0]} rows of "
@@ -280,7 +280,7 @@ def render() -> None:
     linked_section = SECTIONS[0] if prefix == "conv" else SECTIONS[1]
     if section == linked_section and st.session_state.get(f"{prefix}_n") == n:
         for note in notes:
-            st.info(f"From your network: {note}.")
+            st.info(f"From your network: {text.md(note)}.")  # notes quote the link
     if section == SECTIONS[2]:
         real_image()
     else:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnlab.architecture import shapes
-from cnnlab.data import drawn
+from cnnlab.data import drawn, refs
 from cnnlab.views import charts
 from cnnlab.workspaces import drawn_sets
 from ui import drawn as mine
-from ui import jobs, layout, patches, state, widgets
+from ui import jobs, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -21,9 +21,9 @@ def naming() -> None:
     st.markdown("Teach **your own network** classes you make up: name 2 to "
                 f"{drawn_sets.max_classes()} classes (one per line), draw at least "
                 f"{drawn.MIN_PER_CLASS} examples of each, then train.")
-    text = st.text_area("class names, one per line", EXAMPLE_NAMES, key="mine_names",
-                        height=120, max_chars=400)
-    st.button("Create my classes", key="mine_create", type="primary", disabled=not text.strip(),
+    typed = st.text_area("class names, one per line", EXAMPLE_NAMES, key="mine_names",
+                         height=120, max_chars=400)
+    st.button("Create my classes", key="mine_create", type="primary", disabled=not typed.strip(),
               on_click=mine.name_classes)
     mine.upload()
 
@@ -33,10 +33,10 @@ def drawing(drawn_set: drawn.DrawnSet) -> None:
     # The options' labels stay the names alone: a label that changed with each count would
     # make Streamlit see a new widget and jump back to the first class.
     index = st.radio("draw an example of", range(len(drawn_set.names)), key="mine_class",
-                     horizontal=True, format_func=lambda i: drawn_set.names[i])
+                     horizontal=True, format_func=lambda i: text.md(drawn_set.names[i]))
     st.container(key="mine_counts").markdown("examples: " + " · ".join(
-        f"**{name}** {count}/{drawn.MIN_PER_CLASS}" + (" ✓" if count >= drawn.MIN_PER_CLASS
-                                                         else "")
+        f"**{text.md(name)}** {count}/{drawn.MIN_PER_CLASS}"
+        + (" ✓" if count >= drawn.MIN_PER_CLASS else "")
         for name, count in zip(drawn_set.names, counts, strict=True)))
     row = st.container(horizontal=True, gap="large")
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
@@ -44,14 +44,14 @@ def drawing(drawn_set: drawn.DrawnSet) -> None:
         stroke = st.slider("pen width", 8, 40, 22, 2, key="mine_stroke")
         image = mine.canvas_drawing(stroke)
         buttons = st.container(horizontal=True)
-        buttons.button(f"Add to {drawn_set.names[index]}", key="mine_add", type="primary",
+        buttons.button(f"Add to {text.md(drawn_set.names[index])}", key="mine_add", type="primary",
                        icon=":material/add:", disabled=image is None,
                        on_click=mine.add_example, args=(index, image))
         buttons.button("Undo last example", key="mine_undo", icon=":material/undo:",
                        disabled=not len(drawn_set.labels), on_click=mine.change,
                        args=(lambda s: s.undo(),))
     with right:
-        st.markdown(f"**{drawn_set.names[index]}**: {counts[index]} example(s)")
+        st.markdown(f"**{text.md(drawn_set.names[index])}**: {counts[index]} example(s)")
         mine.thumbnails(drawn_set, index)
 
 
@@ -74,7 +74,7 @@ def classes_editor(drawn_set: drawn.DrawnSet) -> None:
                                    max_chars=drawn.NAME_CHARS)
         cols[1].button("Add class", key="mine_add_class", on_click=mine.change,
                        args=(lambda s: s.add_class(_state("mine_added_name")),))
-        cols[2].button(f"Remove {drawn_set.names[which]}", key="mine_remove",
+        cols[2].button(f"Remove {text.md(drawn_set.names[which])}", key="mine_remove",
                        on_click=mine.change,
                        args=(lambda s: s.remove_class(_state("mine_edit_class")),))
         mine.download(drawn_set)
@@ -98,8 +98,8 @@ def training(drawn_set: drawn.DrawnSet) -> None:
         [f"Draw at least {drawn.MIN_PER_CLASS} examples of each class first; still short: "
          + ", ".join(drawn_set.missing())] if drawn_set.missing() else [])
     for problem in problems:
-        st.warning(problem)
-    st.markdown(f"Network: **{arch.name}** ([change it on the Build page](/build?"
+        st.warning(text.md(problem))
+    st.markdown(f"Network: **{text.md(arch.name)}** ([change it on the Build page](/build?"
                 f"{state.TOKEN_PARAM}={state.session().workspace.token}))")
     running = jobs.active() is not None
     if running:
@@ -108,7 +108,7 @@ def training(drawn_set: drawn.DrawnSet) -> None:
                    disabled=bool(problems)):
         error = mine.train(drawn_set, int(epochs), int(copies), strength, mine.TRAIN_SEED)
         if error:
-            st.error(error)
+            st.error(text.md(error))
         else:
             st.rerun()
     st.fragment(run_every=1.0 if running else None)(progress)()
@@ -122,16 +122,17 @@ def progress() -> None:
     if snap.done and not jobs.saving():
         jobs.rerun_if_ended()
         if snap.status == "failed":
-            st.error(f"Training {snap.name} failed: {snap.message}")
+            st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
         return
     widgets.show_progress(snap)
 
 
 def results() -> None:
     run = state.current_run()
-    if run is None or run.dataset != drawn.DATASET_NAME or jobs.active() is not None:
+    if run is None or run.dataset.kind != refs.DRAWN or jobs.active() is not None:
         return
-    st.subheader(f"{run.name}: {run.metrics.test_accuracy:.0%} of the held-out drawings right")
+    st.subheader(f"{text.md(run.name)}: {run.metrics.test_accuracy:.0%} of the held-out "
+                 "drawings right")
     st.altair_chart(charts.confusion_chart(run.metrics.confusion_matrix, run.class_names,
                                            layout.presentation()), key="mine_confusion")
     st.page_link("pages/draw.py", label="Test it: draw on the Draw page", icon=":material/draw:")

@@ -7,12 +7,23 @@ import pandas as pd
 import streamlit as st
 
 from cnnlab.architecture import shapes
-from cnnlab.data import datasets
+from cnnlab.data import datasets, refs
 from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
-from ui import augment_preview, datasets_upload, jobs, layout, live_chart, patches, state, widgets
+from ui import (
+    augment_preview,
+    datasets_upload,
+    images,
+    jobs,
+    layout,
+    live_chart,
+    patches,
+    state,
+    text,
+    widgets,
+)
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -20,8 +31,8 @@ FOLDER = "a local folder of IDX files"
 MAX_RUN_UPLOAD_MB = 200
 
 
-def dataset_choice(running: bool) -> str | None:
-    """The data set picker with its state; returns a loadable name or folder, or None."""
+def dataset_choice(running: bool) -> refs.DatasetRef | None:
+    """The data set picker with its state; the chosen set's ref (made here, once), or None."""
     status = {info.name: info for info in datasets.dataset_status()}
     roots = data_roots.roots()  # folder data sets only under CNNLAB_DATA_DIRS (none: off)
     options = [*datasets.NAMES, datasets_upload.UPLOAD, *([FOLDER] if roots else [])]
@@ -35,10 +46,16 @@ def dataset_choice(running: bool) -> str | None:
                                placeholder=str(roots[0] / "fashion-mnist"),
                                help="a folder under " + ", ".join(map(str, roots)) + " of IDX "
                                "files, or with one subfolder of PNG/JPEG images per class")
-        return datasets_upload.with_options(folder.strip(), running) if folder.strip() else None
+        if not folder.strip():
+            return None
+        try:
+            return datasets_upload.with_options(data_roots.folder_ref(folder), running)
+        except ValueError as exc:  # e.g. a path no folder can have
+            st.error(str(exc))
+            return None
     info = status[choice]
     if info.available_offline:
-        return choice
+        return refs.named(choice)
     st.warning(f"{choice} is not on this computer yet. {info.detail}")
     if st.button(f"Download {choice}", key="train_download", disabled=running):
         bar = st.progress(0.0, text=f"downloading {choice}…")
@@ -48,22 +65,24 @@ def dataset_choice(running: bool) -> str | None:
                 f"{done / 1e6:.1f} of {total / 1e6:.1f} MB"))
             st.rerun()
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(text.md(exc))
     return None
 
 
-def dataset_preview(name: str) -> datasets.Dataset | None:
+def dataset_preview(ref: refs.DatasetRef) -> datasets.Dataset | None:
     try:
-        data = data_roots.load(name, state.session().workspace)  # uploads: this workspace's
+        data = data_roots.load(ref, state.session().workspace)  # uploads: this workspace's
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
-    with st.expander(f"{data.name}: {len(data.y_train):,} training and {len(data.y_test):,} test "
-                     f"images, {data.num_classes} classes", expanded=False):
+    with st.expander(f"{text.md(data.name)}: {len(data.y_train):,} training and "
+                     f"{len(data.y_test):,} test images, {data.num_classes} classes",
+                     expanded=False):
         picks = np.concatenate(datasets.sample_images(data, per_class=2, seed=0))
-        colour = data.image_shape[2] == 3
-        st.image([data.x_train[i] if colour else data.x_train[i][..., 0] for i in picks], width=56,
-                 caption=[data.class_names[data.y_train[i]] for i in picks])
+        names = [data.class_names[data.y_train[i]] for i in picks]
+        images.grid([data.x_train[i] for i in picks], width=56, captions=names,
+                    alts=[f"training image {i}: {name}" for i, name in zip(picks, names,
+                                                                             strict=True)])
         st.dataframe(pd.DataFrame({"class": data.class_names,
                                    "training images": data.class_counts("train"),
                                    "test images": data.class_counts("test")}),
@@ -94,7 +113,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
                                     int(seed), augment)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
 
 
@@ -110,7 +129,7 @@ def live_view() -> None:
     if done:
         jobs.rerun_if_ended()
     if snap.status == "failed":
-        st.error(f"Training {snap.name} failed: {snap.message}")
+        st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
     elif not done:
         widgets.show_progress(snap)
     if snap.status == "queued" or (not done and not snap.history and not snap.curve.steps):
@@ -129,17 +148,18 @@ def live_view() -> None:
 
 def curves_label(job, done: bool) -> str:
     """Whose curves these are: the running job's, or the last run's (maybe of another network)."""
+    name = text.md(job.name)
     if not done:
-        return f"**Curves of {job.name}**, training now"
+        return f"**Curves of {name}**, training now"
     arch = state.get_arch()
     if (job.architecture.name, job.architecture.layers) == (arch.name, arch.layers):
-        return f"**Curves of the last run, {job.name}**"
-    return (f"**Curves of the last run, {job.name}**, a network ({job.architecture.name}) other "
-            f"than {arch.name} above: press Train to train that one")
+        return f"**Curves of the last run, {name}**"
+    return (f"**Curves of the last run, {name}**, a network ({text.md(job.architecture.name)}) "
+            f"other than {text.md(arch.name)} above: press Train to train that one")
 
 
 def results(run) -> None:
-    st.subheader(f"Results of {run.name}" + (" (stopped early)" if run.stopped else ""))
+    st.subheader(f"Results of {text.md(run.name)}" + (" (stopped early)" if run.stopped else ""))
     m = run.metrics
     cols = st.columns(4)
     cols[0].metric("test accuracy", f"{m.test_accuracy:.2%}")
@@ -156,12 +176,29 @@ def results(run) -> None:
                        key="train_per_class")
     wrong = run.misclassified[:24]
     if wrong:
-        data = datasets.load_dataset(run.dataset) if run.dataset in datasets.NAMES else None
-        if data is not None:
+        data = test_images(run)
+        if data is not None and all(w.index < len(data.y_test) for w in wrong):
             st.markdown("**Misclassified test images** (most confident mistakes first)")
-            st.image([data.x_test[w.index][..., 0] for w in wrong], width=64,
-                     caption=[f"true {run.class_names[w.true_label]} → "
-                              f"{run.class_names[w.predicted_label]}" for w in wrong])
+            said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])
+                    for w in wrong]
+            images.grid([data.x_test[w.index] for w in wrong], width=64,
+                        captions=[f"true {true} → {guess}" for true, guess in said],
+                        alts=[f"test image {w.index}: true {true}, predicted {guess}"
+                              for w, (true, guess) in zip(wrong, said, strict=True)])
+
+
+def test_images(run) -> datasets.Dataset | None:
+    """The current run's data set, if it was trained here and loads (never downloaded); else
+    None, with a caption saying why when it is not here."""
+    workspace = state.session().workspace
+    try:
+        return data_roots.run_data(workspace, workspace.current(), run.dataset,
+                                   run.class_names, run.name)
+    except data_roots.NotHere as exc:
+        st.caption(text.md(f"Misclassified test images are not shown: {exc}."))
+    except ValueError:
+        pass  # the preview above, or Feature maps, says what is wrong with the set
+    return None
 
 
 def run_history() -> None:
@@ -170,7 +207,7 @@ def run_history() -> None:
         return
     st.subheader("Runs of this workspace")
     table = pd.DataFrame([{
-        "run": r.name, "architecture": r.architecture.name, "data set": r.dataset,
+        "run": r.name, "architecture": r.architecture.name, "data set": r.dataset.label,
         "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
         "batch": r.hyperparameters.batch_size, "optimizer": r.hyperparameters.optimizer,
         "learning rate": r.hyperparameters.learning_rate,
@@ -183,7 +220,7 @@ def run_history() -> None:
                           selection_mode="multi-row")
     selected = picked.selection.rows or [len(kept) - 1]
     st.caption("Tick rows in the table to compare their runs here; with none ticked, the "
-               f"newest run is shown. Shown: {', '.join(kept[i].name for i in selected)}.")
+               f"newest run is shown. Shown: {text.md(', '.join(kept[i].name for i in selected))}.")
     cols = st.columns(2)
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
@@ -199,8 +236,9 @@ def run_history() -> None:
     folder = state.session().workspace.run_path(run.folder)  # now: the click runs elsewhere
     cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
                             "application/zip", key="train_zip")
-    cols[1].button(f"🗑 delete {run.name}", key="train_delete", on_click=state.delete_run,
-                   args=(index,), help="removes the run from this workspace's disk")
+    cols[1].button(f"🗑 delete {text.md(run.name)}", key="train_delete",
+                   on_click=state.delete_run, args=(index,),
+                   help="removes the run from this workspace's disk")
 
 
 def run_upload() -> None:
@@ -217,13 +255,13 @@ def run_upload() -> None:
         run = run_files.run_from_zip_bytes(upload.getvalue(), fits=lambda sizes: (
             workspace.check_files(sizes, "this run")))
     except ValueError as exc:
-        st.error(f"{upload.name}: {exc}")
+        st.error(text.md(f"{upload.name}: {exc}"))
         return
     state.session().uploaded.add(upload.file_id)
     try:
-        state.add_run(run)  # its data set is kept as a name only, never used as a path
+        state.add_run(run, uploaded=True)  # its data set: a name only here, never loaded
     except ValueError as exc:
-        st.error(f"{upload.name}: {exc}")
+        st.error(text.md(f"{upload.name}: {exc}"))
         return
     st.rerun()
 
@@ -242,20 +280,20 @@ def render() -> None:
     setup, live = st.columns([2, 3], gap="large")
     with setup:
         network = st.empty()  # its parameters depend on the data set's size and colour
-        name = dataset_choice(running)
-        data = dataset_preview(name) if name else None
+        ref = dataset_choice(running)
+        data = dataset_preview(ref) if ref else None
         hyper = hyperparameter_inputs(running)
         if hyper is not None:
             augment_preview.preview(data, hyper.augment, hyper.seed)
         summary = shapes.summarize(arch, data.image_shape if data else None,
                                    data.num_classes if data else None)
         problems = summary.problems
-        network.markdown(f"Network: **{arch.name}** · {summary.total_params:,} parameters on "
-                         f"{'×'.join(map(str, summary.input_shape))} input "
+        network.markdown(f"Network: **{text.md(arch.name)}** · {summary.total_params:,} "
+                         f"parameters on {'×'.join(map(str, summary.input_shape))} input "
                          f"([change it](/build?{state.TOKEN_PARAM}="
                          f"{state.session().workspace.token}))")
         for problem in problems:
-            st.error(problem.message)
+            st.error(text.md(problem.message))
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
             st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
@@ -265,7 +303,7 @@ def render() -> None:
                 jobs.start(arch, data, hyper)  # as previewed (an upload needs its workspace)
                 st.rerun()
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(text.md(exc))
         if not (running and live_chart.show()):  # the live element polls; no reruns
             st.fragment(run_every=1.0 if running else None)(live_view)()
     run = state.current_run()

@@ -17,11 +17,11 @@ def band_images(labels: np.ndarray, seed: int) -> np.ndarray:
 
 def make_tiny_dataset(train: int = 400, test: int = 100, name: str = "tiny"):
     """A :class:`cnnlab.data.datasets.Dataset` of band images, four classes, balanced."""
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
 
     y_train = np.arange(train) % len(TINY_CLASSES)
     y_test = np.arange(test) % len(TINY_CLASSES)
-    return datasets.Dataset(name=name, class_names=TINY_CLASSES,
+    return datasets.Dataset(ref=refs.recorded(name), class_names=TINY_CLASSES,
                             x_train=band_images(y_train, 1), y_train=y_train.astype(np.uint8),
                             x_test=band_images(y_test, 2), y_test=y_test.astype(np.uint8))
 

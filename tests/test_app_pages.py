@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import text
+
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,8 +58,8 @@ def test_impossible_setting_shows_the_message_and_disables_training():
     by_suffix(at.number_input, "_kernel_h")[0].set_value(11).run()  # conv_1 -> 18x26
     by_suffix(at.number_input, "_kernel_h")[1].set_value(11).run()  # pool_1 gives it 9x13
     messages = [e.value for e in at.error]
-    assert any(m.startswith("layer 3 (conv2d): kernel_size [11, 3] does not fit its 9x13 input")
-               for m in messages), messages
+    assert any(m.startswith(text.md("layer 3 (conv2d): kernel_size [11, 3] does not fit its "
+                                    "9x13 input")) for m in messages), messages  # as text
     assert at.button(key="build_train_disabled").disabled
     assert not at.exception
 
@@ -131,7 +133,7 @@ def test_quick_start_trains_the_default_network_and_points_to_draw():
     assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
     assert job.wait(TIMEOUT) and run_saved(at)
     at.run()
-    assert any(s.value.startswith("Model ready: `two-conv") for s in at.success)
+    assert any(s.value.startswith("Model ready: **two-conv") for s in at.success)
     assert session(at).current == 0
 
 
@@ -144,7 +146,7 @@ def test_training_again_makes_the_newest_run_current_and_it_stays():
     assert at.subheader[0].value.startswith(f"Results of {second.name}")
     at.run()  # the next rerun keeps it: the widget follows the session, not the other way
     assert session(at).current == 1
-    assert any(f"`{second.name}`" in m.value for m in at.sidebar.markdown)
+    assert any(f"**{second.name}**" in m.value for m in at.sidebar.markdown)
     at.selectbox(key="train_current").set_value(0).run()  # until the user picks another
     assert session(at).current == 0
     assert at.subheader[0].value.startswith(f"Results of {first.name}")

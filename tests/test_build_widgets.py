@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlab.architecture import editing, layer_types, shapes, spec, spec_json
+from ui import text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,9 +125,9 @@ def test_dilation_shows_its_span_and_refuses_a_stride():
     assert any("(28 − ((3 − 1)·2 + 1) + 2·0) / 1 + 1 = 24" in c.value for c in at.caption)
     widget(at.number_input, f"{conv}_stride_h").set_value(2).run()
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert [e.value for e in at.error] == [text.md(  # shown as text, not Markdown
         "layer 1 (conv2d): dilation_rate 2 with strides [2, 1]: Keras cannot combine a dilation "
-        "above 1 with a stride above 1; use dilation_rate 1 or strides 1"]
+        "above 1 with a stride above 1; use dilation_rate 1 or strides 1")]
     assert at.button(key="build_train_disabled").disabled
 
 

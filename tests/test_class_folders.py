@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.data import class_folders, datasets, kinds
-from cnnlab.data.class_folders import Limits, load_class_folder
+from cnnlab.data import class_folders, datasets, kinds, refs
+from cnnlab.data.class_folders import Limits
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +19,12 @@ def fresh_cache():
     datasets.clear_cache()
     yield
     datasets.clear_cache()
+
+
+def load_class_folder(path, image_size=None, colour=None, seed=0, **options):
+    """The folder loaded as the folder data set at ``path`` with these options."""
+    return class_folders.load_class_folder(path, refs.folder(path, image_size, colour), seed,
+                                           **options)
 
 
 def save(path: Path, pixels: np.ndarray, fmt: str = "PNG") -> np.ndarray:
@@ -78,26 +84,30 @@ def test_mixed_sizes_need_an_image_size_and_are_resized_like_pillow(tmp_path):
     for i, (h, w) in enumerate(sizes):
         pixels = rng.integers(0, 256, (h, w), np.uint8)
         save(tmp_path / ("a" if i % 2 else "b") / f"{i}.png", pixels)
-    with pytest.raises(class_folders.SizesDiffer) as info:
+    with pytest.raises(class_folders.SizeNeeded) as info:
         load_class_folder(tmp_path)
     assert str(info.value) == "images have 3 sizes (28×28, 32×32, 64×48): give --image-size H W"
     assert info.value.sizes == [(28, 28), (32, 32), (64, 48)]
+    assert info.value.proposal == (28, 28)  # the most common size, small enough as it is
     ds, _ = load_class_folder(tmp_path, image_size=(20, 24))
     assert ds.image_shape == (20, 24, 1)
     want = set()
-    for i, _ in enumerate(sizes):
+    for i, (h, w) in enumerate(sizes):
         path = tmp_path / ("a" if i % 2 else "b") / f"{i}.png"
-        resized = Image.open(path).resize((24, 20), Image.Resampling.BILINEAR)
+        image = Image.open(path)
+        factor = min(h // 20, w // 24)  # Pillow's box reduce by a whole factor first, if any
+        image = image.reduce(factor) if factor >= 2 else image
+        resized = image.resize((24, 20), Image.Resampling.BILINEAR)
         want.add((0 if i % 2 else 1, np.asarray(resized)[..., None].tobytes()))
     assert rows(ds, "train") | rows(ds, "test") == want
-    with pytest.raises(datasets.DatasetError, match="between 1 and 512; received"):
+    with pytest.raises(ValueError, match="between 1 and 512; received"):
         load_class_folder(tmp_path, image_size=(0, 10))
 
 
 def test_colour_when_any_image_has_colour_else_grey_or_as_forced(tmp_path):
     grey = make_tree(tmp_path, {"a": 3, "b": 3}, shape=(5, 5))
     assert load_class_folder(tmp_path)[0].image_shape == (5, 5, 1)
-    rgb_ds, _ = load_class_folder(tmp_path, color="rgb")
+    rgb_ds, _ = load_class_folder(tmp_path, colour="rgb")
     assert rgb_ds.image_shape == (5, 5, 3)
     assert rows(rgb_ds, "train") | rows(rgb_ds, "test") == {
         (ord(c) - 97, np.repeat(p[..., None], 3, axis=2).tobytes()) for (c, _), p in grey.items()}
@@ -105,13 +115,13 @@ def test_colour_when_any_image_has_colour_else_grey_or_as_forced(tmp_path):
                   "JPEG")
     ds, _ = load_class_folder(tmp_path)
     assert ds.image_shape == (5, 5, 3) and len(ds.y_train) + len(ds.y_test) == 7
-    forced, _ = load_class_folder(tmp_path, color="grayscale")
+    forced, _ = load_class_folder(tmp_path, colour="grey")
     assert forced.image_shape == (5, 5, 1)
     luma = np.asarray(Image.open(tmp_path / "b" / "colour.jpg").convert("L"))[..., None]
     assert (1, luma.tobytes()) in rows(forced, "train") | rows(forced, "test")
     assert colour.shape == (5, 5, 3)
-    with pytest.raises(datasets.DatasetError, match="rgb or grayscale; received 'blue'"):
-        load_class_folder(tmp_path, color="blue")
+    with pytest.raises(ValueError, match="grey, rgb or none .*; received 'blue'"):
+        load_class_folder(tmp_path, colour="blue")
 
 
 def png_declaring(width: int, height: int) -> bytes:
@@ -139,7 +149,7 @@ def test_bad_files_are_skipped_and_named(tmp_path):
     assert "skipped 5 file(s)" in skipped
     for words in ("a/truncated.png: not a readable PNG or JPEG image (truncated",
                   "a/text.png: not a readable",
-                  "b/huge.png: declares more pixels than the 16,777,216-pixel limit",
+                  "b/huge.png: declares more pixels than the 12,000,000-pixel limit",
                   "b/link.png: a symbolic link", "b/pipe.png: not a regular file"):
         assert words in skipped, words
     assert any("not .png, .jpg or .jpeg: notes.txt" in n for n in notes)
@@ -189,32 +199,62 @@ def test_not_a_class_folder(tmp_path):
         load_class_folder(tmp_path / "missing")
 
 
-def test_load_dataset_reads_class_folders_cached_until_a_file_changes(tmp_path):
+
+def test_messages_and_notes_name_the_set_never_where_it_is_stored(tmp_path):
+    stored = tmp_path / "workspaces" / "SECRET-TOKEN" / "datasets" / "pets"
+    make_tree(stored, {"only": 3})
+    with pytest.raises(datasets.DatasetError) as info:
+        class_folders.load_class_folder(stored, refs.upload("pets"))
+    assert "pets (your upload) holds 1 class folder" in str(info.value)
+    make_tree(stored, {"other": 3})
+    (stored / "loose.png").write_bytes(b"x")
+    (stored / "other" / "bad.png").write_bytes(b"x")
+    ds, notes = class_folders.load_class_folder(stored, refs.upload("pets"))
+    assert ds.name == "pets (your upload)" and "other/bad.png: not a readable" in notes[-1]
+    assert not [n for n in (*notes, ds.source) if "SECRET" in n or str(tmp_path) in n], notes
+
+
+def test_datasets_load_reads_class_folders_cached_until_a_file_changes(tmp_path):
     make_tree(tmp_path, {"a": 3, "b": 3})
     progress = []
-    ds = datasets.load_dataset(str(tmp_path), folder_progress=lambda d, t: progress.append((d, t)))
-    assert ds.class_names == ("a", "b") and progress[-1] == (6, 6)
-    assert datasets.load_dataset(str(tmp_path)) is ds
+    ref = refs.folder(tmp_path)
+    ds = datasets.load(ref, folder_progress=lambda d, t: progress.append((d, t)))
+    assert ds.class_names == ("a", "b") and progress[-1] == (6, 6) and ds.ref is ref
+    assert datasets.load(ref) is ds
     save(tmp_path / "a" / "new.png", np.zeros((8, 6), np.uint8))
-    assert len(datasets.load_dataset(str(tmp_path)).y_train) == 5
+    assert len(datasets.load(ref).y_train) == 5
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(datasets.DatasetError, match="one subfolder of PNG/JPEG images per class"):
-        datasets.load_dataset(str(empty))
+        datasets.load(refs.folder(empty))
 
 
-def test_the_name_carries_the_options_and_loads_the_same_set_again(tmp_path):
+def test_the_ref_carries_the_options_and_loads_the_same_set_again(tmp_path):
     make_tree(tmp_path / "set", {"a": 3, "b": 3})
-    ds, _ = load_class_folder(tmp_path / "set", image_size=(4, 5), color="rgb")
-    assert ds.name == f"{tmp_path / 'set'} (4×5, rgb)"
-    again = datasets.load_dataset(ds.name)  # what a run records as its data set
-    assert again is ds
+    ref = refs.folder(tmp_path / "set", (4, 5), "rgb")
+    ds, _ = class_folders.load_class_folder(tmp_path / "set", ref)
+    assert ds.ref == ref and ds.name == f"{tmp_path / 'set'} (4×5, rgb)"
+    again = datasets.load(refs.DatasetRef.from_dict(ref.to_dict()))  # as a run records it
+    assert again is ds and again.image_shape == (4, 5, 3)
     plain, _ = load_class_folder(tmp_path / "set")
     assert plain.name == str(tmp_path / "set") and plain.image_shape == (8, 6, 1)
 
 
-def test_images_over_the_side_limit_ask_for_a_size(tmp_path):
+def test_images_over_the_proposal_side_ask_for_a_size_before_any_decoding(tmp_path,
+                                                                          monkeypatch):
     make_tree(tmp_path, {"a": 2, "b": 2}, shape=(600, 10))
-    with pytest.raises(class_folders.SizesDiffer, match="600×10, over 512 pixels a side"):
+    monkeypatch.setattr(class_folders.image_files, "decode",
+                        lambda *a, **k: pytest.fail("decoded before a size was chosen"))
+    with pytest.raises(class_folders.SizeNeeded, match="600×10, over 64 pixels a side") as info:
         load_class_folder(tmp_path)
+    assert info.value.sizes == [(600, 10)] and info.value.proposal == (64, 4)
+    monkeypatch.undo()
     assert load_class_folder(tmp_path, image_size=(60, 1))[0].image_shape == (60, 1, 1)
+
+
+def test_of_sizes_equally_common_the_smallest_is_proposed(tmp_path):
+    for i, side in enumerate((24, 20, 24, 20)):  # 24 first on disk: order must not matter
+        save(tmp_path / "ab"[i % 2] / f"{i}.png", np.zeros((side, side), np.uint8))
+    with pytest.raises(class_folders.SizeNeeded) as info:
+        load_class_folder(tmp_path)
+    assert info.value.sizes == [(20, 20), (24, 24)] and info.value.proposal == (20, 20)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.data import class_folders, class_zip, datasets
+from cnnlab.data import class_folders, class_zip, datasets, refs
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,8 @@ def shapes_members(top: str = "shapes/") -> dict[str, bytes]:
 def test_a_zip_of_class_folders_loads_with_or_without_a_top_folder(tmp_path, top):
     members = shapes_members(top) | {f"{top}readme.txt": b"hello", "__MACOSX/._x.png": b"junk"}
     write_zip(tmp_path / "s.zip", members)
-    ds, notes = class_zip.from_zip(tmp_path / "s.zip", tmp_path / "ws" / "shapes")
+    ds, notes = class_zip.from_zip(tmp_path / "s.zip", tmp_path / "ws" / "shapes",
+                                   refs.upload("shapes"))
     assert ds.class_names == ("circle", "square") and len(ds.y_train) + len(ds.y_test) == 6
     pixels = {np.asarray(Image.open(io.BytesIO(data))).tobytes()
               for name, data in members.items() if name.endswith(".png") and "MACOSX" not in name}
@@ -116,11 +117,20 @@ def test_not_a_zip_and_an_existing_target(tmp_path):
 def test_a_set_that_cannot_load_is_removed_but_one_needing_a_size_stays(tmp_path):
     write_zip(tmp_path / "one.zip", {"a/0.png": png(0), "a/1.png": png(1)})
     with pytest.raises(datasets.DatasetError, match="1 class folder"):
-        class_zip.from_zip(tmp_path / "one.zip", tmp_path / "one")
+        class_zip.from_zip(tmp_path / "one.zip", tmp_path / "one", refs.upload("one"))
     assert not (tmp_path / "one").exists()
     write_zip(tmp_path / "sizes.zip", {"a/0.png": png(0), "a/1.png": png(1, (4, 4)),
                                        "b/0.png": png(2), "b/1.png": png(3)})
-    with pytest.raises(class_folders.SizesDiffer):
-        class_zip.from_zip(tmp_path / "sizes.zip", tmp_path / "sizes")
-    ds, _ = class_folders.load_class_folder(tmp_path / "sizes", image_size=(5, 5))
+    with pytest.raises(class_folders.SizeNeeded):
+        class_zip.from_zip(tmp_path / "sizes.zip", tmp_path / "sizes", refs.upload("sizes"))
+    ds, _ = class_folders.load_class_folder(tmp_path / "sizes", refs.upload("sizes", (5, 5)))
     assert ds.image_shape == (5, 5, 1)
+
+
+def test_messages_name_the_zip_the_user_gave_not_its_temporary_copy(tmp_path):
+    write_zip(tmp_path / ".upload-x7f3.zip", shapes_members() | {"../evil.png": png(0)})
+    with pytest.raises(datasets.DatasetError) as info:
+        class_zip.unpack(tmp_path / ".upload-x7f3.zip", tmp_path / "secret" / "set",
+                         shown="holiday pets.zip")
+    assert "the zip holiday pets.zip: the member '../evil.png'" in str(info.value)
+    assert ".upload-" not in str(info.value) and "secret" not in str(info.value)

@@ -4,6 +4,7 @@ starts its own and stops it. Deselect with ``-m "not cluster"``."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -105,23 +106,29 @@ def test_without_a_scheduler_nothing_imports_dask():
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
-def test_where_a_worker_finds_the_data(data, monkeypatch):
+def test_where_a_worker_finds_the_data(data, monkeypatch, tmp_path):
     from cnnlab.cluster import task
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
 
-    assert cluster_job.data_spec(datasets.load_dataset("mnist-5k")) == {"name": "mnist-5k"}
+    named = cluster_job.data_spec(datasets.load_dataset("mnist-5k"))
+    assert named == {"ref": {"kind": "named", "name": "mnist-5k", "image_size": None,
+                             "colour": None}}
+    assert task.load_data(named, "tcp://w:1").ref == refs.named("mnist-5k")
     sent = cluster_job.data_spec(data)
     rebuilt = task.load_data(sent, "tcp://w:1")
     np.testing.assert_array_equal(rebuilt.x_train, data.x_train)
-    assert rebuilt.class_names == data.class_names and rebuilt.name == data.name
+    assert rebuilt.class_names == data.class_names and rebuilt.ref == data.ref
     monkeypatch.setattr(cluster_job, "SEND_LIMIT_BYTES", 0)  # too big to send: by its path
-    missing = {"name": "/nowhere/digits", "folder": "/nowhere/digits"}
+    folder = refs.folder("/nowhere/digits", (20, 20), "grey")
+    missing = {"ref": folder.to_dict()}
     assert cluster_job.data_spec(datasets.Dataset(
-        name="/nowhere/digits", class_names=data.class_names, x_train=data.x_train,
+        ref=folder, class_names=data.class_names, x_train=data.x_train,
         y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)) == missing
     with pytest.raises(datasets.DatasetError, match="worker tcp://w:1 cannot load the data set "
-                                                    "/nowhere/digits: .*same path on every"):
+                                                    "/nowhere/digits .*same path on every"):
         task.load_data(missing, "tcp://w:1")
+    with pytest.raises(datasets.DatasetError, match="my drawings holds .* MB, more than"):
+        cluster_job.data_spec(dataclasses.replace(data, ref=refs.drawn()))  # only here
     weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros(0, np.float32)]
     for got, expected in zip(task.unpack_weights(task.pack_weights(weights)), weights,
                              strict=True):

@@ -49,10 +49,10 @@ def test_draw_refuses_the_canvas_for_a_colour_network_and_offers_the_upload(colo
 
 
 def test_draw_takes_a_drawing_for_a_32x32_grey_network(tiny_dataset):
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
 
     big = np.kron(tiny_dataset.x_train[:64], np.ones((1, 8, 8, 1), np.uint8))[:, :32, :32]
-    data = datasets.Dataset(name="bands32", class_names=tiny_dataset.class_names,
+    data = datasets.Dataset(ref=refs.recorded("bands32"), class_names=tiny_dataset.class_names,
                             x_train=big, y_train=tiny_dataset.y_train[:64],
                             x_test=big[:16], y_test=tiny_dataset.y_train[:16])
     run = train("tutorial-1conv", data)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from cnnlab.cli import main as cli
-from cnnlab.data import datasets, kinds
+from cnnlab.data import datasets, kinds, refs
 from cnnlab.inspect import for_run
 from cnnlab.runs import run_files
 from cnnlab.runs.records import Hyperparameters
@@ -31,7 +31,7 @@ def colour_images(labels: np.ndarray, side: int, seed: int) -> np.ndarray:
 
 def colour_dataset(side: int = 16, train: int = 96, test: int = 24) -> datasets.Dataset:
     y_train, y_test = np.arange(train) % 3, np.arange(test) % 3
-    return datasets.Dataset(name="colours", class_names=COLOURS,
+    return datasets.Dataset(ref=refs.recorded("colours"), class_names=COLOURS,
                             x_train=colour_images(y_train, side, 1), y_train=y_train,
                             x_test=colour_images(y_test, side, 2), y_test=y_test)
 
@@ -108,7 +108,7 @@ def test_a_grey_32x32_run_takes_a_drawing_scaled_to_its_size(tiny_dataset, tmp_p
     from cnnlab.inspect import inference
 
     big = np.kron(tiny_dataset.x_train[:64], np.ones((1, 8, 8, 1), np.uint8))[:, :32, :32]
-    data = datasets.Dataset(name="bands32", class_names=tiny_dataset.class_names,
+    data = datasets.Dataset(ref=refs.recorded("bands32"), class_names=tiny_dataset.class_names,
                             x_train=big, y_train=tiny_dataset.y_train[:64],
                             x_test=big[:16], y_test=tiny_dataset.y_train[:16])
     run = run_files.load_run(run_files.save_run(train("tutorial-1conv", data), tmp_path / "r"))

@@ -64,6 +64,7 @@ def test_feature_maps_open_the_test_images_of_a_workspaces_uploaded_colour_set(t
     import zipfile
 
     from cnnlab.architecture import presets
+    from cnnlab.data import refs
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training import engine
     from cnnlab.workspaces import data_roots, store, uploads
@@ -75,7 +76,7 @@ def test_feature_maps_open_the_test_images_of_a_workspaces_uploaded_colour_set(t
             archive.write(path, path.relative_to(tmp_path).as_posix())
     workspace = store.create()
     uploads.add_zip(workspace, "colours.zip", buffer.getvalue())
-    data = data_roots.load("upload:colours", workspace)
+    data = data_roots.load(refs.upload("colours"), workspace)
     job = engine.start_training(presets.get("two-conv"), data,
                                 Hyperparameters(epochs=1, batch_size=16, validation_fraction=0))
     assert job.wait(TIMEOUT) and job.snapshot().status == "finished"

@@ -14,7 +14,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from cnnlab.data import datasets, idx
+from cnnlab.data import datasets, idx, refs
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -134,50 +134,61 @@ def test_keras_cache_corrupted_file_says_delete_it(tmp_path):
 @pytest.mark.parametrize("gz", [False, True])
 def test_local_folder(tmp_path, gz):
     arrays = write_idx_folder(tmp_path / "digits", gz=gz)
-    ds = datasets.load_dataset(str(tmp_path / "digits"))
-    assert ds.name == str((tmp_path / "digits").resolve())
+    ds = datasets.load(refs.folder(tmp_path / "digits"))
+    assert ds.ref == refs.folder(tmp_path / "digits") and ds.name == str(tmp_path / "digits")
     assert ds.class_names == datasets.DIGITS  # 4 labels used, digit names by default
     assert np.array_equal(ds.x_train[..., 0], arrays["train-images-idx3-ubyte"])
     assert ds.class_counts("test") == [2, 2, 2, 2, 0, 0, 0, 0, 0, 0]
     assert not ds.x_test.flags.writeable and not ds.y_train.flags.writeable
-    assert datasets.load_dataset(str(tmp_path / "digits")) is ds
+    assert datasets.load(refs.folder(tmp_path / "digits")) is ds
 
 
 def test_local_folder_class_names(tmp_path):
     write_idx_folder(tmp_path / "my-fashion-copy", dotted=True, classes=10)
-    assert datasets.load_dataset(tmp_path / "my-fashion-copy").class_names == \
+    assert datasets.load(refs.folder(tmp_path / "my-fashion-copy")).class_names == \
         datasets.FASHION_CLASSES
     write_idx_folder(tmp_path / "shapes", classes=4)
-    names = ("circle", "square", "star", "cross")
-    assert datasets.load_dataset(tmp_path / "shapes", class_names=names).class_names == names
-    with pytest.raises(datasets.DatasetError, match="one name per class"):
-        datasets.load_dataset(tmp_path / "shapes", class_names=("a", "b"))
-    with pytest.raises(datasets.DatasetError, match="only be given for a folder"):
-        datasets.load_dataset("mnist-5k", class_names=names)
+    assert datasets.load(refs.folder(tmp_path / "shapes")).class_names == datasets.DIGITS
+    with pytest.raises(datasets.DatasetError, match="MNIST-format files, which have their own"):
+        datasets.load(refs.folder(tmp_path / "shapes", (8, 8)))
 
 
 def test_local_folder_is_reread_when_a_file_changes(tmp_path):
     write_idx_folder(tmp_path / "d")
-    first = datasets.load_dataset(tmp_path / "d")
+    first = datasets.load(refs.folder(tmp_path / "d"))
     x_test, y_test = fake_split(3, 2, 9)
     (tmp_path / "d" / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(x_test))
     (tmp_path / "d" / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(y_test))
-    assert len(datasets.load_dataset(tmp_path / "d").y_test) == 3 and len(first.y_test) == 8
+    assert len(datasets.load(refs.folder(tmp_path / "d")).y_test) == 3 and len(first.y_test) == 8
 
 
 def test_unknown_name_and_missing_folder():
-    with pytest.raises(datasets.DatasetError, match="unknown data set 'cifar10'") as info:
+    with pytest.raises(ValueError, match="unknown data set 'cifar10'") as info:
         datasets.load_dataset("cifar10")
+    assert "mnist-5k" in str(info.value)
+    with pytest.raises(datasets.DatasetError, match="no folder ./no/such/folder") as info:
+        datasets.load(refs.folder("./no/such/folder"))
     assert "mnist-5k" in str(info.value) and "train-images-idx3-ubyte" in str(info.value)
-    with pytest.raises(datasets.DatasetError, match="no folder"):
-        datasets.load_dataset("./no/such/folder")
+
+
+@pytest.mark.parametrize("ref", [refs.upload("pets"), refs.drawn(), refs.recorded("cifar-10")])
+def test_only_named_sets_and_folders_load_without_a_workspace(ref):
+    with pytest.raises(datasets.DatasetError, match="not a named data set or a folder"):
+        datasets.load(ref)
+
+
+def test_a_named_set_not_on_disk_is_never_downloaded_when_told_not_to(monkeypatch):
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("downloaded"))
+    assert not datasets.on_disk("mnist") and datasets.on_disk("mnist-5k")
+    with pytest.raises(datasets.DatasetError, match="mnist is not on this server yet"):
+        datasets.load(refs.named("mnist"), download=False)
 
 
 def test_folder_missing_files(tmp_path):
     write_idx_folder(tmp_path / "d")
     (tmp_path / "d" / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(datasets.DatasetError, match=r"missing t10k-labels-idx1-ubyte\[\.gz\]"):
-        datasets.load_dataset(tmp_path / "d")
+        datasets.load(refs.folder(tmp_path / "d"))
 
 
 @pytest.mark.parametrize("corrupt, words", [
@@ -195,7 +206,7 @@ def test_corrupted_idx_files(tmp_path, corrupt, words):
     path = tmp_path / "d" / "train-images-idx3-ubyte"
     path.write_bytes(corrupt(path.read_bytes()))
     with pytest.raises(datasets.DatasetError, match=words) as info:
-        datasets.load_dataset(tmp_path / "d")
+        datasets.load(refs.folder(tmp_path / "d"))
     assert str(path) in str(info.value)
 
 
@@ -204,7 +215,7 @@ def test_image_and_label_counts_must_match(tmp_path):
     labels = np.zeros(5, dtype=np.uint8)
     (tmp_path / "d" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
     with pytest.raises(datasets.DatasetError, match="12 images but .* holds 5 labels"):
-        datasets.load_dataset(tmp_path / "d")
+        datasets.load(refs.folder(tmp_path / "d"))
 
 
 @pytest.mark.parametrize("name, file", [
@@ -268,19 +279,22 @@ def test_keras_home_defaults_to_home_dot_keras(tmp_path, monkeypatch):
 
 def test_dataset_checks_its_arrays():
     x, y = fake_split(6, 3, 5)
-    ds = datasets.Dataset(name="t", class_names=("a", "b", "c"), x_train=x, y_train=y,
-                          x_test=x[:3], y_test=y[:3])
-    assert ds.image_shape == (28, 28, 1) and ds.source == ""
+    ds = datasets.Dataset(ref=refs.recorded("t"), class_names=("a", "b", "c"), x_train=x,
+                          y_train=y, x_test=x[:3], y_test=y[:3])
+    assert ds.image_shape == (28, 28, 1) and ds.source == "" and ds.name == "t"
+    assert ds.nbytes == x.nbytes + y.nbytes + x[:3].nbytes + y[:3].nbytes
     assert x.flags.writeable  # the caller's arrays are left alone; the data set holds views
     with pytest.raises(datasets.DatasetError, match="uint8"):
-        datasets.Dataset(name="t", class_names="abc", x_train=x / 255.0, y_train=y,
+        datasets.Dataset(ref=refs.recorded("t"), class_names="abc", x_train=x / 255.0, y_train=y,
                          x_test=x, y_test=y)
     with pytest.raises(datasets.DatasetError, match="labels run from 0 to 2"):
-        datasets.Dataset(name="t", class_names=("a", "b"), x_train=x, y_train=y,
+        datasets.Dataset(ref=refs.recorded("t"), class_names=("a", "b"), x_train=x, y_train=y,
                          x_test=x, y_test=y)
     with pytest.raises(datasets.DatasetError, match="must match"):
-        datasets.Dataset(name="t", class_names="abc", x_train=x, y_train=y,
+        datasets.Dataset(ref=refs.recorded("t"), class_names="abc", x_train=x, y_train=y,
                          x_test=x[:, :14], y_test=y)
+    with pytest.raises(TypeError, match="ref must be a DatasetRef"):
+        datasets.Dataset("t", class_names="abc", x_train=x, y_train=y, x_test=x, y_test=y)
 
 
 def test_sample_images():

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from cnnlab.architecture import shapes
+from cnnlab.data import refs
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -109,7 +110,8 @@ def test_drawing_is_selectable_on_the_feature_maps_page(digits_run):
 def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
     """A run whose data set's images were plainly resized (whatever its name) gets the drawing
     resized, not centred the MNIST way."""
-    clothes = dataclasses.replace(digits_run, dataset="clothes", input_preparation="resize")
+    clothes = dataclasses.replace(digits_run, dataset=refs.recorded("clothes"),
+                                  input_preparation="resize")
     at = page("pages/draw.py", clothes, canvas_with(a_one))
     captions = [c for image in at.image for c in image.captions]
     assert captions[:2] == ["as drawn", "scaled to 28×28"] and "centred 28×28" not in captions

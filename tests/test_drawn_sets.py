@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.data import drawn, drawn_zip
+from cnnlab.data import drawn, drawn_zip, refs
 from cnnlab.data.drawn import DrawnError, DrawnSet
 from cnnlab.workspaces import drawn_sets, store, usage
 
@@ -106,8 +106,11 @@ def test_dataset_split_is_stratified_seeded_and_disjoint():
 
 
 def test_copies_multiply_only_the_training_split():
+    from cnnlab.training import multiply
+
     s = filled(per_class=10)
-    data = s.to_dataset(seed=0, copies=2)
+    data = multiply.with_copies(s.to_dataset(seed=0), 2, "light", seed=0)
+    assert data.ref == refs.drawn() and data.name == "my drawings"
     assert data.class_counts("train") == [24, 24, 24] and data.class_counts("test") == [2, 2, 2]
     plain = s.to_dataset(seed=0)
     assert np.array_equal(np.sort(plain.x_test.reshape(6, -1), 0),
@@ -247,7 +250,7 @@ def test_the_download_loads_with_the_class_folder_loader(tmp_path):
     s = filled(per_class=5)
     zip_path = tmp_path / "mine.zip"
     zip_path.write_bytes(drawn_zip.to_zip_bytes(s))
-    data, _ = class_zip.from_zip(zip_path, tmp_path / "unpacked")
+    data, _ = class_zip.from_zip(zip_path, tmp_path / "unpacked", refs.upload("mine"))
     assert data.class_names == s.names and data.image_shape == (28, 28, 1)
     loaded = np.concatenate([data.x_train, data.x_test])[..., 0]
     labels = np.concatenate([data.y_train, data.y_test])

@@ -1,6 +1,7 @@
 """``cnnlab train`` and ``predict`` with hostile inputs and faults: one ``error:`` line and exit
-status 2, nothing written; SIGTERM and a second Ctrl-C still save the run; and the data and
-image readers behind them (corrupt gzip, npz bombs, canvas payloads)."""
+status 2 (1 for a run folder that cannot be written), nothing written; SIGTERM and a second
+Ctrl-C still save the run; and the data and image readers behind them (corrupt gzip, npz bombs,
+canvas payloads)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,10 @@ from cnnlab.runs import run_files
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def one_error(capsys, *argv) -> str:
-    status = cli.main([str(a) for a in argv])
+def one_error(capsys, *argv, status: int = 2) -> str:
+    code = cli.main([str(a) for a in argv])
     out, err = capsys.readouterr()
-    assert (status, out) == (2, ""), err
+    assert (code, out) == (status, ""), err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     return err.strip()
 
@@ -72,12 +73,13 @@ def test_predict_refuses_a_run_with_an_h5_bomb(capsys, run_folder, digit, tmp_pa
 
 def test_train_refuses_an_output_folder_it_cannot_write_before_training(capsys, tmp_path):
     (tmp_path / "file").write_text("x")
-    message = one_error(capsys, "train", "tutorial-1conv", "--out", tmp_path / "file" / "run")
+    message = one_error(capsys, "train", "tutorial-1conv", "--out", tmp_path / "file" / "run",
+                        status=1)  # the run could not be saved: exit 1, as for a full disk
     assert "file is a file, not a folder" in message
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     assert "holds 'notes.txt', which is not a run file" in one_error(
-        capsys, "train", "tutorial-1conv", "--out", tmp_path / "mine")
+        capsys, "train", "tutorial-1conv", "--out", tmp_path / "mine", status=1)
 
 
 def test_interrupts_stop_first_note_second_quit_third(capsys):

@@ -11,6 +11,7 @@ import numpy as np
 from drawn_shapes import canvas
 from streamlit.testing.v1 import AppTest
 
+from cnnlab.data import refs
 from cnnlab.training import ownership
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +103,7 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
     assert not at.exception, at.exception
     run = at.session_state["cnnlab"].current_run()
     assert run.class_names == ("circle", "cross", "line")
-    assert run.dataset == "my drawings"
+    assert run.dataset == refs.drawn() and run.dataset.label == "my drawings"
     assert any("of the held-out drawings right" in s.value for s in at.subheader)
     assert np.asarray(run.metrics.confusion_matrix).sum() == 6  # 2 held out per class
 

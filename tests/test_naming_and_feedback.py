@@ -61,9 +61,9 @@ def train_one_epoch(at: AppTest):
 
 def test_an_edited_network_is_named_edited_in_the_sidebar_its_runs_and_the_table():
     at = app_at("pages/build.py")
-    assert being_built(at) == "Being built: `two-conv`"
+    assert being_built(at) == "Being built: **two-conv**"
     edit_first_kernel(at, 5)
-    assert being_built(at) == "Being built: `two-conv (edited)`"
+    assert being_built(at) == "Being built: **two-conv (edited)**"
     assert name_field(at).placeholder == "two-conv (edited)"
     run = train_one_epoch(at)
     assert run.name == "two-conv (edited)-1"
@@ -78,22 +78,22 @@ def test_undoing_the_edit_gives_the_preset_name_back_and_loading_resets_it():
     at = app_at("pages/build.py")
     edit_first_kernel(at, 5)
     edit_first_kernel(at, 3)  # the preset's own value again
-    assert being_built(at) == "Being built: `two-conv`"
+    assert being_built(at) == "Being built: **two-conv**"
     at.selectbox(key="build_preset").set_value("lenet-5").run()
     at.button(key="build_load").click().run()
-    assert being_built(at) == "Being built: `lenet-5`"
+    assert being_built(at) == "Being built: **lenet-5**"
 
 
 def test_a_name_given_on_build_names_the_network_until_another_is_loaded():
     at = app_at("pages/build.py")
     name_field(at).input("my net").run()
-    assert being_built(at) == "Being built: `my net`"
+    assert being_built(at) == "Being built: **my net**"
     at.switch_page("pages/home.py").run()  # the field is not drawn: the name stays
-    assert being_built(at) == "Being built: `my net`"
+    assert being_built(at) == "Being built: **my net**"
     at.switch_page("pages/build.py").run()
     assert name_field(at).value == "my net"
     at.button(key="build_load").click().run()  # two-conv again: its name, an empty field
-    assert being_built(at) == "Being built: `two-conv`"
+    assert being_built(at) == "Being built: **two-conv**"
     assert name_field(at).value == ""
 
 
@@ -147,7 +147,7 @@ def test_one_progress_bar_per_page_until_the_model_is_ready(tiny_dataset):
     assert session(at).job.wait(TIMEOUT) and run_saved(at)
     at.run()
     assert at.get("progress") == []
-    assert any(s.value.startswith("Model ready: `two-conv-1`") for s in at.success)
+    assert any(s.value.startswith("Model ready: **two-conv-1**") for s in at.success)
 
 
 def engine_max_epochs() -> int:

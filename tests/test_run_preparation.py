@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from cnnlab.data import datasets, kinds
+from cnnlab.data import datasets, kinds, refs
 from cnnlab.inspect import preprocess
 from cnnlab.runs import run_files
 from cnnlab.runs.metrics import Metrics
@@ -26,7 +26,8 @@ def resized_run(tiny_dataset):
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training import engine
 
-    data = dataclasses.replace(tiny_dataset, name="clothes", preparation=kinds.RESIZE)
+    data = dataclasses.replace(tiny_dataset, ref=refs.recorded("clothes"),
+                               preparation=kinds.RESIZE)
     job = engine.start_training(presets.get("tutorial-1conv"), data,
                                 Hyperparameters(epochs=1, batch_size=64, validation_fraction=0))
     assert job.wait(120) and job.snapshot().status == "finished"

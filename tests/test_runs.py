@@ -63,7 +63,7 @@ def test_save_and_load_round_trip(tiny_run, tiny_dataset, run_folder):
     assert loaded.history == tiny_run.history and loaded.curve == tiny_run.curve
     assert loaded.metrics == tiny_run.metrics
     assert loaded.misclassified == tiny_run.misclassified
-    assert loaded.dataset == "tiny" and loaded.class_names == tiny_run.class_names
+    assert loaded.dataset == tiny_run.dataset and loaded.class_names == tiny_run.class_names
     assert list(loaded.epoch_weights) == [0, 1, 2]
     for a, b in zip(loaded.epoch_weights[1], tiny_run.epoch_weights[1], strict=True):
         np.testing.assert_array_equal(a, b)

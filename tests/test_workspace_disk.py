@@ -331,7 +331,7 @@ def test_refusals_name_the_users_file_and_no_server_path(home, tiny_run, monkeyp
     with pytest.raises(store.WorkspaceError) as refused:
         ws.save_run(tiny_run)
     messages.append(str(refused.value))
-    assert "cannot save to this workspace's tutorial-1conv-1: the disk is full" in messages[-1]
+    assert messages[-1] == "the disk is full; free some space and save again"
     assert ws.run_folders() == []
     for message in messages:
         assert not any(path in message for path in server_paths()), message
@@ -341,7 +341,7 @@ def test_refusals_name_the_users_file_and_no_server_path(home, tiny_run, monkeyp
 def test_loading_an_uploaded_set_names_the_set_not_its_folder(home):
     from PIL import Image
 
-    from cnnlab.data import class_folders
+    from cnnlab.data import class_folders, refs
     from cnnlab.workspaces import data_roots
 
     def png(value: int, side: int = 6) -> bytes:
@@ -362,12 +362,12 @@ def test_loading_an_uploaded_set_names_the_set_not_its_folder(home):
                     zf.writestr(member, data)
         uploads.add_zip(ws, f"{name}.zip", out.getvalue())
     with pytest.raises(ValueError) as refused:
-        data_roots.load("upload:one", ws)
-    assert "the data set one" in str(refused.value)
-    data = data_roots.load("upload:two", ws)
-    assert data.name == "upload:two" and any("2.png" in note for note in data.warnings)
-    with pytest.raises(class_folders.SizesDiffer) as differ:
-        data_roots.load("upload:three", ws)
+        data_roots.load(refs.upload("one"), ws)
+    assert "one (your upload)" in str(refused.value)
+    data = data_roots.load(refs.upload("two"), ws)
+    assert any("2.png" in note for note in data.warnings)
+    with pytest.raises(class_folders.SizeNeeded) as differ:
+        data_roots.load(refs.upload("three"), ws)
     assert differ.value.sizes == [(4, 4), (6, 6)]  # kept for the page to offer a size
     for text in (str(refused.value), str(differ.value), data.source, *data.warnings):
         assert not any(path in text for path in server_paths()) and ws.token not in text, text

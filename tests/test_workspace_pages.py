@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnlab.architecture import presets
+from cnnlab.data import refs
 from cnnlab.workspaces import store
 
 TIMEOUT = 120
@@ -61,7 +62,7 @@ def test_the_link_brings_back_the_current_model_and_the_runs(tiny_run):
     workspace = store.create()
     workspace.save_run(tiny_run)
     at = open_link(workspace.token, "pages/train.py")
-    assert f"`{tiny_run.name}`" in sidebar_text(at)
+    assert f"**{tiny_run.name}**" in sidebar_text(at)
     assert at.subheader[0].value.startswith(f"Results of {tiny_run.name}")
     assert any(s.value == "Runs of this workspace" for s in at.subheader)
     stranger = open_link(None, "pages/train.py")
@@ -90,7 +91,7 @@ def test_the_architecture_being_built_is_kept_in_the_workspace():
     at.selectbox(key="build_preset").set_value("lenet-5").run()
     at.button(key="build_load").click().run()
     again = open_link(token_of(at))
-    assert any(c.value == "Being built: `lenet-5`" for c in again.sidebar.caption)
+    assert any(c.value == "Being built: **lenet-5**" for c in again.sidebar.caption)
 
 
 def test_a_run_is_deleted_from_the_train_page(tiny_run):
@@ -144,8 +145,8 @@ def test_a_runs_data_set_path_outside_the_data_roots_is_never_opened(tiny_run, m
     import dataclasses
 
     monkeypatch.setenv("CNNLAB_DATA_DIRS", str(tmp_path))
-    workspace = store.create()
-    workspace.save_run(dataclasses.replace(tiny_run, dataset="/etc"))  # as an upload may say
+    workspace = store.create()  # trained here on /etc: the roots say no all the same
+    workspace.save_run(dataclasses.replace(tiny_run, dataset=refs.folder("/etc")))
     at = open_link(workspace.token, "pages/feature_maps.py")
     assert not at.exception, at.exception
     errors = " ".join(e.value for e in at.error)

@@ -18,7 +18,7 @@ from cnnlab.data import kinds
 from cnnlab.inspect import attribution, compare, inference
 from cnnlab.views import charts, overlay, render
 from cnnlab.workspaces import models
-from ui import explain, layout, state
+from ui import explain, layout, state, text
 
 SCALE = 6  # screen pixels per input pixel in the pictures
 TITLE = "Compare two runs on this drawing"
@@ -52,12 +52,13 @@ def _pick(kept: list) -> tuple[int, int]:
 
 
 def _column(side: compare.Side, dataset: str, key: str) -> None:
-    st.markdown(f"**{side.name}** · trained on {dataset}")
+    st.markdown(f"**{text.md(side.name)}** · trained on {text.md(dataset)}")
     if side.top is None:
-        st.warning(side.message)
+        st.warning(text.md(side.message))
         return
     top = side.top
-    st.markdown(f"Prediction: **{side.class_names[top]}** ({side.probabilities[top]:.0%})")
+    st.markdown(f"Prediction: **{text.md(side.class_names[top])}** "
+                f"({side.probabilities[top]:.0%})")
     st.altair_chart(charts.class_bar_chart(side.probabilities, side.class_names, "probability",
                                            top, layout.presentation()), key=f"{key}_probs")
     pictures = [overlay.grey_rgb(render.upscale(side.image, SCALE))]
@@ -65,13 +66,14 @@ def _column(side: compare.Side, dataset: str, key: str) -> None:
     if side.explanation is not None and side.explanation.gradcam is not None:
         pictures.append(overlay.heat_overlay(side.image, side.explanation.gradcam, SCALE))
         captions.append(f"Grad-CAM · {side.explanation.gradcam_layer} for "
-                        f"{side.class_names[top]}")
+                        f"{text.md(side.class_names[top])}")
     st.image(pictures, caption=captions, width=28 * SCALE)
     note = explain.gradcam_note(side.explanation, side.class_names[top]) \
         if side.explanation is not None else ""
-    for text in (side.message, note):
-        if text:
-            st.caption(text)
+    if side.message:
+        st.caption(text.md(side.message))
+    if note:
+        st.caption(note)  # Markdown already, the class name escaped
     if side.first_conv is not None:
         rgb, _, _ = render.channel_grid(side.first_conv.values, scale=2, cols=8)
         st.image(rgb, caption=f"first conv layer, {side.first_conv.name} · "
@@ -103,13 +105,13 @@ def section(drawn: np.ndarray) -> None:
                 try:
                     run, predictor, explainer = _tools(kept[index].folder)
                 except ValueError as exc:
-                    st.error(f"run {kept[index].name} cannot be read: {exc}")
+                    st.error(text.md(f"run {kept[index].name} cannot be read: {exc}"))
                     return
                 sides.append((compare.side(run.name, run.class_names, kinds.input_format(run),
-                                           predictor, explainer, drawn), run.dataset))
+                                           predictor, explainer, drawn), run.dataset.label))
         st.session_state["compare_cache"] = {k: v for k, v in st.session_state[
             "compare_cache"].items() if k in (kept[a].folder, kept[b].folder)}
-        st.markdown(compare.verdict(sides[0][0], sides[1][0]))
+        st.markdown(text.md(compare.verdict(sides[0][0], sides[1][0])))
         for column, (side, dataset), key in zip(st.columns(2), sides, ("cmp_a", "cmp_b"),
                                                 strict=True):
             with column:

@@ -9,8 +9,6 @@ are shown on the next run, since a change is made in a button's callback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import streamlit as st
 
@@ -19,15 +17,12 @@ from cnnlab.inspect import preprocess
 from cnnlab.runs import records
 from cnnlab.views import render
 from cnnlab.workspaces import drawn_sets
-from ui import jobs, state, widgets
-
-if TYPE_CHECKING:
-    from cnnlab.data.datasets import Dataset
+from ui import jobs, state, text, widgets
 
 THUMB_PX = 56
 PREVIEW_EXAMPLES = 4  # drawings shown with their copies in the preview
 MESSAGE = "mine_message"
-TRAIN_SEED = 0  # the split's seed: the page trains with it, Feature maps shows its test part
+TRAIN_SEED = drawn.SPLIT_SEED  # the split the page trains with; Feature maps shows its test
 
 
 def current() -> drawn.DrawnSet | None:
@@ -35,7 +30,7 @@ def current() -> drawn.DrawnSet | None:
     try:
         return drawn_sets.load(state.session().workspace)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
 
 
@@ -57,7 +52,7 @@ def show_message() -> None:
     """The message a callback left for this run, once."""
     message = st.session_state.pop(MESSAGE, None)
     if message:
-        st.error(message)
+        st.error(text.md(message))
 
 
 def change(edit) -> None:
@@ -73,8 +68,8 @@ def change(edit) -> None:
 
 def name_classes() -> None:
     """Create the set from the names typed, one per line (a button's callback)."""
-    text = st.session_state.get("mine_names") or ""
-    names = [line.strip() for line in text.splitlines() if line.strip()]
+    typed = st.session_state.get("mine_names") or ""
+    names = [line.strip() for line in typed.splitlines() if line.strip()]
     try:
         save(drawn_sets.new_set(names))
     except ValueError as exc:
@@ -93,7 +88,7 @@ def canvas_drawing(stroke: int) -> np.ndarray | None:
             return None
         prepared = preprocess.preprocess_canvas(np.asarray(rgba))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
     return None if prepared.blank else prepared.as_uint8()
 
@@ -143,7 +138,7 @@ def preview(drawn_set: drawn.DrawnSet, copies: int, strength: str) -> None:
         name = drawn_set.names[drawn_set.labels[pick]]
         st.image([render.thumbnail(img / 255.0, size=THUMB_PX) for img in
                   [drawn_set.images[pick], *row]], width=THUMB_PX,
-                 caption=[f"{name}: drawn"] + ["copy"] * len(row))
+                 caption=[f"{text.md(name)}: drawn"] + ["copy"] * len(row))
 
 
 def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
@@ -151,7 +146,9 @@ def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
     """Start training the Build page's network on the set; the error to show, or None."""
     try:
         with st.spinner("preparing your drawings…"):
-            dataset = drawn_set.to_dataset(seed=seed, copies=copies, strength=strength)
+            from cnnlab.training import multiply  # TensorFlow: only when copies are made
+
+            dataset = multiply.with_copies(drawn_set.to_dataset(seed), copies, strength, seed)
         hyper = records.Hyperparameters(epochs=epochs, batch_size=16, validation_fraction=0.0,
                                         seed=seed)
         jobs.start(state.get_arch(), dataset, hyper)
@@ -175,26 +172,8 @@ def upload() -> None:
             drawn_set = drawn_zip.from_zip_bytes(file.getvalue(), drawn_sets.max_classes(),
                                                  drawn_sets.max_per_class())
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(text.md(exc))
             return
         if save(drawn_set):
             st.rerun()
         show_message()
-
-
-def test_set_of(run) -> Dataset | None:
-    """For a run trained on this workspace's drawings, its test drawings (the same seeded split
-    the page trains with); None for any other run.
-
-    Raises:
-        DrawnError: the drawings are gone, or their classes are no longer the run's.
-    """
-    if run.dataset != drawn.DATASET_NAME:
-        return None
-    drawn_set = drawn_sets.load(state.session().workspace)
-    if drawn_set is None or drawn_set.names != tuple(run.class_names):
-        now = "are deleted" if drawn_set is None else f"are now {', '.join(drawn_set.names)}"
-        raise drawn.DrawnError(f"{run.name} was trained on drawn classes "
-                               f"{', '.join(run.class_names)}, which {now}; pick 'my drawing' "
-                               "and draw one on the Draw page instead")
-    return drawn_set.to_dataset(seed=TRAIN_SEED)

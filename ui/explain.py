@@ -17,6 +17,7 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
+from ui import text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SCALE = 8  # screen pixels per input pixel in the pictures
@@ -67,8 +68,8 @@ def stability_strip(run: Any, image: np.ndarray) -> None:
              "angle": f"rotated, {STEP['angle']}° a step"}
     table: dict[str, list[str]] = {}
     for kind, index, probs in zip(result.kinds, top, result.probabilities, strict=True):
-        table.setdefault(names[kind], []).append(
-            f"{run.class_names[index]} · {probs[index]:.0%}")
+        table.setdefault(names[kind], []).append(  # st.table's cells are Markdown
+            f"{text.md(run.class_names[index])} · {probs[index]:.0%}")
     st.markdown("**Stability** — the answer (and its confidence) for your drawing moved a "
                 "little more: column 0 is the drawing as the sliders above leave it")
     steps = len(transform.SWEEP_SHIFTS) // 2
@@ -82,7 +83,7 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
     """Grad-CAM and saliency over the 28×28 input for the predicted or a picked class."""
     explainer = _explainer(run, summary)
     if isinstance(explainer, str):
-        st.info(explainer)
+        st.info(text.md(explainer))
         return
     top = int(np.argmax(probs))
     options = list(range(len(run.class_names)))
@@ -94,24 +95,26 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
     if result.gradcam is not None:
         pictures.append(overlay.heat_overlay(image, result.gradcam, SCALE))
         captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for "
-                        f"{run.class_names[picked]} came from")
+                        f"{text.md(run.class_names[picked])} came from")
     pictures.append(overlay.heat_overlay(image, result.saliency, SCALE))
-    captions.append(f"saliency: pixels whose change moves {run.class_names[picked]}'s score most")
+    captions.append(f"saliency: pixels whose change moves {text.md(run.class_names[picked])}'s "
+                    "score most")
     st.image(pictures, caption=captions, width=28 * SCALE)
     if result.message:
-        st.info(result.message)
+        st.info(text.md(result.message))
     flat = gradcam_note(result, run.class_names[picked])
     if flat:
         st.caption(flat)
 
 
 def gradcam_note(result: attribution.Explanation, class_name: str) -> str:
-    """Why a Grad-CAM picture is plain grey-and-black: a map that is zero everywhere."""
+    """Why a Grad-CAM picture is plain grey-and-black: a map that is zero everywhere (as
+    Markdown, ``class_name`` escaped)."""
     if result.gradcam is None or float(result.gradcam.max()) > 0:
         return ""
     return (f"Grad-CAM is zero everywhere here: weighted by their gradients, "
-            f"{result.gradcam_layer}'s maps add up to evidence against {class_name} at every "
-            f"place (Grad-CAM keeps only the positive part), so it shows nothing.")
+            f"{result.gradcam_layer}'s maps add up to evidence against {text.md(class_name)} "
+            f"at every place (Grad-CAM keeps only the positive part), so it shows nothing.")
 
 
 def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed | None,

@@ -15,31 +15,33 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from cnnlab.training import ownership
-from ui import state
+from ui import state, text
 
 if TYPE_CHECKING:
     from cnnlab.architecture.spec import Architecture
     from cnnlab.data.datasets import Dataset
+    from cnnlab.data.refs import DatasetRef
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training.engine import TrainingJob
 
 QUICK_EPOCHS = 3
 
 
-def start(arch: Architecture, dataset_name: str | Dataset,
+def start(arch: Architecture, dataset: DatasetRef | Dataset,
           hyperparameters: Hyperparameters) -> None:
-    """Queue a training job for this workspace (imports TensorFlow on first use). A name
-    that is not a named data set must be a folder under the data roots
-    (:mod:`cnnlab.workspaces.data_roots`); a Dataset (e.g. drawn classes) is used as it is.
+    """Queue a training job for this workspace (imports TensorFlow on first use). A ref is
+    loaded by :func:`cnnlab.workspaces.data_roots.load` (this workspace's uploads and
+    drawings, folders under the data roots); a Dataset (e.g. as previewed) is used as it is.
 
     Raises ValueError (DatasetError, SpecError, BusyError, WorkspaceError included) with a
     message to show.
     """
+    from cnnlab.data.refs import DatasetRef
     from cnnlab.workspaces import data_roots
 
-    dataset = (data_roots.load(dataset_name) if isinstance(dataset_name, str)
-               else dataset_name)
     session = state.session()
+    if isinstance(dataset, DatasetRef):
+        dataset = data_roots.load(dataset, session.workspace)
     ownership.start(session.workspace, arch, dataset, hyperparameters,
                     name=state.next_run_name(arch.name))
 
@@ -90,7 +92,7 @@ def harvest() -> None:
     owned = ownership.last(session.workspace.token)
     session.seen_job = id(owned.job)
     if owned.error:
-        st.error(f"The run {owned.job.name} could not be saved: {owned.error}")
+        st.error(text.md(f"The run {owned.job.name} could not be saved: {owned.error}"))
 
 
 def rerun_if_ended() -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from cnnlab.learn import colour_image, kernels
 from cnnlab.views import grid_html
+from ui import text
 
 SOURCES = ("a built-in digit", "my own image")
 COLOUR_MODES = {"each colour channel": "channels", "converted to grey": "grey"}
@@ -41,7 +42,7 @@ def own_image() -> tuple[Planes, str] | None:
     try:
         rgb = colour_image.learn_image(data)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(text.md(exc))
         return None
     if not colour_image.is_colour(rgb):
         return colour_image.planes(rgb, "grey")[:1], f"your image, {rgb.shape[0]}×{rgb.shape[1]}"

@@ -16,7 +16,7 @@ import streamlit as st
 
 from cnnlab.training import live_feed, ownership
 from cnnlab.views import charts
-from ui import layout, state
+from ui import layout, state, text
 
 SCRIPT = Path(__file__).with_name("static") / "live_chart.js"
 OFF_KEY = "live_chart_off"  # set when this session's page could not reach the feed
@@ -47,7 +47,7 @@ def show() -> bool:
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     url = ("/" + base if base else "") + f"{live_feed.ROUTE}/{feed_id}"
     state.session().page_progress = True  # the sidebar shows no second, rerunning badge
-    st.markdown(f"**Curves of {snap.name}**, training now")
+    st.markdown(f"**Curves of {text.md(snap.name)}**, training now")
     _component(key="train_live_chart", height="content",
                data={"url": url, "epochs": snap.epochs, "text": snap.name,
                      "font": 18 if layout.presentation() else 13},

@@ -13,6 +13,7 @@ import streamlit as st
 
 from cnnlab.architecture import shapes, spec
 from cnnlab.learn import quiz
+from ui import text
 
 TOGGLE = "build_quiz"
 # both right, one of two, neither: Material icons (the app's font has them; emoji need a font
@@ -113,4 +114,4 @@ def panel(own: spec.Architecture, own_summary: shapes.Summary) -> None:
         st.form_submit_button("Check", on_click=_check, args=(row, progress, key))
     error = st.session_state.pop("quiz_error", None)
     if error:
-        st.error(error)
+        st.error(text.md(error))  # it quotes what was typed

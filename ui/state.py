@@ -82,10 +82,11 @@ class SessionState:
         owned = ownership.last(self.workspace.token)
         return owned.job if owned is not None else None
 
-    def add_run(self, run: Run) -> None:
+    def add_run(self, run: Run, uploaded: bool = False) -> None:
         """Save a run to the workspace and make it the current model (ValueError, saying
-        what to delete, if it does not fit: checked before anything is written)."""
-        models.put(self.workspace.token, self.workspace.save_run(run), run)
+        what to delete, if it does not fit: checked before anything is written); ``uploaded``
+        for a run from a run zip."""
+        models.put(self.workspace.token, self.workspace.save_run(run, uploaded=uploaded), run)
 
     def current_run(self) -> Run | None:
         """The current model, from memory or loaded from the workspace; None if none (or
@@ -265,9 +266,10 @@ def delete_run(index: int) -> None:
     current.predictors.clear()
 
 
-def add_run(run: Run) -> None:
-    """Keep a run (uploaded or trained) and make it the current model."""
-    session().add_run(run)
+def add_run(run: Run, uploaded: bool = False) -> None:
+    """Keep a run and make it the current model; ``uploaded``: it came from a run zip, so
+    the workspace records that its data set is a name only here."""
+    session().add_run(run, uploaded)
 
 
 def predictor(run: Run, epoch: int | None = None) -> Any:

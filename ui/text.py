@@ -1,4 +1,5 @@
-"""Words for what a training job is doing, as a learner reads them at a glance."""
+"""Text for the pages: user text made safe for Markdown (:func:`md`), and words for what a
+training job is doing, as a learner reads them at a glance."""
 
 from __future__ import annotations
 
@@ -6,6 +7,44 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # progress imports Keras
     from cnnlab.training.progress import Snapshot
+
+
+JOINER = "\u2060"  # WORD JOINER: zero-width, no break; splits a pattern without showing
+_ESCAPED = set("\\`*_[]<>&$|~#{}+@:-")  # Markdown, GFM, Streamlit's directives and math
+_JOINED = set("<>~-:@")  # escaped, they still make :material_x:, :smile:, ->, a@b.c in the text
+
+
+def md(value: object) -> str:
+    """``value`` as Markdown that shows it literally, for any Streamlit text that renders
+    Markdown (``st.markdown``, captions, alerts, headings, labels, radio options, image
+    captions, ``st.table`` cells, progress and spinner text): never a link, an image, HTML,
+    a heading or list, LaTeX, a ``:material/…:`` icon, an emoji, a ``:color[…]`` directive.
+
+    Whitespace becomes single spaces (one line: no block can start inside it). Markdown's
+    characters are backslash-escaped, except ``-`` and ``_`` between letters or digits,
+    which are plain there (``two-conv-1``, ``conv_1`` read as typed), and ``:`` before a
+    space; ``1.``/``1)`` and ``=`` only at the start (a list, a heading's underline).
+    Streamlit and GFM also find patterns in the parsed text itself, where a backslash no
+    longer is (icons, emoji, ``->``, ``www.`` and ``a@b.c`` links): an invisible word joiner
+    after ``:``, ``@`` and arrow characters, and between ``www`` and ``.``, breaks those.
+    Checked in Chromium against Streamlit 1.67's renderer.
+
+    Example: ``md("**b** $x$")`` is ``\\*\\*b\\*\\* \\$x\\$``.
+    """
+    text = " ".join(str(value).split())
+    out = []
+    for i, char in enumerate(text):
+        before, after = text[i - 1:i], text[i + 1:i + 2]
+        plain_joint = char in "-_" and before.isalnum() and after.isalnum()
+        colon_space = char == ":" and not after.strip()  # "error: ..." needs nothing
+        line_start = (char in ".)" and text[:i].isdigit()) or (char == "=" and i == 0)
+        www = char == "." and text[max(i - 3, 0):i].lower() == "www"
+        if (char in _ESCAPED and not plain_joint and not colon_space) or line_start or www:
+            out.append((JOINER if www else "") + "\\" + char
+                       + (JOINER if char in _JOINED else ""))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def progress_text(snap: Snapshot) -> str:

@@ -21,7 +21,7 @@ CANVAS_SIDE = 280  # pixels of the drawing canvas
 def show_progress(snap: Snapshot) -> None:
     """The job's progress bar; the page that shows it keeps the sidebar from showing another."""
     state.session().page_progress = True
-    st.progress(snap.fraction, text=text.progress_text(snap))
+    st.progress(snap.fraction, text=text.md(text.progress_text(snap)))
 
 
 def job_badge() -> None:
@@ -33,7 +33,7 @@ def job_badge() -> None:
     if snap.done and not jobs.saving():  # the bar stays while the server saves the run
         jobs.rerun_if_ended()  # the app's rerun draws the result where the bar was
         if snap.status == "failed":
-            st.error(f"{snap.name} failed: {snap.message}")
+            st.error(text.md(f"{snap.name} failed: {snap.message}"))
         return
     show_progress(snap)
 
@@ -49,16 +49,17 @@ def sidebar() -> None:
         else:
             params = shapes.summarize(run.architecture).total_params
             status = "stopped early" if run.stopped else "trained"
-            st.markdown(f"`{run.name}` · {params:,} parameters  \n{run.dataset} · {status}, "
-                        f"{run.epochs_completed} epoch(s)  \ntest accuracy "
-                        f"**{run.test_accuracy:.1%}**")
+            st.markdown(f"**{text.md(run.name)}** · {params:,} parameters  \n"
+                        f"{text.md(run.dataset.label)} · {status}, "
+                        f"{run.epochs_completed} epoch(s)  \n"
+                        f"test accuracy **{run.test_accuracy:.1%}**")
 
 
 def sidebar_after_page() -> None:
     """The network being built, as the page left it (Build renames an edited one), and a live
     badge while a job runs, unless the page showed its progress itself (one per page)."""
     with st.sidebar:
-        st.caption(f"Being built: `{state.get_arch().name}`")
+        st.caption(f"Being built: **{text.md(state.get_arch().name)}**")
         workspace_note()
         if state.session().page_progress:
             return
@@ -70,7 +71,7 @@ def workspace_note() -> None:
     """Where this student's work lives: the page's link (and why a new workspace was made)."""
     current = state.session()
     if current.notice:
-        st.warning(current.notice)
+        st.warning(text.md(current.notice))  # it never quotes the link; escaped all the same
         current.notice = ""
     st.caption("Your work is saved on this server under this page's link (its `?w=` part) "
                "from your first run, upload, drawing or edited network: bookmark it to come "
@@ -85,19 +86,20 @@ def quick_start_panel(key: str) -> None:
         return
     run = state.current_run()
     if run is not None:
-        st.success(f"Model ready: `{run.name}`, test accuracy {run.test_accuracy:.1%}. "
+        st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.1%}. "
                    "Now draw a digit and see what it answers.")
         st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
         return
     if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
                  type="primary"):
+        from cnnlab.data import refs
         from cnnlab.runs import records
 
         try:
-            jobs.start(presets.get(presets.DEFAULT_PRESET), "mnist-5k",
+            jobs.start(presets.get(presets.DEFAULT_PRESET), refs.named("mnist-5k"),
                        records.Hyperparameters(epochs=jobs.QUICK_EPOCHS))
         except ValueError as exc:  # e.g. the server is busy: say so (a rerun would hide it)
-            st.error(str(exc))
+            st.error(text.md(exc))
             return
         st.rerun()
 

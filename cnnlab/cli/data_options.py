@@ -1,6 +1,12 @@
 """``cnnlab train``'s data set options: ``--dataset``'s companions ``--image-size H W`` and
-``--color`` for class folders, and loading the set with a download notice, a progress line for
-large folders, and the loader's warnings (skipped files) on stderr.
+``--color`` for class folders, made into the run's :class:`~cnnlab.data.refs.DatasetRef` here,
+once, and loading the set with a download notice, a progress line for large folders, and the
+loader's warnings (skipped files) on stderr.
+
+Class folders whose images all share one size over 64 pixels a side (``Limits.propose_side``)
+and no ``--image-size``: the proposed size (that side, the shape kept) is used, with a note
+naming it; images of several sizes still need ``--image-size``. ``CNNLAB_DECODE_SECONDS``
+bounds the decoding as in the web app.
 """
 
 from __future__ import annotations
@@ -8,10 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cnnlab.data.datasets import Dataset
+    from cnnlab.data.refs import DatasetRef
 
 PROGRESS_EVERY = 1000  # images between progress lines while a class folder loads
 
@@ -46,6 +54,36 @@ def _loading_notice(name: str) -> Callable[[int, int], None]:
     return progress
 
 
+def dataset_ref(args: argparse.Namespace) -> DatasetRef:
+    """The ref of ``--dataset`` with ``--image-size`` and ``--color``: a named set, or a
+    folder by its absolute path (so the run's record loads the same folder from anywhere).
+
+    Raises:
+        ValueError: an unknown name, a missing folder, or options for a named set.
+    """
+    from cnnlab.data import datasets, idx, kinds, refs
+
+    text = str(args.dataset).strip()
+    size, color = getattr(args, "image_size", None), getattr(args, "color", None)
+    colour = None if color is None else (kinds.RGB if color == "rgb" else kinds.GREY)
+    key = text.lower().replace("_", "-")
+    if key in refs.NAMES:
+        if size or colour:
+            raise datasets.DatasetError(f"--image-size and --color are for class folders; "
+                                        f"{text} has its own size and colour")
+        return refs.named(key)
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        looks_like_path = any(c in text for c in "/\\~.") or folder.exists()
+        what = f"no folder {folder}" if looks_like_path else f"unknown data set {text!r}"
+        raise datasets.DatasetError(
+            f"{what}: use one of {', '.join(refs.NAMES)} (mnist-5k is built in and works "
+            "offline), the path of a folder with one subfolder of PNG/JPEG images per class "
+            "(optionally inside train/ and test/), or of a folder holding the MNIST-format "
+            f"files {', '.join(stem for _, stem in idx.FOLDER_FILES)} (each optionally .gz)")
+    return refs.folder(folder.absolute(), size, colour)
+
+
 def load(args: argparse.Namespace) -> Dataset:
     """The data set ``args.dataset`` names, its warnings printed to stderr.
 
@@ -53,16 +91,26 @@ def load(args: argparse.Namespace) -> Dataset:
         DatasetError: it cannot be loaded; for a class folder whose images differ in size,
             the message asks for ``--image-size H W``.
     """
-    from cnnlab.data import datasets
+    from cnnlab.data import class_folders, datasets
+    from cnnlab.workspaces import settings
 
-    size, color = getattr(args, "image_size", None), getattr(args, "color", None)
-    key = str(args.dataset).strip().lower()
-    if (size or color) and key in datasets.NAMES:
-        raise datasets.DatasetError(f"--image-size and --color are for class folders; "
-                                    f"{args.dataset} has its own size and colour")
-    dataset = datasets.load_dataset(args.dataset, download_notice(args.dataset),
-                                    image_size=None if size is None else tuple(size),
-                                    color=color, folder_progress=_loading_notice(args.dataset))
+    ref = dataset_ref(args)
+    limits = class_folders.Limits(max_decode_seconds=settings.decode_seconds())
+
+    def load_ref(ref: DatasetRef) -> Dataset:
+        return datasets.load(ref, download_notice(ref.label), limits=limits,
+                             folder_progress=_loading_notice(ref.label))
+
+    try:
+        dataset = load_ref(ref)
+    except class_folders.SizeNeeded as exc:
+        if len(exc.sizes) != 1:
+            raise  # several sizes: which one to train at is the user's choice
+        height, width = exc.proposal
+        print(f"note: the images are {exc.sizes[0][0]}×{exc.sizes[0][1]}, over "
+              f"{limits.propose_side} pixels a side: training at {height}×{width} (give "
+              "--image-size H W for another size)", file=sys.stderr, flush=True)
+        dataset = load_ref(ref.with_options(exc.proposal, ref.colour))
     for warning in dataset.warnings:
         print(f"note: {warning}", file=sys.stderr, flush=True)
     return dataset

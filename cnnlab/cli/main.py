@@ -1,8 +1,9 @@
 """The ``cnnlab`` command line: ``summary``, ``presets``, ``code``, the training commands and
 ``workspaces``.
 
-Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback.
-TensorFlow is imported only by the commands that need it.
+Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback;
+a run that cannot be saved (a full disk, a folder that cannot be written) with exit status 1
+and one ``error:`` line. TensorFlow is imported only by the commands that need it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from cnnlab.architecture import codegen, presets, shapes
 from cnnlab.cli import run_commands, workspace_commands
+from cnnlab.runs import atomic
 
 
 class UsageError(Exception):
@@ -107,14 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input)."""
+    """Run the CLI; returns the exit status (0 ok, 1 not saved, 2 bad input)."""
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except (UsageError, ValueError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, atomic.SaveError) else 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -2,10 +2,11 @@
 
 TensorFlow is imported inside the commands, never when this module is imported, so
 ``cnnlab summary`` stays quick. Exit status: 0 done; 1 the training itself failed (e.g. the
-loss diverged); 2 bad input, or the run could not be saved (one ``error:`` line); 130
-``train`` was interrupted with Ctrl-C or SIGTERM: it stops after the current batch,
-evaluates, and still writes the run folder; a second Ctrl-C only says so, a third quits
-without saving and says the run was not saved.
+loss diverged), or the run could not be saved (a full disk, a file-size limit, a folder that
+cannot be written; checked before training where it can be, and nothing is left behind); 2
+bad input; each with one ``error:`` line. 130: ``train`` was interrupted with Ctrl-C or
+SIGTERM: it stops after the current batch, evaluates, and still writes the run folder; a
+second Ctrl-C only says so, a third quits without saving and says the run was not saved.
 
 ``predict`` reports a blank image (nothing drawn) as ``class_index`` null with a note,
 rather than failing the whole command; an unreadable image file is bad input (status 2).

@@ -41,17 +41,31 @@ _log = logging.getLogger(__name__)
 
 
 def data_spec(dataset: Any) -> dict[str, Any]:
-    """How a worker finds the data: a named data set by name, a small one as its arrays (up
-    to :data:`SEND_LIMIT_BYTES`), a larger folder data set at the same path."""
-    from cnnlab.data import datasets
+    """How a worker finds the data: its ref (:meth:`cnnlab.data.refs.DatasetRef.to_dict`), and
+    unless it is a named set, its arrays when they are small (up to :data:`SEND_LIMIT_BYTES`);
+    a larger folder set is read from the same path on the worker.
 
-    if dataset.name in datasets.NAMES:
-        return {"name": dataset.name}
+    Raises:
+        DatasetError: a larger set that only this server has (an upload, drawings, one made
+            in memory), which the job cannot take along.
+    """
+    from cnnlab.data import datasets, refs
+
+    ref = dataset.ref
+    spec: dict[str, Any] = {"ref": ref.to_dict()}
+    if ref.kind == refs.NAMED:
+        return spec
     arrays = {k: getattr(dataset, k) for k in ("x_train", "y_train", "x_test", "y_test")}
-    if sum(a.nbytes for a in arrays.values()) <= SEND_LIMIT_BYTES:
-        return {"name": dataset.name, "class_names": list(dataset.class_names), "arrays": arrays,
-                "preparation": dataset.preparation}
-    return {"name": dataset.name, "folder": dataset.name}
+    size = sum(a.nbytes for a in arrays.values())
+    if size <= SEND_LIMIT_BYTES:
+        return spec | {"class_names": list(dataset.class_names), "arrays": arrays,
+                       "preparation": dataset.preparation}
+    if ref.kind == refs.FOLDER:
+        return spec
+    raise datasets.DatasetError(
+        f"the data set {ref.label} holds {size / 2**20:,.0f} MB, more than the "
+        f"{SEND_LIMIT_BYTES / 2**20:.0f} MB a job takes to the cluster; a larger set must be a "
+        "named one or a folder at the same path on every worker")
 
 
 class ClusterJob(engine.TrainingJob):
@@ -240,7 +254,7 @@ class ClusterJob(engine.TrainingJob):
                         if stopped else None),
             seconds=snap.elapsed)
         return Run(name=self.name, architecture=self.architecture, model=model,
-                   hyperparameters=hp, dataset=data.name, class_names=tuple(data.class_names),
+                   hyperparameters=hp, dataset=data.ref, class_names=tuple(data.class_names),
                    history=tuple(history), metrics=metrics, misclassified=tuple(misclassified),
                    curve=snap.curve, epoch_weights=dict(self._epoch_weights),
                    input_preparation=data.preparation)

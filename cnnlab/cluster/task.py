@@ -36,24 +36,25 @@ def unpack_weights(data: bytes) -> list[np.ndarray]:
 
 
 def load_data(spec: dict[str, Any], worker: str) -> Any:
-    """The job's data set on this worker: by name, from the arrays sent, or from a folder.
+    """The job's data set on this worker (``spec`` from :func:`cnnlab.cluster.job.data_spec`):
+    from the arrays sent, else loaded by its ref (a named set, or a folder at the same path).
 
     Raises:
-        DatasetError: this worker lacks it; the message names the worker and where it looked.
+        DatasetError: this worker lacks it; the message names the worker and the data set.
     """
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
 
+    ref = refs.DatasetRef.from_dict(spec["ref"])
     if "arrays" in spec:
-        return datasets.Dataset(name=spec["name"], class_names=tuple(spec["class_names"]),
+        return datasets.Dataset(ref=ref, class_names=tuple(spec["class_names"]),
                                 preparation=spec.get("preparation", ""), **spec["arrays"])
-    where = spec.get("folder") or spec["name"]
     try:
-        return datasets.load_dataset(where)
+        return datasets.load(ref)
     except datasets.DatasetError as exc:
         hint = ("a folder data set over 100 MB must be at the same path on every worker"
-                if "folder" in spec else "a named data set is read from the worker's own "
-                "Keras cache (~/.keras/datasets); copy its files there")
-        raise datasets.DatasetError(f"worker {worker} cannot load the data set {where}: "
+                if ref.kind == refs.FOLDER else "a named data set is read from the worker's "
+                "own Keras cache (~/.keras/datasets); copy its files there")
+        raise datasets.DatasetError(f"worker {worker} cannot load the data set {ref.label}: "
                                     f"{exc} ({hint})") from None
 
 

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from cnnlab.data import class_folders, image_files
+from cnnlab.data import class_folders, image_files, refs
 from cnnlab.data.dataset import Dataset, DatasetError
 from cnnlab.files import archives, disk
 
@@ -134,7 +134,7 @@ def _opened(source: str | os.PathLike[str] | bytes, where: str,
 
 def unpack(source: str | os.PathLike[str] | bytes, target: str | os.PathLike[str],
            limits: class_folders.Limits | None = None, max_bytes: int | None = None, *,
-           name: str | None = None, fits: Fits | None = None) -> Path:
+           shown: str | None = None, fits: Fits | None = None) -> Path:
     """Unpack a zip of class folders into the new folder ``target``, checks first.
 
     Args:
@@ -143,8 +143,8 @@ def unpack(source: str | os.PathLike[str] | bytes, target: str | os.PathLike[str
         limits: the class-folder limits (:class:`class_folders.Limits` defaults when None).
         max_bytes: the most bytes the images may declare unpacked (default
             ``limits.max_total_bytes``).
-        name: the zip's name as its user knows it (an upload's file name), for messages;
-            default the file's name.
+        shown: the zip's name in messages (default its file name): the name the user gave
+            (an upload's file name), never that of a temporary copy.
         fits: called with what unpacking will take on disk (:func:`footprint`, in the
             file system's blocks) before anything is written; raises to refuse the zip.
     Returns:
@@ -158,8 +158,8 @@ def unpack(source: str | os.PathLike[str] | bytes, target: str | os.PathLike[str
     max_bytes = limits.max_total_bytes if max_bytes is None else min(max_bytes,
                                                                       limits.max_total_bytes)
     target = Path(target)
-    shown = name or ("the upload" if isinstance(source, bytes) else Path(source).name)
-    where = f"the zip {shown}"
+    default = "the upload" if isinstance(source, bytes) else Path(source).name
+    where = f"the zip {shown or default}"
     if target.exists():
         raise DatasetError(f"a data set named {target.name!r} exists already; choose another "
                            "name")
@@ -188,24 +188,25 @@ def unpack(source: str | os.PathLike[str] | bytes, target: str | os.PathLike[str
 
 
 def from_zip(zip_path: str | os.PathLike[str] | bytes, target: str | os.PathLike[str],
-             image_size: tuple[int, int] | None = None, color: str | None = None, seed: int = 0,
-             *, limits: class_folders.Limits | None = None, max_bytes: int | None = None,
-             progress: class_folders.Progress | None = None, name: str | None = None,
+             ref: refs.DatasetRef, seed: int = 0, *,
+             limits: class_folders.Limits | None = None, max_bytes: int | None = None,
+             progress: class_folders.Progress | None = None, shown: str | None = None,
              fits: Fits | None = None) -> tuple[Dataset, list[str]]:
-    """:func:`unpack` the zip into ``target``, then :func:`class_folders.load_class_folder` it.
+    """:func:`unpack` the zip into ``target``, then :func:`class_folders.load_class_folder` it
+    as the data set ``ref``.
 
     The unpacked folder stays (a page loads it again later by path); it is removed again when
-    the set cannot be loaded, except when only ``image_size`` is missing
-    (:class:`class_folders.SizesDiffer`: load the folder again with a size).
+    the set cannot be loaded, except when only an image size is missing
+    (:class:`class_folders.SizeNeeded`: load the folder again with a size).
 
     Example:
-        >>> ds, notes = from_zip("shapes.zip", workspace / "datasets" / "shapes")  # doctest: +SKIP
+        >>> ds, notes = from_zip("shapes.zip", datasets / "shapes",
+        ...                      refs.upload("shapes"))  # doctest: +SKIP
     """
-    root = unpack(zip_path, target, limits, max_bytes, name=name, fits=fits)
+    root = unpack(zip_path, target, limits, max_bytes, shown=shown, fits=fits)
     try:
-        return class_folders.load_class_folder(root, image_size, color, seed, limits=limits,
-                                                progress=progress)
-    except class_folders.SizesDiffer:
+        return class_folders.load_class_folder(root, ref, seed, limits=limits, progress=progress)
+    except class_folders.SizeNeeded:
         raise
     except DatasetError:
         shutil.rmtree(target, ignore_errors=True)

@@ -2,18 +2,22 @@
 of loaded ones.
 
 Images stay uint8 ``(n, height, width, channels)`` (never float copies) and every array is
-read-only, since one loaded data set is shared by all users of the server.
+read-only, since one loaded data set is shared by all users of the server. The cache draws from
+the server's one memory budget (:mod:`cnnlab.memory.budget`, ``CNNLAB_MEMORY_MB``): each loaded
+set, each image size and colour of it, counts its arrays' bytes, and the least recently used
+entry of any of the server's caches makes room. A set evicted while a job trains on it stays
+alive through the job's own reference.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 
-from cnnlab.data import kinds
+from cnnlab.data import kinds, refs
+from cnnlab.memory import budget
 
 
 class DatasetError(ValueError):
@@ -25,9 +29,11 @@ class Dataset:
     """A labelled image data set split into train and test, with read-only uint8 images.
 
     Images given as ``(n, h, w)`` get a channel axis; all arrays become read-only views.
+    ``ref`` says which data set this is (:class:`cnnlab.data.refs.DatasetRef`); ``name`` is its
+    label.
     """
 
-    name: str
+    ref: refs.DatasetRef
     class_names: tuple[str, ...]
     x_train: np.ndarray
     y_train: np.ndarray
@@ -38,6 +44,9 @@ class Dataset:
     warnings: tuple[str, ...] = ()  # what loading noticed, e.g. files a class folder skipped
 
     def __post_init__(self) -> None:
+        if not isinstance(self.ref, refs.DatasetRef):
+            raise TypeError(f"a Dataset's ref must be a DatasetRef; received "
+                            f"{type(self.ref).__name__} (make one with cnnlab.data.refs)")
         object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
         object.__setattr__(self, "preparation", kinds.preparation_of(self))
         object.__setattr__(self, "warnings", tuple(str(w) for w in self.warnings))
@@ -48,6 +57,16 @@ class Dataset:
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise DatasetError(f"data set {self.name}: train images are {self.x_train.shape[1:]}"
                                f" but test images are {self.x_test.shape[1:]}; they must match")
+
+    @property
+    def name(self) -> str:
+        """The data set's label (:attr:`cnnlab.data.refs.DatasetRef.label`), for messages."""
+        return self.ref.label
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the images and labels hold (what the data-set cache counts)."""
+        return sum(int(a.nbytes) for a in (self.x_train, self.y_train, self.x_test, self.y_test))
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -115,28 +134,15 @@ class DatasetInfo:
         return f"{self.name:<14} {state:<18} {self.description}\n{'':<15}{self.detail}"
 
 
-_CACHE: dict[tuple, Dataset] = {}
-_LOCKS: dict[tuple, threading.Lock] = {}
-_GUARD = threading.Lock()
+CACHE = budget.ByteCache("data sets")  # every loaded set, counted by its arrays' bytes
 
 
 def clear_cache() -> None:
     """Forget every loaded data set (the next load reads the files again)."""
-    with _GUARD:
-        _CACHE.clear()
+    CACHE.clear()
 
 
-def cached(key: tuple, build: Callable[[], Dataset]) -> Dataset:
-    """``_CACHE[key]``, built once even when several threads ask at the same time."""
-    with _GUARD:
-        if key in _CACHE:
-            return _CACHE[key]
-        lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        with _GUARD:
-            if key in _CACHE:
-                return _CACHE[key]
-        dataset = build()
-        with _GUARD:
-            _CACHE[key] = dataset
-        return dataset
+def cached(key: Hashable, build: Callable[[], Dataset]) -> Dataset:
+    """The data set cached under ``key``, built once even when several threads ask at the same
+    time, and kept (as its :attr:`Dataset.nbytes`) while the memory budget has room."""
+    return CACHE.get_or_build(key, build, size=lambda dataset: dataset.nbytes)

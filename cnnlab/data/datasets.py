@@ -1,21 +1,24 @@
-"""The image data sets: the built-in ``mnist-5k``, ``mnist``, ``fashion-mnist`` and local folders.
+"""The image data sets: the built-in ``mnist-5k``, ``mnist``, ``fashion-mnist``, ``cifar-10`` and
+local folders, loaded by their :class:`~cnnlab.data.refs.DatasetRef`.
 
 Images stay uint8 ``(n, height, width, channels)`` (never float copies) and every array is
 read-only, since one loaded data set is shared by all users of the server: loads are cached
-process-wide. ``mnist`` and ``fashion-mnist`` are read from (and, when missing, downloaded
-into) the same files ``keras.datasets`` uses, with numpy only: importing this module never
-imports TensorFlow. Class folders are read by :mod:`cnnlab.data.class_folders`.
+process-wide, within the server's memory budget (:mod:`cnnlab.data.dataset`). ``mnist`` and
+``fashion-mnist`` are read from (and, when missing, downloaded into) the same files
+``keras.datasets`` uses, with numpy only: importing this module never imports TensorFlow. Class
+folders are read by :mod:`cnnlab.data.class_folders`. A workspace's uploaded sets and drawn
+classes are loaded by the web app (:mod:`cnnlab.workspaces.data_roots`).
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from cnnlab.data import cifar, class_folders, folder_scan, idx, kinds
+from cnnlab.data import cifar, class_folders, folder_scan, idx, kinds, refs
 from cnnlab.data.dataset import (  # noqa: F401  (datasets.Dataset, datasets.clear_cache)
     Dataset,
     DatasetError,
@@ -26,7 +29,7 @@ from cnnlab.data.dataset import (  # noqa: F401  (datasets.Dataset, datasets.cle
 from cnnlab.data.kinds import DIGITS, FASHION_CLASSES  # noqa: F401  (datasets.DIGITS etc.)
 
 DEFAULT_DATASET = "mnist-5k"
-NAMES = ("mnist-5k", "mnist", "fashion-mnist", "cifar-10")
+NAMES = refs.NAMES
 DESCRIPTIONS = {
     "mnist-5k": "built-in: 5,000 MNIST digits (CC BY-SA 3.0), 4,000 train / 1,000 test",
     "mnist": "MNIST: 70,000 handwritten digits (CC BY-SA 3.0), 60,000 train / 10,000 test",
@@ -37,53 +40,74 @@ BUILTIN_SEED, BUILTIN_TEST_PER_CLASS = 0, 100
 DownloadProgress = Callable[[int, int], None]
 
 
-def load_dataset(name_or_folder: str = DEFAULT_DATASET,
-                 progress: DownloadProgress | None = None, *,
-                 class_names: Sequence[str] | None = None,
-                 image_size: Sequence[int] | None = None, color: str | None = None,
-                 folder_progress: class_folders.Progress | None = None) -> Dataset:
-    """Load a data set by name, or from a folder of MNIST-format IDX files or class folders
-    (see :mod:`cnnlab.data.class_folders`); cached.
+def load(ref: refs.DatasetRef, progress: DownloadProgress | None = None, *,
+         folder_progress: class_folders.Progress | None = None,
+         limits: class_folders.Limits | None = None, download: bool = True) -> Dataset:
+    """Load a named data set, or a folder of MNIST-format IDX files or class folders; cached.
 
     Args:
-        name_or_folder: ``mnist-5k`` (built in, offline), ``mnist``, ``fashion-mnist``,
-            ``cifar-10``, a folder holding ``train-images-idx3-ubyte``,
-            ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
-            ``t10k-labels-idx1-ubyte`` (each optionally .gz), or a class-folder tree.
+        ref: a ``named`` or ``folder`` :class:`~cnnlab.data.refs.DatasetRef` (a folder's name
+            is its path; its image size and colour apply to class folders).
         progress: called as ``progress(bytes_done, bytes_total)`` while files download.
-        class_names: for a folder, one name per label; by default the Fashion-MNIST names
-            if the folder's name contains "fashion", else "0", "1", ...
-        image_size, color: for class folders, ``(height, width)`` to resize to and
-            ``"rgb"``/``"grayscale"`` (see :func:`class_folders.load_class_folder`).
         folder_progress: for class folders, ``progress(images_done, images_total)``.
+        limits: for class folders, :class:`class_folders.Limits` (defaults when None).
+        download: whether a named set missing from the Keras cache may be downloaded; when
+            False it is refused instead (the web app downloads on a button press only).
     Returns:
-        The data set; the same object on later calls.
+        The data set, whose ``ref`` is ``ref``; the same object on later calls while cached.
     Raises:
-        DatasetError: unknown name, missing or malformed files, or a failed download.
+        DatasetError: missing or malformed files, a failed or refused download, a ref of
+            another kind (uploads and drawings belong to a workspace, recorded refs are names
+            only); ``class_folders.SizeNeeded`` when class folders need an image size.
+
+    Example:
+        >>> load(refs.named("mnist-5k")).image_shape
+        (28, 28, 1)
     """
-    key = str(name_or_folder).strip().lower().replace("_", "-")
-    if key in NAMES and class_names is not None:
-        raise DatasetError(f"class_names can only be given for a folder; {key} has its own")
-    if key == "mnist-5k":
+    if ref.kind == refs.NAMED:
+        if not download and not on_disk(ref.name):
+            raise DatasetError(f"{ref.name} is not on this server yet: download it on the "
+                               "Train page first")
+        return _load_named(ref, progress)
+    if ref.kind == refs.FOLDER:
+        return load_folder(pathlib.Path(ref.name).expanduser(), ref,
+                           folder_progress=folder_progress, limits=limits)
+    raise DatasetError(f"the data set {ref.label} is not a named data set or a folder: "
+                       + ("it is a workspace's own, loaded in the web app" if ref.loadable else
+                          "it is only recorded by a run, and cannot be loaded"))
+
+
+def load_dataset(name: str = DEFAULT_DATASET,
+                 progress: DownloadProgress | None = None) -> Dataset:
+    """The named data set ``name`` (one of :data:`NAMES`, any case, ``_`` for ``-``):
+    ``load(refs.named(name))``."""
+    return load(refs.named(str(name).strip().lower().replace("_", "-")), progress)
+
+
+def _load_named(ref: refs.DatasetRef, progress: DownloadProgress | None) -> Dataset:
+    if ref.name == "mnist-5k":
         return cached(("mnist-5k",), _load_builtin)
-    if key == cifar.NAME:
+    if ref.name == cifar.NAME:
         source = cifar.available()
-        return cached((key, str(source)), lambda: _load_cifar(progress))
-    if key in idx.KERAS_FILES:
-        paths = idx.keras_cache_files(key)
-        return cached((key, str(paths[0])), lambda: _load_keras(key, paths, progress))
-    folder = pathlib.Path(name_or_folder).expanduser()
-    named = None if folder.is_dir() else class_folders.parse_name(str(name_or_folder))
-    if named is not None:  # a class folder's name with its options: "FOLDER (32×32, rgb)"
-        return class_folders.load_class_folder(named[0], image_size or named[1],
-                                               color or named[2], progress=folder_progress)[0]
+        return cached((ref.name, str(source)), lambda: _load_cifar(progress))
+    paths = idx.keras_cache_files(ref.name)
+    return cached((ref.name, str(paths[0])), lambda: _load_keras(ref.name, paths, progress))
+
+
+def load_folder(folder: pathlib.Path, ref: refs.DatasetRef, *,
+                folder_progress: class_folders.Progress | None = None,
+                limits: class_folders.Limits | None = None) -> Dataset:
+    """The folder data set ``ref`` read from ``folder`` (where it is: the web app resolves a
+    folder under its data roots first); messages name ``ref.label``, not ``folder``.
+
+    Raises:
+        DatasetError: not a folder of IDX files or class folders, or unreadable files.
+    """
     if not folder.is_dir():
-        looks_like_path = any(c in str(name_or_folder) for c in "/\\~.") or folder.exists()
-        what = f"no folder {folder}" if looks_like_path else f"unknown data set {name_or_folder!r}"
-        raise DatasetError(f"{what}: use one of {', '.join(NAMES)} (mnist-5k is built in and "
-                           "works offline), the path of a folder with one subfolder of "
-                           "PNG/JPEG images per class (optionally inside train/ and test/), "
-                           "or of a folder holding the MNIST-format files "
+        raise DatasetError(f"no folder {ref.label}: use one of {', '.join(NAMES)} (mnist-5k is "
+                           "built in and works offline), the path of a folder with one "
+                           "subfolder of PNG/JPEG images per class (optionally inside train/ "
+                           "and test/), or of a folder holding the MNIST-format files "
                            f"{', '.join(stem for _, stem in idx.FOLDER_FILES)} (each "
                            "optionally .gz)")
     folder = folder.resolve()
@@ -91,14 +115,24 @@ def load_dataset(name_or_folder: str = DEFAULT_DATASET,
         files = idx.find_folder_files(folder)
     except idx.IdxError as exc:
         if not folder_scan.is_class_folder(folder):
-            raise DatasetError(f"cannot load the folder {folder}: {exc}; or give a folder "
+            raise DatasetError(f"cannot load the folder {ref.label}: {exc}; or give a folder "
                                "with one subfolder of PNG/JPEG images per class") from exc
-        return class_folders.load_class_folder(folder, image_size, color,
+        return class_folders.load_class_folder(folder, ref, limits=limits,
                                                progress=folder_progress)[0]
-    names = None if class_names is None else tuple(class_names)
+    if ref.image_size or ref.colour:
+        raise DatasetError(f"{ref.label} is a folder of MNIST-format files, which have their "
+                           "own size and colour: give no image size or colour")
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files.values())
-    return cached(("folder", str(folder), names, stamp),
-                   lambda: _load_folder(folder, files, names))
+    return cached(("folder", str(folder), stamp, ref), lambda: _load_folder(folder, files, ref))
+
+
+def on_disk(name: str) -> bool:
+    """Whether the named data set ``name`` loads without a download (never reads it)."""
+    if name == "mnist-5k":
+        return importlib.resources.files("cnnlab").joinpath("data/mnist_5k.npz").is_file()
+    if name == cifar.NAME:
+        return cifar.available() is not None
+    return all(p.is_file() for p in idx.keras_cache_files(name))
 
 
 def _load_builtin() -> Dataset:
@@ -115,24 +149,24 @@ def _load_builtin() -> Dataset:
                                       replace=False) for c in range(len(DIGITS))])
     train = np.setdiff1d(np.arange(len(labels)), test)
     train, test = rng.permutation(train), rng.permutation(test)  # the file is sorted by class
-    return Dataset(name="mnist-5k", class_names=DIGITS, x_train=images[train],
+    return Dataset(ref=refs.named("mnist-5k"), class_names=DIGITS, x_train=images[train],
                    y_train=labels[train], x_test=images[test], y_test=labels[test],
                    source=DESCRIPTIONS["mnist-5k"])
 
 
 def _load_folder(folder: pathlib.Path, files: dict[str, pathlib.Path],
-                 class_names: tuple[str, ...] | None) -> Dataset:
+                 ref: refs.DatasetRef) -> Dataset:
+    """An MNIST-format folder; the Fashion-MNIST class names if its name says fashion."""
     try:
         x_train, y_train = idx.read_pair(files["train images"], files["train labels"])
         x_test, y_test = idx.read_pair(files["test images"], files["test labels"])
     except idx.IdxError as exc:
-        raise DatasetError(f"cannot load the folder {folder}: {exc}") from exc
-    if class_names is None:
-        count = int(max(y_train.max(), y_test.max())) + 1
-        fashion = "fashion" in folder.name.lower() and count <= len(FASHION_CLASSES)
-        class_names = FASHION_CLASSES if fashion else tuple(str(c) for c in range(max(10, count)))
-    return Dataset(name=str(folder), class_names=class_names, x_train=x_train, y_train=y_train,
-                   x_test=x_test, y_test=y_test, source=f"folder {folder}")
+        raise DatasetError(f"cannot load the folder {ref.label}: {exc}") from exc
+    count = int(max(y_train.max(), y_test.max())) + 1
+    fashion = "fashion" in folder.name.lower() and count <= len(FASHION_CLASSES)
+    class_names = FASHION_CLASSES if fashion else tuple(str(c) for c in range(max(10, count)))
+    return Dataset(ref=ref, class_names=class_names, x_train=x_train, y_train=y_train,
+                   x_test=x_test, y_test=y_test, source=f"MNIST-format folder {ref.label}")
 
 
 def _load_keras(name: str, paths: list[pathlib.Path], progress: DownloadProgress | None) -> Dataset:
@@ -152,7 +186,8 @@ def _load_keras(name: str, paths: list[pathlib.Path], progress: DownloadProgress
         else:
             x_train, y_train = idx.read_pair(paths[1], paths[0])
             x_test, y_test = idx.read_pair(paths[3], paths[2])
-        return Dataset(name=name, class_names=DIGITS if name == "mnist" else FASHION_CLASSES,
+        return Dataset(ref=refs.named(name),
+                       class_names=DIGITS if name == "mnist" else FASHION_CLASSES,
                        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                        source=f"{DESCRIPTIONS[name]}; Keras cache {paths[0].parent}")
     except (OSError, KeyError, ValueError) as exc:  # IdxError and DatasetError are ValueErrors
@@ -171,7 +206,8 @@ def _load_cifar(progress: DownloadProgress | None) -> Dataset:
         raise DatasetError(f"the cached cifar-10 files are unreadable ({exc}); delete "
                            f"{cifar.archive_path()} and {cifar.folders()[0].parent} to "
                            "download them again, or use the built-in data set mnist-5k") from exc
-    return Dataset(name=cifar.NAME, class_names=cifar.CLASSES, source=DESCRIPTIONS[cifar.NAME],
+    return Dataset(ref=refs.named(cifar.NAME), class_names=cifar.CLASSES,
+                   source=DESCRIPTIONS[cifar.NAME],
                    preparation=kinds.RESIZE, **arrays)
 
 

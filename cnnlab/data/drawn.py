@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnlab.data import kinds
-from cnnlab.data.datasets import Dataset
+from cnnlab.data import kinds, refs
+from cnnlab.data.dataset import Dataset
 
 SIDE = 28  # every example is SIDE × SIDE grey
 MIN_CLASSES = 2
@@ -35,7 +35,7 @@ MAX_PER_CLASS_DEFAULT = 200  # CNNLAB_DRAWN_MAX_PER_CLASS
 MIN_PER_CLASS = 10  # examples of each class needed before training
 NAME_CHARS = 30
 TEST_SHARE = 0.2  # held out per class, at least one example each
-DATASET_NAME = "my drawings"
+SPLIT_SEED = 0  # the split the My classes page trains with and Feature maps shows the test of
 _NAME_FORM = re.compile(r"\w[\w \-]*", re.UNICODE)
 
 
@@ -206,15 +206,13 @@ class DrawnSet:
         return [f"{name}: {count} of {MIN_PER_CLASS}" for name, count in
                 zip(self.names, self.counts(), strict=True) if count < MIN_PER_CLASS]
 
-    def to_dataset(self, seed: int = 0, copies: int = 0, strength: str = "light") -> Dataset:
-        """The set as a :class:`Dataset`: a seeded stratified split (:data:`TEST_SHARE` of each
-        class, at least one, held out for testing), the training part optionally multiplied.
+    def to_dataset(self, seed: int = SPLIT_SEED) -> Dataset:
+        """The set as a :class:`Dataset` (ref :func:`cnnlab.data.refs.drawn`): a seeded
+        stratified split, :data:`TEST_SHARE` of each class (at least one) held out for testing.
+        More training examples are made by :func:`cnnlab.training.multiply.with_copies`.
 
         Args:
-            seed: the split's (and the copies') seed.
-            copies: augmented copies of each training example added to the training split
-                (:func:`cnnlab.training.multiply.multiplied`); 0 for none.
-            strength: how far the copies move (``light`` or ``strong``).
+            seed: the split's seed.
         Raises:
             DrawnError: a class has fewer than :data:`MIN_PER_CLASS` examples.
         """
@@ -228,20 +226,9 @@ class DrawnSet:
                 :max(1, round(TEST_SHARE * count))] for c, count in enumerate(self.counts())])
         train = rng.permutation(np.setdiff1d(np.arange(len(self.labels)), test))
         test = rng.permutation(test)  # the classes mixed, as in every other data set
-        x_train, y_train = self.images[train], self.labels[train]
-        if copies:
-            from cnnlab.training import multiply
-
-            extra = multiply.multiplied(x_train, copies, strength, seed)  # (n, copies, 28, 28)
-            x_train = np.concatenate([x_train, extra.reshape(-1, SIDE, SIDE)])
-            y_train = np.concatenate([y_train, np.repeat(y_train, copies)])
-            order = rng.permutation(len(y_train))
-            x_train, y_train = x_train[order], y_train[order]
         described = ", ".join(f"{n} ({c})" for n, c in zip(self.names, self.counts(),
                                                             strict=True))
-        return Dataset(name=DATASET_NAME, class_names=self.names, x_train=x_train,
-                       y_train=y_train, x_test=self.images[test],
+        return Dataset(ref=refs.drawn(), class_names=self.names, x_train=self.images[train],
+                       y_train=self.labels[train], x_test=self.images[test],
                        y_test=self.labels[test], preparation=kinds.MNIST_DIGITS,
-                       source=f"drawn in CNN Lab: {described}"
-                              + (f"; each training drawing with {copies} {strength} copies"
-                                 if copies else ""))
+                       source=f"drawn in CNN Lab: {described}")

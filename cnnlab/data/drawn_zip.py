@@ -5,8 +5,8 @@ name is the class name), so the download trains elsewhere too. An uploaded zip i
 from its directory before anything is decompressed: at most :data:`MAX_ZIP_BYTES`, every
 member a plain (stored or deflate) PNG of at most :data:`MAX_PNG_BYTES` inside exactly one
 class folder, no absolute paths, ``..``, links or encryption, no more members than the set's
-limits allow. Each PNG is decoded by :mod:`cnnlab.inspect.pixels` (PNG only, dimensions read
-from the header first) and must be 28×28.
+limits allow. Each PNG is decoded by :func:`cnnlab.data.image_files.decode_bytes` (dimensions
+read from the header first; colour made grey, 16-bit grey scaled to 8 bits) and must be 28×28.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import zipfile
 import numpy as np
 from PIL import Image
 
+from cnnlab.data import image_files
 from cnnlab.data.drawn import SIDE, DrawnError, DrawnSet, check_name
 from cnnlab.files import archives
-from cnnlab.inspect import pixels
 
 MAX_ZIP_BYTES = 20 * 2**20
 MAX_PNG_BYTES = 64 * 2**10
+MAX_PNG_PIXELS = 4096 * 4096  # declared by a PNG's header, checked before decoding it
 _IGNORED = ("__MACOSX/", ".DS_Store")
 
 
@@ -111,14 +112,10 @@ def from_zip_bytes(data: bytes, max_classes: int, max_per_class: int) -> DrawnSe
 def _read_png(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     try:
         raw = zf.read(info)
-        arr, full = pixels.read_image_bytes(raw, MAX_PNG_BYTES)
+        arr = image_files.decode_bytes(raw, None, rgb=False, max_pixels=MAX_PNG_PIXELS)[..., 0]
     except (ValueError, OSError, zipfile.BadZipFile, RuntimeError) as exc:
         raise DrawnError(f"the zip's {info.filename} is not a readable PNG ({exc})") from None
-    if arr.ndim == 3:  # RGBA or RGB: the brightness (the download is grey)
-        arr = arr[..., :3].mean(axis=2) if arr.shape[2] >= 3 else arr[..., 0]
     if arr.shape != (SIDE, SIDE):
         raise DrawnError(f"the zip's {info.filename} is {arr.shape[1]}×{arr.shape[0]} pixels; "
                          f"drawn examples are {SIDE}×{SIDE} grey, as the download has them")
-    if arr.dtype != np.uint8 or full != 255:  # 16-bit or RGB averaged: back to 0..255
-        arr = np.clip(np.round(np.asarray(arr, np.float64) * (255 / full)), 0, 255)
-    return arr.astype(np.uint8)
+    return arr

@@ -39,7 +39,7 @@ def is_class_folder(folder: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _subfolders(folder: Path, skipped: list, notes: list) -> list[str]:
+def _subfolders(folder: Path, skipped: list, notes: list, shown: str) -> list[str]:
     names, loose = [], 0
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.name.startswith(".") or entry.name == "__MACOSX":
@@ -51,7 +51,7 @@ def _subfolders(folder: Path, skipped: list, notes: list) -> list[str]:
         else:
             loose += 1
     if loose:
-        notes.append(f"ignored {loose} file(s) directly in {folder}: images go in one subfolder "
+        notes.append(f"ignored {loose} file(s) directly in {shown}: images go in one subfolder "
                      "per class")
     return names
 
@@ -71,34 +71,35 @@ def _walk(folder: Path, label: int, split: str, found: list, skipped: list, igno
                 ignored.append(name)
 
 
-def scan(folder: Path, limits: Any) -> Found:
+def scan(folder: Path, limits: Any, shown: str) -> Found:
     """The tree's image files and class names, checked against ``limits`` (a
-    :class:`cnnlab.data.class_folders.Limits`); DatasetError for a bad layout or a limit."""
+    :class:`cnnlab.data.class_folders.Limits`); DatasetError for a bad layout or a limit.
+    Notes and messages call the folder ``shown`` (what the user gave), never its path."""
     skipped: list[tuple[Path, str]] = []
     notes: list[str] = []
-    top = _subfolders(folder, skipped, notes)
+    top = _subfolders(folder, skipped, notes, shown)
     layout = "an 80/20 split"
     if "train" in top and "test" in top:
-        per_split = {s: _subfolders(folder / s, skipped, notes) for s in SPLITS}
+        per_split = {s: _subfolders(folder / s, skipped, notes, f"{shown}: {s}/")
+                     for s in SPLITS}
         if set(per_split["train"]) != set(per_split["test"]):
             differ = sorted(set(per_split["train"]) ^ set(per_split["test"]))
-            raise DatasetError(f"{folder}: train/ and test/ must hold the same class folders; "
+            raise DatasetError(f"{shown}: train/ and test/ must hold the same class folders; "
                                f"only one of them has {', '.join(differ)}")
         names, roots = per_split["train"], [(folder / s, s) for s in SPLITS]
         layout = "its train/ and test/ folders"
         extra = [n for n in top if n not in SPLITS]
         if extra:
-            notes.append(f"ignored {', '.join(extra)} in {folder}: with train/ and test/, only "
+            notes.append(f"ignored {', '.join(extra)} in {shown}: with train/ and test/, only "
                          "those two are read")
     else:
         names, roots = top, [(folder, "")]
     if len(names) < 2:
-        raise DatasetError(f"{folder} holds {len(names)} class folder(s); put the images of each "
+        raise DatasetError(f"{shown} holds {len(names)} class folder(s); put the images of each "
                            f"class (at least 2 classes) in a subfolder named after it, e.g. "
-                           f"{folder}/cat/1.png and {folder}/dog/1.png, optionally inside train/ "
-                           "and test/")
+                           f"cat/1.png and dog/1.png, optionally inside train/ and test/")
     if len(names) > limits.max_classes:
-        raise DatasetError(f"{folder} holds {len(names):,} class folders; at most "
+        raise DatasetError(f"{shown} holds {len(names):,} class folders; at most "
                            f"{limits.max_classes} classes are accepted")
     files: list[tuple[Path, int, str]] = []
     ignored: list[str] = []
@@ -109,7 +110,7 @@ def scan(folder: Path, limits: Any) -> Found:
         notes.append(f"ignored {len(ignored)} file(s) that are not .png, .jpg or .jpeg: "
                      f"{', '.join(ignored[:limits.max_named])}")
     if len(files) > limits.max_images:
-        raise DatasetError(f"{folder} holds {len(files):,} images; at most "
+        raise DatasetError(f"{shown} holds {len(files):,} images; at most "
                            f"{limits.max_images:,} are accepted")
     digest, total = hashlib.sha256(layout.encode()), 0
     for path, _, _ in files:
@@ -120,7 +121,7 @@ def scan(folder: Path, limits: Any) -> Found:
         total += info.st_size
         digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     if total > limits.max_total_bytes:
-        raise DatasetError(f"{folder} holds {total:,} bytes of images; at most "
+        raise DatasetError(f"{shown} holds {total:,} bytes of images; at most "
                            f"{limits.max_total_bytes:,} bytes are accepted")
     notes.insert(0, f"{len(files):,} images in {len(names)} classes, split by {layout}")
     return Found(files, tuple(names), skipped, notes, digest.hexdigest())

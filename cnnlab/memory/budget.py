@@ -302,13 +302,15 @@ class ByteCache:
             return value
         with self.budget._lock:
             lock = self._building.setdefault(key, threading.Lock())
-        with lock:
-            value = self.get(key)
-            if value is None:
-                value = build()
-                self.put(key, value, size(value))
-        with self.budget._lock:
-            self._building.pop(key, None)
+        try:
+            with lock:
+                value = self.get(key)
+                if value is None:
+                    value = build()
+                    self.put(key, value, size(value))
+        finally:  # a build that raised leaves no lock behind either
+            with self.budget._lock:
+                self._building.pop(key, None)
         return value
 
 

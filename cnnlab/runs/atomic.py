@@ -18,9 +18,35 @@ from typing import Any
 
 SPARE_BYTES = 1 << 20  # free space kept beyond the estimate (file-system overhead)
 
+_REASONS = {  # what a learner or teacher can do about each
+    errno.ENOSPC: "the disk is full; free some space and save again",
+    errno.EDQUOT: "the disk quota is used up; free some space and save again",
+    errno.EFBIG: "a file would pass the size this process may write (ulimit -f); raise the "
+                 "limit or save a smaller run",
+    errno.EROFS: "the file system is read-only; save to another folder",
+    errno.EACCES: "permission denied; save to a folder you can write",
+    errno.EPERM: "permission denied; save to a folder you can write",
+}
+
 
 class SaveError(ValueError):
-    """A folder that could not be written; the old one, if any, is unchanged."""
+    """A folder that could not be written; the old one, if any, is unchanged.
+
+    ``str()`` is ``"cannot save to <folder>: <reason>"``; ``reason`` alone names no path, for
+    pages that must not show the server's folders.
+    """
+
+    def __init__(self, folder: Path, reason: str) -> None:
+        super().__init__(f"cannot save to {folder}: {reason}")
+        self.reason = reason
+
+    @classmethod
+    def from_os_error(cls, folder: Path, exc: BaseException) -> SaveError:
+        """The error for ``exc`` (from h5py, Keras or the OS) while writing ``folder``."""
+        if isinstance(exc, OSError) and exc.errno in _REASONS:
+            return cls(folder, _REASONS[exc.errno])
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return cls(folder, detail.splitlines()[0] if detail else type(exc).__name__)
 
 
 def _json_ready(value: Any) -> Any:
@@ -44,12 +70,6 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json_text(data), encoding="utf-8")
 
 
-def _message(folder: Path, exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return f"cannot save to {folder}: the disk is full; free some space and save again"
-    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return f"cannot save to {folder}: {detail or type(exc).__name__}"
-
 
 def check_target(folder: str | os.PathLike[str], owned: Iterable[str]) -> None:
     """Raise :class:`SaveError` unless ``folder`` can be (re)created: its parent made, and the
@@ -58,20 +78,20 @@ def check_target(folder: str | os.PathLike[str], owned: Iterable[str]) -> None:
     for parent in folder.parents:  # the nearest existing one must be a folder
         if parent.exists():
             if not parent.is_dir():
-                raise SaveError(f"cannot save to {folder}: {parent} is a file, not a folder")
+                raise SaveError(folder, f"{parent} is a file, not a folder")
             break
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         if folder.exists() and not folder.is_dir():
-            raise SaveError(f"cannot save to {folder}: it is a file, not a folder")
+            raise SaveError(folder, "it is a file, not a folder")
         others = sorted(set(os.listdir(folder)) - set(owned)) if folder.is_dir() else []
         if not os.access(folder.parent, os.W_OK | os.X_OK):
-            raise SaveError(f"cannot save to {folder}: its parent folder is not writable")
+            raise SaveError(folder, "its parent folder is not writable")
     except OSError as exc:
-        raise SaveError(_message(folder, exc)) from None
+        raise SaveError.from_os_error(folder, exc) from None
     if others:
-        raise SaveError(f"cannot save to {folder}: it holds {others[0]!r}, which is not a run "
-                        f"file; use a new or empty folder")
+        raise SaveError(folder, f"it holds {others[0]!r}, which is not a run file; use a new "
+                                "or empty folder")
 
 
 def replace_folder(folder: str | os.PathLike[str], write: Callable[[Path], None],
@@ -96,11 +116,11 @@ def replace_folder(folder: str | os.PathLike[str], write: Callable[[Path], None]
     try:
         free = shutil.disk_usage(folder.parent).free
         if free < needed_bytes + SPARE_BYTES:
-            raise SaveError(f"cannot save to {folder}: it needs about {needed_bytes:,} bytes and "
-                            f"the disk has {free:,} free; free some space and save again")
+            raise SaveError(folder, f"it needs about {needed_bytes:,} bytes and the disk has "
+                                    f"{free:,} free; free some space and save again")
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.saving-", dir=folder.parent))
     except OSError as exc:
-        raise SaveError(_message(folder, exc)) from None
+        raise SaveError.from_os_error(folder, exc) from None
     try:
         os.chmod(staging, 0o755)
         write(staging)
@@ -109,7 +129,7 @@ def replace_folder(folder: str | os.PathLike[str], write: Callable[[Path], None]
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, SaveError):
             raise
-        raise SaveError(_message(folder, exc)) from None
+        raise SaveError.from_os_error(folder, exc) from None
     except BaseException:  # Ctrl-C or SIGTERM: leave no half-written staging folder behind
         shutil.rmtree(staging, ignore_errors=True)
         raise

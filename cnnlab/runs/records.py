@@ -17,6 +17,7 @@ import numpy as np
 
 from cnnlab.architecture.spec import Architecture
 from cnnlab.data.kinds import MNIST_DIGITS
+from cnnlab.data.refs import DatasetRef
 from cnnlab.runs.metrics import Metrics, MetricsView
 from cnnlab.training import augment as augmentation
 
@@ -203,7 +204,9 @@ class Run(MetricsView):
         architecture: with the data set's input shape and class count filled in.
         model: the Keras model (usable for prediction and feature maps).
         hyperparameters: as trained.
-        dataset: the data set's name; ``class_names`` its labels in class-index order.
+        dataset: which data set it was trained on (:class:`cnnlab.data.refs.DatasetRef`; a
+            run saved before refs has a recorded one); ``class_names`` its labels in
+            class-index order.
         history: one :class:`EpochRecord` per epoch that ran (the last may be partial).
         metrics: the test results and how training ended (:class:`Metrics`).
         misclassified: up to ``evaluation.MAX_MISCLASSIFIED`` wrong test predictions, most
@@ -220,7 +223,7 @@ class Run(MetricsView):
     architecture: Architecture
     model: keras.Model
     hyperparameters: Hyperparameters
-    dataset: str
+    dataset: DatasetRef
     class_names: tuple[str, ...]
     history: tuple[EpochRecord, ...]
     metrics: Metrics
@@ -228,3 +231,8 @@ class Run(MetricsView):
     curve: Curve = field(default_factory=Curve)
     epoch_weights: dict[int, list[np.ndarray]] = field(default_factory=dict)
     input_preparation: str = MNIST_DIGITS
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, DatasetRef):  # a label would be parsed back later
+            raise TypeError(f"Run.dataset must be a DatasetRef (the data set's ref); received "
+                            f"{type(self.dataset).__name__}")

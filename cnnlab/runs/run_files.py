@@ -7,8 +7,10 @@ A run folder holds::
     hyperparameters.json   epochs, batch_size, optimizer, learning_rate, validation_fraction, seed
     history.json           {"name", "epochs": [epoch records], "batch_curve": {...}}
     metrics.json           test metrics, confusion matrix, per-class accuracy, misclassified;
-                           the data set's name, class_names, input_preparation and
-                           input (height, width, colour, preparation: kinds.InputFormat)
+                           the data set as dataset_ref (refs.DatasetRef.to_dict) and its
+                           label as dataset (for older readers), class_names,
+                           input_preparation and input (height, width, colour,
+                           preparation: kinds.InputFormat)
     epoch_weights.npz      optional: weights after each epoch, ``e<epoch>_<i>`` arrays
 
 Loading never unpickles and never deserialises Keras objects: the architecture is parsed
@@ -39,7 +41,7 @@ import keras
 import numpy as np
 
 from cnnlab.architecture import spec_json
-from cnnlab.data import kinds
+from cnnlab.data import kinds, refs
 from cnnlab.memory import budget
 from cnnlab.runs import atomic, run_checks
 from cnnlab.runs.metrics import Metrics
@@ -77,10 +79,33 @@ def save_run(run: Run, folder: str | Path) -> Path:
     return atomic.replace_folder(folder, lambda tmp: _write_run(run, tmp), needed, RUN_FILES)
 
 
+def weights_file_bytes(model: keras.Model) -> bytes:
+    """The bytes of ``model.save_weights``'s ``.weights.h5`` file, made in memory.
+
+    HDF5 writing straight to disk cannot fail cleanly: on a full disk or over a file-size
+    limit h5py printed tracebacks and the process died (SIGSEGV). In memory it cannot fail;
+    the bytes then go to disk through ordinary Python I/O, which raises ``OSError``. Keras
+    has no public call that writes weights to memory, so this is ``save_weights_only``'s own
+    two steps on an ``io.BytesIO`` (which ``H5IOStore`` accepts); a test holds the result
+    equal to what ``model.save_weights`` writes.
+    """
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    store = saving_lib.H5IOStore(buffer, mode="w")
+    try:
+        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="",
+                               visited_saveables=set())
+    finally:
+        store.close()
+    return buffer.getvalue()
+
+
 def _texts(run: Run) -> dict[str, str]:
     """The run's JSON files, as they are written."""
-    metrics = dict(run.metrics.to_dict(), dataset=run.dataset,
-                   class_names=list(run.class_names), input_preparation=run.input_preparation,
+    metrics = dict(run.metrics.to_dict(), dataset=run.dataset.label,
+                   dataset_ref=run.dataset.to_dict(), class_names=list(run.class_names),
+                   input_preparation=run.input_preparation,
                    input=kinds.input_format(run).to_dict())
     metrics["misclassified"] = [vars(m) for m in run.misclassified]
     return {ARCHITECTURE: spec_json.architecture_to_json(run.architecture),
@@ -92,13 +117,16 @@ def _texts(run: Run) -> dict[str, str]:
 
 
 def _write_run(run: Run, folder: Path) -> None:
+    # Every file is made in memory (or streamed by numpy) and written with plain Python I/O:
+    # a full disk or a file-size limit is then an OSError, never a crash inside HDF5.
     for name, text in _texts(run).items():
         (folder / name).write_text(text, encoding="utf-8")
-    run.model.save_weights(str(folder / WEIGHTS))
+    (folder / WEIGHTS).write_bytes(weights_file_bytes(run.model))
     arrays = {f"e{epoch}_{i}": w for epoch, weights in run.epoch_weights.items()
               for i, w in enumerate(weights)}
     if arrays:
-        np.savez(folder / EPOCH_WEIGHTS, **arrays)
+        with open(folder / EPOCH_WEIGHTS, "wb") as out:  # numpy closes its zip on errors too
+            np.savez(out, **arrays)
 
 
 def file_sizes(run: Run) -> list[int]:
@@ -228,6 +256,7 @@ def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
                              f"-epoch run")
         curve = Curve.from_dict(history_data.get("batch_curve", {}))
         misclassified = _misclassified(metrics.pop("misclassified", []), arch.num_classes)
+        dataset = refs.from_record(metrics)  # runs saved before refs: a recorded label
         class_names = tuple(str(c) for c in metrics.get("class_names", []))
         record = metrics.pop("input", None)
         recorded = record.get("preparation") if isinstance(record, dict) else None
@@ -261,7 +290,7 @@ def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
     name = history_data.get("name")
     return Run(name=name if isinstance(name, str) and name else folder.name,
                architecture=arch, model=model, hyperparameters=hyperparameters,
-               dataset=str(metrics.get("dataset", "")), class_names=class_names,
+               dataset=dataset, class_names=class_names,
                history=history, metrics=numbers, misclassified=misclassified, curve=curve,
                epoch_weights=epoch_weights, input_preparation=preparation)
 

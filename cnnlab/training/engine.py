@@ -235,7 +235,7 @@ class TrainingJob:
         )
         memory.release_training_state(model)
         return Run(name=self.name, architecture=arch, model=model, hyperparameters=hp,
-                   dataset=data.name, class_names=tuple(data.class_names),
+                   dataset=data.ref, class_names=tuple(data.class_names),
                    history=snap.history, metrics=metrics, misclassified=misclassified,
                    curve=snap.curve, epoch_weights=dict(self._epoch_weights),
                    input_preparation=data.preparation)

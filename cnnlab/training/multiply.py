@@ -15,8 +15,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from cnnlab.data.dataset import Dataset
 from cnnlab.inspect import transform
 from cnnlab.training import augment
 
@@ -54,3 +57,24 @@ def multiplied(images: np.ndarray, copies: int, strength: str = "light",
         if steps > 0 or changed.sum() >= KEEP_INK * moved[i, k].sum():
             out[i, k] = changed
     return out
+
+
+def with_copies(data: Dataset, copies: int, strength: str = "light", seed: int = 0) -> Dataset:
+    """``data`` with :func:`multiplied` copies of each training image added to its training
+    split (shuffled in, seeded); the test split, ref and classes unchanged.
+
+    Args:
+        data: a grey data set (e.g. :meth:`cnnlab.data.drawn.DrawnSet.to_dataset`).
+        copies: copies per training image; 0 returns ``data`` itself.
+        strength, seed: as :func:`multiplied`.
+    """
+    if not copies:
+        return data
+    x_train = data.x_train[..., 0]  # (n, height, width): grey
+    extra = multiplied(x_train, copies, strength, seed)  # (n, copies, height, width)
+    images = np.concatenate([x_train, extra.reshape(-1, *x_train.shape[1:])])
+    labels = np.concatenate([data.y_train, np.repeat(data.y_train, copies)])
+    order = np.random.default_rng(seed).permutation(len(labels))
+    return dataclasses.replace(
+        data, x_train=images[order], y_train=labels[order],
+        source=f"{data.source}; each training image with {copies} {strength} copies")

@@ -97,8 +97,8 @@ def save(workspace: Workspace, drawn_set: drawn.DrawnSet) -> None:
     """Write the set atomically (the old file stays whole until the new one is complete).
 
     Raises:
-        WorkspaceError: the quota or file limit would be passed (nothing is written then);
-            SaveError: the disk refused (the message names no server folder).
+        WorkspaceError: the quota or file limit would be passed (nothing is written then),
+            or the disk refused (the message names no server folder).
     """
     buffer = io.BytesIO()
     np.savez(buffer, names=np.array(drawn_set.names, dtype=str),
@@ -112,8 +112,8 @@ def save(workspace: Workspace, drawn_set: drawn.DrawnSet) -> None:
             atomic.replace_folder(file.parent,
                                   lambda staging: (staging / FILE).write_bytes(payload),
                                   len(payload), owned=[FILE])
-        except atomic.SaveError as exc:
-            raise atomic.SaveError(store.without_paths(str(exc))) from None
+        except atomic.SaveError as exc:  # its reason names no server folder
+            raise store.WorkspaceError(f"the drawn set cannot be saved: {exc.reason}") from None
 
 
 def delete(workspace: Workspace) -> None:

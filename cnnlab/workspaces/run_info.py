@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnlab.architecture import spec, spec_json
+from cnnlab.data import refs
 from cnnlab.files import reading
 from cnnlab.runs.metrics import Metrics, MetricsView
 from cnnlab.runs.records import EpochRecord, Hyperparameters
@@ -33,7 +34,7 @@ class RunInfo(MetricsView):
     name: str
     architecture: spec.Architecture
     hyperparameters: Hyperparameters
-    dataset: str
+    dataset: refs.DatasetRef
     history: tuple[EpochRecord, ...]
     metrics: Metrics
 
@@ -64,10 +65,11 @@ def read(folder: Path) -> RunInfo | None:
             name=str(history.get("name") or folder.name),
             architecture=spec_json.load_architecture(folder / "architecture.json"),
             hyperparameters=Hyperparameters.from_dict(_json(folder / "hyperparameters.json")),
-            dataset=str(metrics.get("dataset", "")),
+            dataset=refs.from_record(metrics),
             history=tuple(EpochRecord.from_dict(r) for r in history.get("epochs", [])),
             metrics=Metrics.from_dict({k: v for k, v in metrics.items() if k not in (
-                "dataset", "class_names", "input_preparation", "misclassified")}))
+                "dataset", "dataset_ref", "class_names", "input_preparation",
+                "misclassified")}))
     except (ValueError, TypeError, KeyError):
         return None
     with _LOCK:

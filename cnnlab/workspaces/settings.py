@@ -16,6 +16,7 @@ WORKSPACE_DAYS_DEFAULT = 30  # days without a write or a visit before `cnnlab wo
 MAX_RUNS_DEFAULT = 20  # runs kept per workspace
 MAX_QUEUE_DEFAULT = 30  # jobs waiting for a slot, server-wide: one per student of a class
 ORPHAN_GRACE_S_DEFAULT = 60.0  # seconds with no open page before a workspace's job ends
+DECODE_SECONDS_DEFAULT = 30.0  # estimated CPU seconds one data set's images may take to decode
 
 
 def _number(name: str, default: float, minimum: float, whole: bool = True) -> float:
@@ -87,3 +88,10 @@ def scheduler() -> str | None:
         raise ValueError(f"CNNLAB_SCHEDULER must look like tcp://HOST:PORT (e.g. "
                          f"tcp://127.0.0.1:8786); received {raw!r}")
     return raw or None
+
+
+def decode_seconds() -> float:
+    """``CNNLAB_DECODE_SECONDS`` (default 30): the estimated CPU seconds decoding one data set's
+    images may take (each image size and colour is a load); a set over it is refused before
+    any image is decoded (:mod:`cnnlab.data.class_folders`)."""
+    return float(_number("CNNLAB_DECODE_SECONDS", DECODE_SECONDS_DEFAULT, 0.1, whole=False))

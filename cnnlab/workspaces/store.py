@@ -3,7 +3,8 @@
 A workspace is the folder ``CNNLAB_HOME/workspaces/<token>/``::
 
     architecture.json      the network being built (spec JSON)
-    workspace.json         {"current": <run folder>, "order": [run folders, oldest first]}
+    workspace.json         {"current": <run folder>, "order": [run folders, oldest first],
+                            "uploaded": [run folders added from someone's run zip]}
     runs/<folder>/         one run folder each, as ``cnnlab.runs.run_files.save_run`` writes
     usage.json, .lock      its disk use as a running total, and the lock its writers hold
                            (:mod:`cnnlab.workspaces.usage`)
@@ -33,7 +34,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,30 +95,6 @@ def open_workspace(token: Any) -> Workspace:
     return workspace
 
 
-def without_paths(text: str) -> str:
-    """``text`` with the server's folders replaced by words, for messages a page shows: a path
-    in a workspace becomes "this workspace's <name>" (never its token), one under the
-    temporary folder "a temporary file", any other under ``CNNLAB_HOME`` "the server's folder".
-
-    Example:
-        >>> without_paths(f"cannot save to {root()}/{'A' * 43}/runs/x: disk full")  # doctest: +SKIP
-        "cannot save to this workspace's x: disk full"
-    """
-    def in_workspace(rest: str) -> str:  # <token>/runs/x: never the token itself
-        parts = Path(rest).parts
-        return (f"this workspace's {parts[-1]}" if len(parts) > 1 else
-                "this workspace" if parts else "the server's folder")
-
-    places = ((root(), in_workspace),
-              (settings.home(), lambda rest: "the server's folder"),
-              (Path(tempfile.gettempdir()), lambda rest: "a temporary file"))
-    for folder, word in places:
-        for form in sorted({str(folder), os.path.realpath(folder)}, key=len, reverse=True):
-            text = re.sub(re.escape(form) + r"(?![\w.-])((?:/[^\s'\":,;()]*)?)",
-                          lambda found, word=word: word(found.group(1).strip("/")), text)
-    return text
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:60] or "run"
 
@@ -173,7 +149,9 @@ class Workspace:
         order += [name for name in present if name not in order and not name.startswith(".")
                   and (runs / name).is_dir()]
         current = data.get("current") if data.get("current") in order else None
-        return {"current": current, "order": order}
+        listed = data.get("uploaded")
+        uploaded = [f for f in listed if f in order] if isinstance(listed, list) else []
+        return {"current": current, "order": order, "uploaded": uploaded}
 
     def _write_index(self, index: dict[str, Any]) -> None:
         """Replace the index (the caller holds the workspace's lock, through recording)."""
@@ -212,17 +190,21 @@ class Workspace:
             raise WorkspaceError(f"no run {folder!r} in this workspace")
         return self.folder / RUNS / folder
 
-    def save_run(self, run: Run) -> str:
+    def save_run(self, run: Run, uploaded: bool = False) -> str:
         """Save ``run`` (atomically) as a new run folder, make it current; its folder name.
 
         What the run will take on disk is checked against the room left first (for a run
         uploaded and for a run a training job saves): nothing is written when it does not fit.
+        ``uploaded``: the run came from a run zip (someone else's, or trained elsewhere), so
+        its record's data set is a name only here (:meth:`was_uploaded`); the server says so,
+        never the zip.
 
         Raises:
             WorkspaceError: the run limit or the quota would be passed (saying what to delete),
-                or the disk refused; the message names no server folder.
+                or the disk refused (full, read-only); the message names no server path, and
+                the workspace is left as it was: no run folder, index unchanged.
         """
-        from cnnlab.runs import run_files
+        from cnnlab.runs import atomic, run_files
 
         with usage.recording(self.folder, RUNS, INDEX):
             self.check_files(run_files.file_sizes(run), f"the run {run.name}")
@@ -231,13 +213,24 @@ class Workspace:
             number = 2
             while folder in taken or (self.folder / RUNS / folder).exists():
                 folder, number = f"{base}_{number}", number + 1
+            path = self.folder / RUNS / folder
             try:
-                run_files.save_run(run, self.folder / RUNS / folder)
-            except ValueError as exc:
-                raise WorkspaceError(without_paths(str(exc))) from None
-            index = self._index()
-            self._write_index({"current": folder, "order": index["order"]})
+                run_files.save_run(run, path)
+                index = self._index()
+                self._write_index(dict(index, current=folder, uploaded=index["uploaded"]
+                                       + ([folder] if uploaded else [])))
+            except (atomic.SaveError, OSError) as exc:
+                if path.is_dir():  # saved, but the index could not follow: undo the run
+                    shutil.rmtree(path, ignore_errors=True)
+                (self.folder / f".{INDEX}.tmp").unlink(missing_ok=True)
+                raise WorkspaceError(exc.reason if isinstance(exc, atomic.SaveError) else
+                                     atomic.SaveError.from_os_error(path, exc).reason) from None
         return folder
+
+    def was_uploaded(self, folder: str) -> bool:
+        """Whether the run ``folder`` was added from a run zip rather than trained here (a
+        run whose data set this server never loaded: pages show its data set as a name)."""
+        return folder in self._index()["uploaded"]
 
     def delete_run(self, folder: str) -> None:
         """Remove a run folder (the current model becomes the newest remaining run)."""
@@ -248,7 +241,7 @@ class Workspace:
             shutil.rmtree(doomed, ignore_errors=True)
             index = self._index()
             current = index["current"] or (index["order"][-1] if index["order"] else None)
-            self._write_index({"current": current, "order": index["order"]})
+            self._write_index(dict(index, current=current))
 
     # --- limits -----------------------------------------------------------------------------------
     def usage(self) -> Usage:
@@ -319,7 +312,10 @@ class Workspace:
         except FileNotFoundError:
             if not self.exists():
                 return  # nothing on disk to keep: no stamp, no folder
-            stamp.touch()
+            try:
+                stamp.touch()
+            except OSError:  # removed meanwhile (a refused first write, a prune)
+                return
         except OSError:
             return
         if len(_VISITS) > 10_000:

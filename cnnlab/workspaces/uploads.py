@@ -4,25 +4,23 @@ workspace's quota (``CNNLAB_WORKSPACE_MB``) and file limit (``CNNLAB_WORKSPACE_F
 its runs: what a zip would take on disk, in blocks and files, is checked against the room left
 before anything is unpacked, and the zip itself is never written to disk.
 
-An uploaded set is named ``upload:<name>`` (with options, ``upload:pets (32×32, rgb)``), never
-by its path, which holds the workspace's token: a run records its data set's name, and a run's
-zip may be shared. Such a name loads only within its own workspace
-(:func:`cnnlab.workspaces.data_roots.load` with the workspace).
+An uploaded set is known by its name (:func:`cnnlab.data.refs.upload`, shown as ``pets (your
+upload)``), never by its path, which holds the workspace's token: a run records its data set,
+and a run's zip may be shared. Such a set loads only within its own workspace
+(:func:`cnnlab.workspaces.data_roots.load` with the workspace). Messages about an upload name
+the file the user gave, never the temporary file or folder it is unpacked through.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 from pathlib import Path
 
-from cnnlab.data import class_folders, class_zip
-from cnnlab.data.dataset import Dataset, DatasetError
+from cnnlab.data import class_zip
 from cnnlab.workspaces import store, usage
 
 DATASETS = "datasets"
-PREFIX = "upload:"
 MAX_NAME = 40
 
 
@@ -46,40 +44,6 @@ def path_of(ws: store.Workspace, name: str) -> Path:
         raise store.WorkspaceError(f"this workspace has no data set {name!r}; upload a zip of "
                                    "class folders first")
     return class_zip.class_root(folder(ws) / name)
-
-
-def load(ws: store.Workspace, name: str, image_size: tuple[int, int] | None = None,
-         color: str | None = None, progress: class_folders.Progress | None = None) -> Dataset:
-    """The uploaded set ``name`` loaded (:func:`class_folders.load_class_folder`), named
-    ``upload:<name>`` with its options; its messages and notes name the set, never its folder
-    (which holds the workspace's token).
-
-    Raises:
-        SizesDiffer: its images have several sizes and no ``image_size`` was given.
-        DatasetError: it cannot be loaded, saying why; WorkspaceError: no such set.
-    """
-    root = path_of(ws, name)
-
-    def shown(text: str) -> str:
-        for form in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
-            text = text.replace(form, f"the data set {name}")
-        return store.without_paths(text)
-
-    try:
-        data, _ = class_folders.load_class_folder(
-            root, image_size, color, progress=progress,
-            name=class_folders.dataset_name(PREFIX + name, image_size, color))
-    except class_folders.SizesDiffer as exc:
-        raise class_folders.SizesDiffer(shown(str(exc)), exc.sizes) from None
-    except DatasetError as exc:
-        raise DatasetError(shown(str(exc))) from None
-    return dataclasses.replace(data, source=shown(data.source),
-                               warnings=tuple(shown(note) for note in data.warnings))
-
-
-def set_name(text: str) -> str | None:
-    """The set's name in ``upload:<name>``, or None when ``text`` is not such a name."""
-    return text.removeprefix(PREFIX) if text.startswith(PREFIX) else None
 
 
 def _free_name(ws: store.Workspace, filename: str) -> str:
@@ -109,7 +73,7 @@ def add_zip(ws: store.Workspace, filename: str, data: bytes) -> Path:
     name = _free_name(ws, filename)
     with usage.recording(ws.folder, f"{DATASETS}/{name}"):  # the workspace made if need be
         return class_zip.unpack(
-            data, folder(ws) / name, name=shown,
+            data, folder(ws) / name, shown=shown,
             fits=lambda need: ws.check_room(need, f"the data set {shown}", runs=False))
 
 

@@ -155,7 +155,7 @@ def recording(folder: Path, *paths: str) -> Iterator[Usage]:
     the workspace's lock, and add what they then take, less what they took, to the total.
 
     The workspace's folder is made here if it does not exist: a workspace appears on its first
-    write (and is removed again if that write, refused, left nothing in it). The block receives
+    write (and is removed again if that write fails or writes nothing). The block receives
     the total before the change. Whether the block succeeds or raises, the total is updated by
     what really changed.
 
@@ -168,11 +168,13 @@ def recording(folder: Path, *paths: str) -> Iterator[Usage]:
         total = _load(folder) or recount(folder)
         tops = _tops(folder, paths)
         before = _measure(tops)
+        failed = True
         try:
             yield total
+            failed = False
         finally:
             after = (total + _measure(tops) - before).at_least_zero()
-            if created and after.files <= 1:  # a first write that wrote nothing
+            if created and (failed or after.files <= 1):  # a first write refused, or empty
                 shutil.rmtree(folder, ignore_errors=True)
             else:
                 _store(folder, after)

@@ -158,6 +158,9 @@ class AppPage:
                else key_or_locator).locator("input")
         box.fill(str(value))
         box.press("Enter")
+        from playwright.sync_api import expect
+
+        expect(box).to_have_value(str(value))  # kept through the rerun the Enter starts
 
     def set_select_slider(self, key: str, options: list, value) -> None:
         """Move a slider to ``value`` (one of ``options``, as its thumb shows them) with the

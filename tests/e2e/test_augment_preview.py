@@ -17,7 +17,7 @@ def test_picking_a_strength_shows_the_augmented_examples(app):
     grid = app.main.get_by_test_id("stImage").filter(has_text="augmentation strong:")
     expect(app.main.get_by_text("Augmentation off: every epoch sees")).to_be_visible()
     expect(grid).to_have_count(0)
-    app.widget("train_augment").click()
+    app.widget("train_augment").get_by_role("combobox").click()  # the box, not its label
     app.page.get_by_role("option", name="strong", exact=True).click()
     expect(grid).to_be_visible()
     app.idle()

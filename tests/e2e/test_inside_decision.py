@@ -95,7 +95,7 @@ def test_picking_a_unit_draws_its_outline(lab):
     moved = image_with(lab, re.compile(r"^conv_1 \(2, 13\) sees rows 2–4, columns 13–15 "))
     expect(moved).to_be_visible()
     assert shown(moved) and moved.get_attribute("src") != before  # the outline moved
-    lab.widget("draw_unit_layer").click()
+    lab.widget("draw_unit_layer").get_by_role("combobox").click()  # the box, not its label
     lab.page.get_by_role("option", name="pool_2", exact=True).click()
     lab.idle()
     wider = image_with(lab, re.compile(r"^pool_2 \(2, 2\) sees rows 8–17, columns 8–17 "))

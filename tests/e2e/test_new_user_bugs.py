@@ -104,15 +104,15 @@ def clothes_zip(tmp_path_factory):
     """A one-epoch run on a small clothing-style set called "clothes" (no "fashion" in its
     name), whose images are prepared by plain resizing; as the .zip the Train page takes."""
     from cnnlab.architecture import presets
-    from cnnlab.data import datasets
+    from cnnlab.data import datasets, refs
     from cnnlab.runs import run_files
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training import engine
 
     digits = datasets.load_dataset("mnist-5k")
-    data = datasets.Dataset(name="clothes", class_names=FASHION, x_train=digits.x_train[:256],
-                            y_train=digits.y_train[:256], x_test=digits.x_test[:64],
-                            y_test=digits.y_test[:64])
+    data = datasets.Dataset(ref=refs.recorded("clothes"), class_names=FASHION,
+                            x_train=digits.x_train[:256], y_train=digits.y_train[:256],
+                            x_test=digits.x_test[:64], y_test=digits.y_test[:64])
     job = engine.start_training(presets.get("tutorial-1conv"), data,
                                 Hyperparameters(epochs=1, batch_size=64, validation_fraction=0))
     assert job.wait(conftest.TRAINING_MS / 1000) and job.snapshot().status == "finished"

@@ -42,14 +42,16 @@ def test_a_zip_of_class_folders_uploads_previews_and_trains(app, tmp_path):
     app.click("upload_add")
     expect(page.get_by_text("The images have 2 sizes (20×20, 24×24)")).to_be_visible()
     app.idle()
-    app.set_number("upload_h", 16)
-    app.idle()
-    app.set_number("upload_w", 16)
-    app.idle()
-    preview = page.get_by_text(re.compile(r"\(16×16\): 32 training and 8 test images, 2 classes"))
-    expect(preview).to_be_visible()
+    counts = re.compile(r"\(your upload, 16×(\d+)\): 32 training and 8 test images, 2 classes")
+    app.set_number("upload_h", 16)  # wait for what the rerun shows, not for a quiet moment:
+    expect(page.get_by_text(counts)).to_contain_text("(your upload, 16×20)")  # idle may come
+    app.set_number("upload_w", 16)  # before it
+    preview = page.get_by_text(counts)
+    expect(preview).to_contain_text("(your upload, 16×16)")
     preview.click()
     app.idle()
+    expect(page.get_by_role("img", name=re.compile(r"^training image \d+: (reds|blues)$"))
+           ).to_have_count(4)
     app.shot("own_images_preview")
     app.set_number("train_epochs", 1)
     app.idle()
