@@ -27,6 +27,9 @@ def test_preview_follows_the_strength_and_the_run_records_it():
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     assert session(at).job.wait(TIMEOUT)
+    from cnnlab.training import ownership
+
+    assert ownership.last(session(at).workspace.token).saved.wait(TIMEOUT)  # the run is saved
     at.run()
     run = session(at).runs[-1]
     assert run.hyperparameters.augment == "strong"

@@ -45,6 +45,9 @@ def test_a_colour_run_trains_from_the_train_page_and_shows_colour_on_feature_map
     assert not at.exception, at.exception
     session = at.session_state["cnnlab"]
     assert session.job.wait(TIMEOUT)
+    from cnnlab.training import ownership
+
+    assert ownership.last(session.workspace.token).saved.wait(TIMEOUT)  # the run is saved
     at.run()
     assert session.job.snapshot().status == "finished", session.job.snapshot().message
     run = session.current_run()
