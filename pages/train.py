@@ -258,8 +258,10 @@ def run_upload() -> None:
         return
     from cnnlab.runs import run_files
 
+    workspace = state.session().workspace  # its room is checked before anything is unpacked
     try:
-        run = run_files.run_from_zip_bytes(upload.getvalue())
+        run = run_files.run_from_zip_bytes(upload.getvalue(), fits=lambda sizes: (
+            workspace.check_files(sizes, "this run")))
     except ValueError as exc:
         st.error(text.md(f"{upload.name}: {exc}"))
         return
@@ -267,7 +269,7 @@ def run_upload() -> None:
     try:
         state.add_run(run, uploaded=True)  # its data set: a name only here, never loaded
     except ValueError as exc:
-        st.error(f"{upload.name}: {exc}")
+        st.error(text.md(f"{upload.name}: {exc}"))
         return
     st.rerun()
 

@@ -98,6 +98,7 @@ def train_one_epoch(at: AppTest) -> None:
     at.run()
 
 
+
 def session(at: AppTest):
     """The session's :class:`ui.state.SessionState`."""
     return at.session_state["cnnlab"]

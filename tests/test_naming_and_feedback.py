@@ -39,6 +39,7 @@ def edit_first_kernel(at: AppTest, size: int) -> None:
     assert not at.exception, at.exception
 
 
+
 def train_one_epoch(at: AppTest):
     """Train from the Train page (1 epoch, batch 512); returns the run."""
     at.switch_page("pages/train.py").run()

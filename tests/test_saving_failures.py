@@ -146,7 +146,8 @@ def test_a_write_failing_part_way_leaves_nothing_and_says_why(tiny_run, tmp_path
 def workspace_state(workspace: store.Workspace) -> tuple:
     runs = workspace.folder / store.RUNS
     files = sorted(str(p.relative_to(workspace.folder)) for p in workspace.folder.rglob("*"))
-    return workspace.run_folders(), workspace.current(), files, sorted(os.listdir(runs))
+    return (workspace.run_folders(), workspace.current(), files,
+            sorted(os.listdir(runs)) if runs.is_dir() else [])  # a first visit: nothing yet
 
 
 @pytest.mark.parametrize("fails", ["run", "index"])

@@ -40,11 +40,22 @@ def sidebar_text(at: AppTest) -> str:
     return " ".join(m.value for m in at.sidebar.markdown)
 
 
-def test_a_first_visit_makes_a_workspace_and_puts_its_token_in_the_url():
-    at = open_link()
+def test_a_first_visit_puts_a_token_in_the_url_and_its_first_write_makes_the_workspace():
+    before = set(store.root().iterdir()) if store.root().is_dir() else set()
+    at = open_link(None, "pages/build.py")
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
     token = token_of(at)
-    assert store.open_workspace(token).token == token
+    assert store.TOKEN_FORM.fullmatch(token)
+    assert not (store.root() / token).exists()  # a visit that writes nothing leaves nothing
+    assert (set(store.root().iterdir()) if store.root().is_dir() else set()) == before
     assert any("bookmark it" in c.value for c in at.sidebar.caption)
+    at.switch_page("pages/build.py").run()
+    at.selectbox(key="build_preset").set_value("lenet-5").run()
+    at.button(key="build_load").click().run()  # the first write: an edited network
+    assert not at.exception, at.exception
+    assert token_of(at) == token
+    assert store.open_workspace(token).architecture() == presets.get("lenet-5")
 
 
 def test_the_link_brings_back_the_current_model_and_the_runs(tiny_run):
@@ -63,11 +74,16 @@ def test_an_unknown_link_gets_a_new_workspace_and_says_so():
     at = open_link("Z" * 43)
     assert any("no workspace with this link" in w.value for w in at.sidebar.warning)
     assert token_of(at) != "Z" * 43
+    assert not (store.root() / token_of(at)).exists()
 
 
-def test_a_malformed_link_is_never_used_as_a_path():
-    at = open_link("../../../etc")
-    assert any("not a workspace token" in w.value for w in at.sidebar.warning)
+@pytest.mark.parametrize("link", ["../../../etc", "![x](http://example.com/x.png)",
+                                  "[click](http://example.com)"])
+def test_a_malformed_link_is_never_used_as_a_path_nor_shown(link):
+    at = open_link(link)
+    notices = " ".join(w.value for w in at.sidebar.warning)
+    assert "not a workspace token" in notices
+    assert "example.com" not in notices and "etc" not in notices  # the link's text: not echoed
 
 
 def test_the_architecture_being_built_is_kept_in_the_workspace():

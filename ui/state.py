@@ -3,7 +3,9 @@
 Everything a user makes (architecture, runs, current model, job) belongs to a workspace
 (:mod:`cnnlab.workspaces.store`), on disk under ``CNNLAB_HOME``, named by an unguessable
 token kept in the page's URL (``?w=...``): a reload, a server restart or the same link on
-another computer returns to it. ``st.session_state`` holds only the token's workspace and
+another computer returns to it. A first visit only draws a token; the workspace's folder is
+made by its first write (:func:`cnnlab.workspaces.store.new`), so a visit that writes nothing
+leaves nothing on disk. ``st.session_state`` holds only the token's workspace and
 per-session widget bits; loaded models come from the process-wide LRU
 (:mod:`cnnlab.workspaces.models`); nothing per-user goes into ``st.cache_resource``.
 """
@@ -18,7 +20,7 @@ import streamlit as st
 
 from cnnlab.architecture import presets, shapes, spec
 from cnnlab.jobs import ownership
-from cnnlab.workspaces import models, store
+from cnnlab.workspaces import models, settings, store
 
 if TYPE_CHECKING:
     from cnnlab.inspect.inference import Predictor
@@ -81,8 +83,8 @@ class SessionState:
 
     def add_run(self, run: Run, uploaded: bool = False) -> None:
         """Save a run to the workspace and make it the current model (ValueError, saying
-        what to delete, if the workspace is full); ``uploaded`` for a run from a run zip."""
-        self.workspace.check_room()
+        what to delete, if it does not fit: checked before anything is written); ``uploaded``
+        for a run from a run zip."""
         models.put(self.workspace.token, self.workspace.save_run(run, uploaded=uploaded), run)
 
     def current_run(self) -> Run | None:
@@ -97,15 +99,24 @@ class SessionState:
             return None
 
 
+NOT_A_TOKEN = ("This page's link has a w=... part that is not a workspace token, so this is "
+               "a new, empty workspace; use the link CNN Lab gave you.")
+NO_WORKSPACE = ("There is no workspace with this link on this server: nothing was saved under "
+                "it, or it went unused for {days:g} days and was removed. This is a new, empty "
+                "workspace.")
+
+
 def _open(token: str | None) -> tuple[store.Workspace, str]:
-    """The workspace of the link's token, or a new one (with a notice why, if a token was
-    given)."""
-    if token:
-        try:
-            return store.open_workspace(token), ""
-        except store.WorkspaceError as exc:
-            return store.create(), str(exc)
-    return store.create(), ""
+    """The workspace of the link's token, or a new one, not on disk until its first write
+    (with a notice why, if a token was given: never the link's own text)."""
+    if not token:
+        return store.new(), ""
+    if not isinstance(token, str) or not store.TOKEN_FORM.fullmatch(token):
+        return store.new(), NOT_A_TOKEN
+    try:
+        return store.open_workspace(token), ""
+    except store.WorkspaceError:
+        return store.new(), NO_WORKSPACE.format(days=settings.workspace_days())
 
 
 def init() -> SessionState:
@@ -122,6 +133,7 @@ def init() -> SessionState:
         st.session_state[KEY] = current
     if token != current.workspace.token:
         st.query_params[TOKEN_PARAM] = current.workspace.token
+    current.workspace.record_visit()  # for pruning: a stat, and a touch at most once an hour
     ownership.beat(current.workspace.token)
     _attach(current.workspace.token)
     return current

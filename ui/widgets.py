@@ -71,10 +71,11 @@ def workspace_note() -> None:
     """Where this student's work lives: the page's link (and why a new workspace was made)."""
     current = state.session()
     if current.notice:
-        st.warning(text.md(current.notice))  # it quotes the link's ?w= value
+        st.warning(text.md(current.notice))  # it never quotes the link; escaped all the same
         current.notice = ""
-    st.caption("Your work is saved on this server under this page's link (its `?w=` part): "
-               "bookmark it to come back, from any computer. Anyone with the link sees it.")
+    st.caption("Your work is saved on this server under this page's link (its `?w=` part) "
+               "from your first run, upload, drawing or edited network: bookmark it to come "
+               "back, from any computer. Anyone with the link sees it.")
 
 
 def quick_start_panel(key: str) -> None:
