@@ -4,6 +4,7 @@ with the old one."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,11 @@ def app_page(path: str) -> AppTest:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    """The error messages as a reader sees them (messages quoting a value are escaped text)."""
+    from ui import text
+
+    return [re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", e.value).replace(text.JOINER, "")
+            for e in at.error]
 
 
 @pytest.mark.parametrize(("key", "typed", "expected"), [

@@ -226,6 +226,15 @@ def stroke(page, box, points, steps: int = 6) -> None:
     page.mouse.up()
 
 
+def pytest_collection_modifyitems(items):
+    """Every test in this folder is a browser test (``-m "not e2e"`` leaves them all out),
+    whether or not its module says so."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield
