@@ -290,6 +290,14 @@ class Visualizer:
         """The image that raises class ``index``'s logit most ("what does a 7 look like?")."""
         return self._many(None, [self._checked_index(None, index)], settings)[0]
 
+    def cached(self, layer: str | None, settings: Settings = Settings()) -> list[Visualization]:
+        """The filters of ``layer`` (None: the classes) already in the cache, in order, without
+        computing any (all of them when a whole layer was computed and kept)."""
+        if layer is not None:
+            layer = checked_conv_layer(self.summary, layer)
+        return [v for k in range(self._width(layer))
+                if (v := self._cached(layer, k, settings)) is not None]
+
     def layer(self, layer: str | None, settings: Settings = Settings(),
               progress: Progress | None = None,
               stop: threading.Event | None = None) -> list[Visualization]:

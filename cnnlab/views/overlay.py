@@ -1,5 +1,5 @@
-"""Pictures for "Inside the decision": a heat map over an image, a unit's outline, and an
-attack's change in a diverging colour map.
+"""Pictures for "Inside the decision": a heat map over an image, a signed map (the saliency
+map's gradient) over it, a unit's outline, and an attack's change in a diverging colour map.
 
 Pure numpy: (h, w) grey or (h, w, 3) colour inputs in, (H, W, 3) uint8 RGB out, enlarged by
 whole pixels so each input pixel stays a sharp square.
@@ -52,6 +52,23 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, scale: int = 8,
                          f"{np.shape(heat)}")
     coloured = colours.colorize(np.asarray(heat, np.float32), 0.0, 1.0, cmap).astype(np.float32)
     mixed = (1 - alpha) * as_rgb(image).astype(np.float32) + alpha * coloured
+    return render.upscale(np.round(mixed).astype(np.uint8), scale)
+
+
+def signed_overlay(image: np.ndarray, values: np.ndarray, scale: int = 8, cmap: str = "RdBu_r",
+                   alpha: float = 0.75) -> np.ndarray:
+    """Signed ``values`` (in -1..1, the image's height × width) in a diverging colour map over
+    the grey or colour image: red above zero, blue below, white at zero.
+
+    Example:
+        >>> signed_overlay(np.zeros((1, 2), np.uint8), np.array([[1.0, -1.0]]), 1)[0].tolist()
+        [[77, 0, 23], [4, 36, 73]]
+    """
+    if np.shape(values) != np.shape(image)[:2]:
+        raise ValueError(f"values must have the image's shape {np.shape(image)[:2]}; received "
+                         f"{np.shape(values)}")
+    coloured = colours.colorize(np.asarray(values, np.float32), -1.0, 1.0, cmap)
+    mixed = (1 - alpha) * as_rgb(image).astype(np.float32) + alpha * coloured.astype(np.float32)
     return render.upscale(np.round(mixed).astype(np.uint8), scale)
 
 
