@@ -8,15 +8,18 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pictures
+from explain_views import pixels
 from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F401 (fixture)
 
 from cnnlab.architecture import shapes, spec
-from cnnlab.inspect import inference, preprocess, receptive, transform
+from cnnlab.inspect import attribution, inference, preprocess, receptive, transform
 from cnnlab.models import builder
+from cnnlab.views import overlay
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)  # st.image's and inline pictures' alike
 
 
 def prepared_one() -> np.ndarray:
@@ -26,12 +29,35 @@ def prepared_one() -> np.ndarray:
 def test_why_shows_gradcam_and_saliency_for_the_predicted_and_a_picked_class(digits_run):
     at = page("pages/draw.py", digits_run, canvas_with(a_one))
     shown = captions(at)
-    assert any(c.startswith("Grad-CAM · conv_2: where the evidence for 1 came") for c in shown)
-    assert any(c.startswith("saliency: pixels whose change moves 1's score") for c in shown)
+    assert "Grad-CAM · conv_2: where the evidence for 1 came from (11×11 map placed over " \
+        "28×28)" in shown
+    assert "saliency: red where more brightness raises 1's score, blue where less does" in shown
     assert at.selectbox(key="draw_why_class").value == 1
     at.selectbox(key="draw_why_class").set_value(7).run()
     assert not at.exception
     assert any("evidence for 7 came" in c for c in captions(at))
+
+
+def test_why_takes_the_conv_layer_chosen_and_says_its_map_s_resolution(digits_run):
+    """Issue 22 item 8: a finer map from conv_1, its own resolution said on the picture; the
+    saliency map is the signed gradient (why: the caption, and README's sanity checks)."""
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    assert at.selectbox(key="draw_why_layer").options == ["conv_1", "conv_2"]
+    assert at.selectbox(key="draw_why_layer").value == "conv_2"  # the last at first
+    at.selectbox(key="draw_why_layer").set_value("conv_1").run()
+    assert not at.exception, at.exception
+    caption = ("Grad-CAM · conv_1: where the evidence for 1 came from (26×26 map placed over "
+               "28×28)")
+    assert caption in captions(at)
+    image = prepared_one()
+    result = attribution.Explainer(digits_run.model, shapes.summarize(
+        digits_run.architecture)).explain(image, 1, "conv_1")
+    assert result.gradcam_resolution == (26, 26)
+    assert np.array_equal(pixels(at, caption), overlay.heat_overlay(image, result.gradcam, 1))
+    assert np.array_equal(pixels(at, "saliency: "),
+                          overlay.signed_overlay(image, result.gradient, 1))
+    assert any(c.value.startswith("The saliency map keeps the gradient's sign.")
+               for c in at.caption)
 
 
 def test_unit_outline_is_the_receptive_region_and_maps_to_the_drawing(digits_run):

@@ -6,6 +6,7 @@ marked on its map (the same pieces as Draw's tabs, ui/explain.py)."""
 from __future__ import annotations
 
 import numpy as np
+import pictures
 from test_draw_fm_pages import digits_run, page  # noqa: F401 (fixture)
 
 from cnnlab.architecture import shapes
@@ -14,7 +15,7 @@ from cnnlab.inspect import inference, receptive
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)  # st.image's and inline pictures' alike
 
 
 def opened(run):
@@ -36,7 +37,8 @@ def test_test_image_gets_gradcam_and_saliency_for_its_prediction(digits_run):
     name = digits_run.class_names[top]
     assert any(c.startswith(f"Grad-CAM · conv_2: where the evidence for {name} came")
                for c in captions(at))
-    assert any(c.startswith("saliency: pixels whose change moves") for c in captions(at))
+    assert f"saliency: red where more brightness raises {name}'s score, blue where less does" \
+        in captions(at)
 
 
 def test_a_picked_unit_is_outlined_on_the_test_image_and_marked_on_its_map(digits_run):

@@ -1,4 +1,5 @@
-"""The Draw page's "Inside the decision" tabs: why this answer, what a unit sees, transform.
+"""The Draw page's "Inside the decision" tabs: why this answer, what a unit sees, transform
+(the first two for colour images too; transforms move grey drawings only).
 
 :func:`panel` draws the three tabs and returns the (possibly transformed) image the page then
 predicts. Computation lives in :mod:`cnnlab.inspect` (attribution, receptive, transform) and
@@ -7,6 +8,7 @@ pictures in :mod:`cnnlab.views.overlay`; the explainer is kept per session, for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,10 +19,11 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
-from ui import numbers, text
+from ui import images, numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SCALE = 8  # screen pixels per input pixel in the pictures
+PICTURE_PX = 28 * SCALE  # the width the maps are shown at (sent at the input's size)
 DRAWING_PX = 224  # width of the outlined drawing
 UNIT_BOX_PX = 136  # a unit's channel, row and column boxes: wide enough for Streamlit's +/-
 STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
@@ -28,8 +31,9 @@ STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "angle": transform.SWEEP_ANGLES[1] - transform.SWEEP_ANGLES[0]}
 
 
-def _explainer(run: Any, summary: shapes.Summary) -> attribution.Explainer | str:
-    """This session's explainer of ``run`` (built once per run), or why there is none."""
+def explainer_of(run: Any, summary: shapes.Summary) -> attribution.Explainer | str:
+    """This session's explainer of ``run`` (built once per run, shared by the tabs and "Cover
+    it up"), or why there is none."""
     cached = st.session_state.get("explain_cache")
     if cached is None or cached[0] is not run:
         try:
@@ -81,31 +85,66 @@ def stability_strip(run: Any, image: np.ndarray) -> None:
 
 def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndarray,
             key: str = "draw") -> None:
-    """Grad-CAM and saliency over the 28×28 input for the predicted or a picked class."""
-    explainer = _explainer(run, summary)
+    """Grad-CAM (at a conv layer the learner picks) and the signed saliency map over the input,
+    for the predicted or a picked class."""
+    explainer = explainer_of(run, summary)
     if isinstance(explainer, str):
         st.info(text.md(explainer))
         return
-    top = int(np.argmax(probs))
-    options = list(range(len(run.class_names)))
-    picked = st.selectbox("class", options, index=top, key=f"{key}_why_class",
-                          format_func=lambda i: f"{run.class_names[i]} ({probs[i]:.0%})"
-                          + (" · predicted" if i == top else ""))
-    result = explainer.explain(image, picked)
-    pictures, captions = [], []
+    picked = class_box(run.class_names, probs, f"{key}_why_class")
+    layer = layer_box(explainer, f"{key}_why_layer")
+    result = explainer.explain(image, picked, layer)
+    name = run.class_names[picked]
+    pictures, alts, captions = [], [], []  # captions are plain text (ui.images escapes)
     if result.gradcam is not None:
-        pictures.append(overlay.heat_overlay(image, result.gradcam, SCALE))
-        captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for "
-                        f"{text.md(run.class_names[picked])} came from")
-    pictures.append(overlay.heat_overlay(image, result.saliency, SCALE))
-    captions.append(f"saliency: pixels whose change moves {text.md(run.class_names[picked])}'s "
-                    "score most")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+        pictures.append(overlay.heat_overlay(image, result.gradcam, 1))
+        alts.append(f"Grad-CAM heat map of {result.gradcam_layer} over the input "
+                    f"({resolution(result, image)}): bright where the evidence for {name} "
+                    "came from")
+        captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for {name} "
+                        f"came from ({resolution(result, image)})")
+    pictures.append(overlay.signed_overlay(image, result.gradient, 1))
+    alts.append(f"saliency map over the input: red where more brightness would raise {name}'s "
+                "score, blue where less would")
+    captions.append(f"saliency: red where more brightness raises {name}'s score, blue where "
+                    "less does")
+    images.grid(pictures, alts, captions, width=PICTURE_PX)
     if result.message:
         st.info(text.md(result.message))
-    flat = gradcam_note(result, run.class_names[picked])
+    flat = gradcam_note(result, name)
     if flat:
         st.caption(flat)
+    st.caption(SIGNED_NOTE)
+
+
+SIGNED_NOTE = ("The saliency map keeps the gradient's sign. Its size alone, the classic saliency "
+               "map, hardly changes when the network's weights are made random: on a dark "
+               "background it mostly shows where the ink is, not what the network learned "
+               "(see the sanity check under “Cover it up”).")
+
+
+def class_box(class_names: Sequence[str], probs: np.ndarray, key: str) -> int:
+    """A box to pick the class to explain, the predicted one at first."""
+    top = int(np.argmax(probs))
+    return st.selectbox("class", list(range(len(class_names))), index=top, key=key,
+                        format_func=lambda i: f"{class_names[i]} ({probs[i]:.0%})"
+                        + (" · predicted" if i == top else ""))
+
+
+def layer_box(explainer: attribution.Explainer, key: str) -> str | None:
+    """A box to pick Grad-CAM's conv layer, the last one at first (None without a conv
+    layer)."""
+    if not explainer.layers:
+        return None
+    return st.selectbox("Grad-CAM's layer", explainer.layers, index=len(explainer.layers) - 1,
+                        key=key, help="A layer nearer the input has a finer map of smaller "
+                                      "regions; the last one's cells have each seen more.")
+
+
+def resolution(result: attribution.Explanation, image: np.ndarray) -> str:
+    """Grad-CAM's own resolution against the input's: "11×11 map placed over 28×28"."""
+    rows, cols = result.gradcam_resolution
+    return f"{rows}×{cols} map placed over {image.shape[0]}×{image.shape[1]}"
 
 
 def gradcam_note(result: attribution.Explanation, class_name: str) -> str:
@@ -181,14 +220,12 @@ def unit_on_map(values: np.ndarray, y: int, x: int) -> np.ndarray:
 
 def decision_tabs(run: Any, predictor: Any, image: np.ndarray, probs: np.ndarray,
                   key: str) -> None:
-    """"Why this answer?" and "What does a unit see?" for any grey image (Feature maps' test
-    image or drawing); the outline is on the input only (there is no drawing to map back to)."""
+    """"Why this answer?" and "What does a unit see?" for any image, grey or colour (Feature
+    maps' test image or drawing, Draw's colour upload); the outline is on the input only (there
+    is no drawing to map back to)."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]  # (height, width)
-    if image.ndim != 2:
-        st.info("Saliency, Grad-CAM and a unit's region are shown for grey images only.")
-        return
+        image = image[..., 0]  # (height, width); a colour image stays (height, width, 3)
     summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
     why, unit = st.tabs(TABS[:2])
     with why:
