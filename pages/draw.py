@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.data import kinds, refs
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import compare, explain, layout, patches, state, text, widgets
+from ui import compare, explain, fool, layout, occlude, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -35,9 +35,11 @@ def drawing_input(fmt: kinds.InputFormat) -> preprocess.Preprocessed | None:
         label = "Classify a colour image file (PNG or JPEG)"
     upload = st.file_uploader(label, type=["png", "jpg", "jpeg"], key="draw_upload",
                               max_upload_size=MAX_UPLOAD_MB)
+    test = st.session_state.get("draw_test_upload")  # the seam for tests: a file's bytes
+    data = test if test is not None else None if upload is None else upload.getvalue()
     try:
-        if upload is not None:
-            return for_run.prepare_upload(upload.getvalue(), fmt)
+        if data is not None:
+            return for_run.prepare_upload(data, fmt)
         if rgba is not None:
             return for_run.prepare_canvas(np.asarray(rgba), fmt)
     except ValueError as exc:
@@ -47,14 +49,15 @@ def drawing_input(fmt: kinds.InputFormat) -> preprocess.Preprocessed | None:
 
 def predicted(run, pred, prepared: preprocess.Preprocessed,
               fmt: kinds.InputFormat) -> tuple[np.ndarray, np.ndarray]:
-    """(image the model saw, probabilities): grey runs through the "Inside the decision"
-    tabs; a colour image is predicted as it is (the tabs work on grey images)."""
+    """(image the model saw, probabilities): grey runs through the three "Inside the decision"
+    tabs; a colour image is predicted as it is, with the two tabs that take colour."""
     image = prepared.as_uint8()  # (height, width) grey or (height, width, 3) colour
     if fmt.drawable:
         return explain.panel(run, pred, prepared, image)
-    st.caption("The “Inside the decision” tabs (saliency, a unit's region, transforms) work on "
-               "grey networks only.")
-    return image, pred.probabilities(image)
+    probs = pred.probabilities(image)
+    explain.decision_tabs(run, pred, image, probs, key="draw")
+    st.caption("Transforms (shift, rotate, thicken) work on grey drawings only.")
+    return image, probs
 
 
 def compact_maps(pred, image: np.ndarray) -> None:
@@ -112,6 +115,8 @@ def render_page() -> None:
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
                      icon=":material/layers:", query_params={"input": "drawing"})
         compare.section(prepared.steps[0][1])  # the drawing as drawn: each run prepares it
+        fool.section(run, image, probs)
+        occlude.section(run, image, probs, key="draw")
 
 
 render_page()

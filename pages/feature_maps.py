@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import explain, layout, numbers, patches, state, text, widgets
+from ui import dream, explain, layout, numbers, occlude, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -159,6 +159,7 @@ def render_page() -> None:
     pred = state.predictor(run, epoch)
     maps = pred.feature_maps(image)
     inside_the_decision(run, image, epoch)
+    occlude.section(run, image, state.predictor(run).probabilities(image), key="fm")
     left, right = st.columns([1, 3])
     left.image(render.input_picture(image), caption=caption)  # colour input in colour
     probs = maps[-1].values
@@ -173,6 +174,7 @@ def render_page() -> None:
                 layer_grid(fmap)
     zoom(maps)
     filters_section(pred)
+    dream.section(run, "fm", final_only=epoch is not None and epoch != max(epochs))
 
 
 render_page()
