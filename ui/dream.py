@@ -101,7 +101,7 @@ def a_class(run: Any, visualizer: feature_vis.Visualizer, key: str) -> None:
                      format_func=lambda i: names[i])
     st.markdown(f"**What does {text.md(run.name)} think {text.md(with_article(names[k]))} "
                 "looks like?**")
-    with st.spinner(f"climbing towards {names[k]}…"):
+    with st.spinner(f"climbing towards {text.md(names[k])}…"):
         found = visualizer.output_class(k, SETTINGS)
     probs = state.predictor(run).probabilities(found.as_uint8())
     said = int(np.argmax(probs))
@@ -109,8 +109,8 @@ def a_class(run: Any, visualizer: feature_vis.Visualizer, key: str) -> None:
                 [f"the picture that raises the score of {names[k]} most"],
                 [f"what raises {names[k]}'s score most; the network reads it as {names[said]} "
                  f"({probs[said]:.0%})"], width=PICTURE_PX)
-    st.caption(f"Gradient ascent from plain grey on {names[k]}'s score (its logit), with a "
-               "little blur and jitter so only patterns the network really uses survive.")
+    st.caption(f"Gradient ascent from plain grey on {text.md(names[k])}'s score (its logit), "
+               "with a little blur and jitter so only patterns the network really uses survive.")
 
 
 def with_article(name: str) -> str:
