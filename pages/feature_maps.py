@@ -154,12 +154,13 @@ def render_page() -> None:
         epoch = st.select_slider("weights after epoch (0 = before training)", epochs,
                                  epochs[-1], key="fm_epoch")
     if chosen is None:
+        dream.section(run, "fm")  # it needs no picture
         return
     image, caption = chosen
     pred = state.predictor(run, epoch)
     maps = pred.feature_maps(image)
     inside_the_decision(run, image, epoch)
-    occlude.section(run, image, state.predictor(run).probabilities(image), key="fm")
+    occlude.section(run, image, None, key="fm")  # the final weights, as the section above
     left, right = st.columns([1, 3])
     left.image(render.input_picture(image), caption=caption)  # colour input in colour
     probs = maps[-1].values

@@ -77,13 +77,15 @@ def alts(at: AppTest) -> list[str]:
     return [alt for _, alt, _ in _figures(at)]
 
 
-def pixels(at: AppTest, caption: str | re.Pattern) -> np.ndarray:
+def pixels(at: AppTest, caption: str | re.Pattern | None = None, alt: str | None = None
+           ) -> np.ndarray:
     """The decoded pixels of the one inline picture whose caption starts with ``caption``
-    (or matches the pattern)."""
-    matches = [src for text, _, src in _figures(at)
-               if (caption.search(text) if isinstance(caption, re.Pattern)
+    (or matches the pattern), or whose alternative text starts with ``alt``."""
+    matches = [src for text, alternative, src in _figures(at)
+               if (alternative.startswith(alt) if alt is not None
+                   else caption.search(text) if isinstance(caption, re.Pattern)
                    else text.startswith(caption))]
-    assert len(matches) == 1, (caption, captions(at))
+    assert len(matches) == 1, (caption or alt, captions(at), alts(at))
     data = base64.b64decode(matches[0].split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(data)))
 

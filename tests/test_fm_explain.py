@@ -35,10 +35,10 @@ def test_test_image_gets_gradcam_and_saliency_for_its_prediction(digits_run):
     top = int(np.argmax(probs))
     assert at.selectbox(key="fm_why_class").value == top
     name = digits_run.class_names[top]
-    assert any(c.startswith(f"Grad-CAM · conv_2: where the evidence for {name} came")
-               for c in captions(at))
-    assert f"saliency: red where more brightness raises {name}'s score, blue where less does" \
-        in captions(at)
+    assert "Grad-CAM · conv_2 · 11×11 on 28×28" in captions(at)
+    assert "saliency: red raises, blue lowers" in captions(at)
+    assert any(c.value.startswith(f"Grad-CAM: where the evidence for {name} came from")
+               for c in at.caption)
 
 
 def test_a_picked_unit_is_outlined_on_the_test_image_and_marked_on_its_map(digits_run):

@@ -131,4 +131,4 @@ def test_a_network_refused_gradients_says_why_and_is_still_covered(run):
     opened(at, "draw_cover")
     assert any(m.startswith(text.md("No Grad-CAM or saliency map here"))
                for m in texts(at, "info"))
-    assert any(c.startswith("occlusion: a 6×6 grey square") for c in captions(at))
+    assert "occlusion · 6×6 square" in captions(at)

@@ -160,7 +160,7 @@ def test_draw_and_feature_maps_show_the_names_as_text(uploaded):
     picked.set_value(0).run()  # the hostile class: its captions and the stability table
     assert unescaped(at, RUN, DATA, CLASS) == []
     # the Grad-CAM and saliency captions are ui/images.py's HTML: escaped there, read back here
-    in_pictures = sum(CLASS in (p.caption or "") for p in pictures.shown(at))
+    in_pictures = sum(CLASS in (p.caption or "") + (p.alt or "") for p in pictures.shown(at))
     assert in_pictures >= 2 and shown(at, CLASS) + in_pictures >= 3
     assert not any(CLASS in h.proto.body for h in at.get("html"))
     at.switch_page("pages/feature_maps.py").run()

@@ -87,11 +87,11 @@ def one_filter(visualizer: feature_vis.Visualizer, key: str) -> None:
     images.grid([outlined(found, PICTURE_PX // 2)],
                 [f"the picture that excites {layer} filter {index} most, its unit's receptive "
                  f"field ({box_words(found)}) outlined in red"],
-                [f"{layer} filter {index}: what its centre unit likes most; the red box is "
-                 f"what that unit sees, {box_words(found)}"], width=PICTURE_PX)
-    st.caption(f"Gradient ascent from plain grey: the unit's value (before its activation) "
-               f"rose from {found.start_value:.3g} to {found.value:.3g}. Only the pixels in "
-               "the red box can change it.")
+                [f"{layer} filter {index}"], width=PICTURE_PX)
+    st.caption(f"What the centre unit of {layer} filter {index} likes most; the red box is what "
+               f"that unit sees, {box_words(found)}. Gradient ascent from plain grey raised "
+               f"the unit's value (before its activation) from {found.start_value:.3g} to "
+               f"{found.value:.3g}; only the pixels in the red box can change it.")
 
 
 def a_class(run: Any, visualizer: feature_vis.Visualizer, key: str) -> None:
@@ -106,9 +106,9 @@ def a_class(run: Any, visualizer: feature_vis.Visualizer, key: str) -> None:
     probs = state.predictor(run).probabilities(found.as_uint8())
     said = int(np.argmax(probs))
     images.grid([outlined(found, PICTURE_PX // 2)],
-                [f"the picture that raises the score of {names[k]} most"],
-                [f"what raises {names[k]}'s score most; the network reads it as {names[said]} "
-                 f"({probs[said]:.0%})"], width=PICTURE_PX)
+                [f"the picture that raises the score of {names[k]} most; the network reads it "
+                 f"as {names[said]} ({probs[said]:.0%})"],
+                [f"read as {names[said]} ({probs[said]:.0%})"], width=PICTURE_PX)
     st.caption(f"Gradient ascent from plain grey on {text.md(names[k])}'s score (its logit), "
                "with a little blur and jitter so only patterns the network really uses survive.")
 

@@ -95,26 +95,31 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
     layer = layer_box(explainer, f"{key}_why_layer")
     result = explainer.explain(image, picked, layer)
     name = run.class_names[picked]
-    pictures, alts, captions = [], [], []  # captions are plain text (ui.images escapes)
+    pictures, alts, captions = [], [], []  # short, to keep a row; the details below
     if result.gradcam is not None:
+        rows, cols = result.gradcam_resolution
         pictures.append(overlay.heat_overlay(image, result.gradcam, 1))
         alts.append(f"Grad-CAM heat map of {result.gradcam_layer} over the input "
                     f"({resolution(result, image)}): bright where the evidence for {name} "
                     "came from")
-        captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for {name} "
-                        f"came from ({resolution(result, image)})")
+        captions.append(f"Grad-CAM · {result.gradcam_layer} · {rows}×{cols} on "
+                        f"{image.shape[0]}×{image.shape[1]}")
     pictures.append(overlay.signed_overlay(image, result.gradient, 1))
     alts.append(f"saliency map over the input: red where more brightness would raise {name}'s "
                 "score, blue where less would")
-    captions.append(f"saliency: red where more brightness raises {name}'s score, blue where "
-                    "less does")
+    captions.append("saliency: red raises, blue lowers")
     images.grid(pictures, alts, captions, width=PICTURE_PX)
     if result.message:
         st.info(text.md(result.message))
     flat = gradcam_note(result, name)
     if flat:
         st.caption(flat)
-    st.caption(SIGNED_NOTE)
+    said = [] if result.gradcam is None else [
+        f"Grad-CAM: where the evidence for {name} came from, {result.gradcam_layer}'s "
+        f"{resolution(result, image)}."]
+    said.append(f"Saliency: red where more brightness would raise {name}'s score, blue where "
+                "less would.")
+    st.caption(f"{text.md(' '.join(said))} {SIGNED_NOTE}")
 
 
 SIGNED_NOTE = ("The saliency map keeps the gradient's sign. Its size alone, the classic saliency "

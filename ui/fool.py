@@ -76,9 +76,11 @@ def result(found: adversarial.Attack, class_names: tuple[str, ...], who: str = "
             f"{who}the changed picture: it says {after}",
             f"{who}the change, amplified: red where a pixel was made brighter, blue where "
             f"darker, white unchanged; the largest change is {largest:.2g}"]
-    captions = [f"before: {before}", f"changed: {after}",
-                f"the change, amplified (±{largest:.2g}): red brighter, blue darker"]
+    captions = [f"before: {before}", f"changed: {after}", "the change, amplified"]
     images.grid(pictures, alts, captions, width=PICTURE_PX)
+    if not who:
+        st.caption(f"The change is amplified so that the largest, ±{largest:.2g}, is full "
+                   "colour: red where a pixel was made brighter, blue darker, white unchanged.")
     said = text.md(found.describe(class_names))
     if found.succeeded:
         st.success(said, icon=":material/check_circle:")

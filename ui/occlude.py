@@ -19,10 +19,10 @@ import streamlit as st
 from cnnlab.architecture import shapes
 from cnnlab.inspect import agreement, attribution, occlusion, sanity
 from cnnlab.views import overlay
-from ui import explain, images, text
+from ui import explain, images, state, text
 
 TITLE = "Cover it up: which parts does the answer need? Three maps, and a sanity check"
-PICTURE_PX = 168  # each map's width on the page (sent at the input's size)
+PICTURE_PX = 200  # each map's width on the page (sent at the input's size): three in a row
 SEED = 0  # the randomised weights' seed: the same network at every rerun
 DIFFERENT = 0.5  # a rank correlation below this: the map changed with the weights
 
@@ -68,32 +68,58 @@ def _tools(run: Any, summary: shapes.Summary, randomised_from: str | None = None
 
 
 def pictures(image: np.ndarray, explained: attribution.Explanation | None,
-             occluded: occlusion.Occlusion, name: str, where: str, notes: dict[str, str],
-             ) -> None:
-    """The three maps in a row (``where``: "" or " of the randomised network"; ``notes``: a
-    map's name -> words after its caption)."""
+             occluded: occlusion.Occlusion, name: str,
+             random: dict[str, float] | None = None) -> None:
+    """The three maps in a row, their captions short enough to keep the row on one line (the
+    details in a caption below); ``random``: the randomised network's maps, each map's name ->
+    its rank correlation with the trained map's."""
+    where = "" if random is None else " of the randomised network"
     shown, alts, captions = [], [], []
+
+    def said(kind: str, full: str, short: str) -> None:
+        if random is None:
+            alts.append(full)
+            captions.append(short)
+        else:
+            alts.append(f"{full}; {_verdict(random[kind])}")
+            captions.append(f"{kind}, random · ρ {rho_text(random[kind])}")
+
     if explained is not None and explained.gradcam is not None:
         shown.append(overlay.heat_overlay(image, explained.gradcam, 1))
-        alts.append(f"Grad-CAM{where} at {explained.gradcam_layer}: bright where the evidence "
-                    f"for {name} came from")
-        captions.append(f"Grad-CAM{where} · {explained.gradcam_layer} "
-                        f"({explain.resolution(explained, image)}){notes.get('Grad-CAM', '')}")
+        rows, cols = explained.gradcam_resolution
+        said("Grad-CAM", f"Grad-CAM{where} at {explained.gradcam_layer} "
+                         f"({explain.resolution(explained, image)}): bright where the evidence "
+                         f"for {name} came from",
+             f"Grad-CAM · {rows}×{cols} on {image.shape[0]}×{image.shape[1]}")
     if explained is not None:
         shown.append(overlay.signed_overlay(image, explained.gradient, 1))
-        alts.append(f"saliency map{where}: red where more brightness would raise {name}'s "
-                    "score, blue where less would")
-        captions.append(f"saliency{where}: red raises {name}'s score, blue lowers it"
-                        f"{notes.get('saliency', '')}")
-    rows, cols = occluded.resolution
+        said("saliency", f"saliency map{where}: red where more brightness would raise "
+                         f"{name}'s score, blue where less would",
+             "saliency: red raises, blue lowers")
     shown.append(overlay.heat_overlay(image, occluded.heat, 1))
-    alts.append(f"occlusion map{where}: bright where covering the picture with a grey square "
-                f"lowers {name}'s score most")
-    captions.append(f"occlusion{where}: a {occluded.size}×{occluded.size} grey square at "
-                    f"{rows}×{cols} places; bright where covering lowers {name}'s score (the "
-                    f"worst place leaves {name} at {occluded.lowest_probability:.0%})"
-                    f"{notes.get('occlusion', '')}")
+    said("occlusion", f"occlusion map{where}: bright where covering the picture with a grey "
+                      f"square lowers {name}'s score most",
+         f"occlusion · {occluded.size}×{occluded.size} square")
     images.grid(shown, alts, captions, width=PICTURE_PX)
+    if random is None:
+        st.caption(text.md(details(image, explained, occluded, name)))
+
+
+def details(image: np.ndarray, explained: attribution.Explanation | None,
+            occluded: occlusion.Occlusion, name: str) -> str:
+    """What each of the three pictures shows, in full."""
+    parts = []
+    if explained is not None and explained.gradcam is not None:
+        parts.append(f"Grad-CAM: where the evidence for {name} came from, "
+                     f"{explained.gradcam_layer}'s {explain.resolution(explained, image)}.")
+    if explained is not None:
+        parts.append(f"Saliency: red where more brightness would raise {name}'s score, blue "
+                     "where less would.")
+    rows, cols = occluded.resolution
+    parts.append(f"Occlusion: a {occluded.size}×{occluded.size} grey square at {rows}×{cols} "
+                 f"places, bright where covering lowers {name}'s score (the worst place leaves "
+                 f"{name} at {occluded.lowest_probability:.0%}).")
+    return " ".join(parts)
 
 
 def where_they_agree(explained: attribution.Explanation | None,
@@ -117,16 +143,19 @@ def correlations(trained: tuple, random: tuple) -> dict[str, float]:
 
 
 def rho_text(rho: float) -> str:
-    """ρ with two decimals, three next to the threshold (0.4996 is not shown as 0.50)."""
+    """ρ with two decimals, three next to the threshold (0.4996 is not shown as 0.50);
+    "undefined" for a flat map."""
+    if np.isnan(rho):
+        return "undefined"
     shown = f"{rho:.2f}"
     return f"{rho:.3f}" if float(shown) == DIFFERENT and rho != DIFFERENT else shown
 
 
 def _verdict(rho: float) -> str:
+    """"ρ = 0.12: changed" (below :data:`DIFFERENT`), "... barely changed", or undefined."""
     if np.isnan(rho):
-        return " · ρ undefined (a flat map)"
-    return (f" · ρ = {rho_text(rho)}: changed" if rho < DIFFERENT
-            else f" · ρ = {rho_text(rho)}: barely changed")
+        return "ρ undefined (a flat map)"
+    return f"ρ = {rho_text(rho)}: {'changed' if rho < DIFFERENT else 'barely changed'}"
 
 
 def sanity_check(run: Any, summary: shapes.Summary, image: np.ndarray, k: int,
@@ -146,8 +175,7 @@ def sanity_check(run: Any, summary: shapes.Summary, image: np.ndarray, k: int,
         random = _tools(run, summary, start).maps(image, k, layer, size)
     rho = correlations(trained, random)
     name = run.class_names[k]
-    pictures(image, random[0], random[1], name, " of the randomised network",
-             {m: _verdict(r) for m, r in rho.items()})
+    pictures(image, random[0], random[1], name, rho)
     shown = [m for m in ("Grad-CAM", "saliency", "occlusion") if m in rho]
     changed = [m for m in shown if rho[m] < DIFFERENT]
     kept = [m for m in shown if rho[m] >= DIFFERENT]
@@ -168,24 +196,27 @@ def lesson(image: np.ndarray, trained: attribution.Explanation,
                  overlay.heat_overlay(image, random.saliency, 1)],
                 ["the classic saliency map, the gradient's size, of the trained network",
                  "the classic saliency map, the gradient's size, of the randomised network"],
-                ["|gradient|, trained", f"|gradient|, randomised{_verdict(rho)}"],
+                ["|gradient|, trained", f"|gradient|, random · ρ {rho_text(rho)}"],
                 width=PICTURE_PX)
     if rho >= DIFFERENT:
         st.caption(f"The classic saliency map, the gradient's size, barely changes when the "
-                   f"weights are random (ρ = {rho:.2f}): it mostly shows where your ink is. "
+                   f"weights are random (ρ = {rho_text(rho)}): it mostly shows where your ink is. "
                    "That is why the saliency map above keeps the gradient's sign.")
     else:
-        st.caption(f"Here even the gradient's size changed (ρ = {rho:.2f}); on the built-in "
+        st.caption(f"Here even the gradient's size changed (ρ = {rho_text(rho)}); on the built-in "
                    "digits it usually does not (ρ about 0.64): there it mostly shows where the "
                    "ink is, which is why the saliency map above keeps the sign.")
 
 
-def section(run: Any, image: np.ndarray, probs: np.ndarray, key: str) -> None:
-    """The expander; ``image`` is the picture the model saw (uint8, grey or colour)."""
+def section(run: Any, image: np.ndarray, probs: np.ndarray | None, key: str) -> None:
+    """The expander; ``image`` is the picture the model saw (uint8, grey or colour) and
+    ``probs`` its probabilities with the run's final weights (None: predicted when open)."""
     box = st.expander(TITLE, key=f"{key}_cover", on_change="rerun", icon=":material/grid_on:")
     if not box.open:
         return
     with box:
+        if probs is None:
+            probs = state.predictor(run).probabilities(image)
         image = np.asarray(image)
         image = image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image
         summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
@@ -204,6 +235,6 @@ def section(run: Any, image: np.ndarray, probs: np.ndarray, key: str) -> None:
         if isinstance(tools.explainer, str):
             st.info(text.md(f"No Grad-CAM or saliency map here: {tools.explainer}. Covering "
                             "needs no gradient, so the occlusion map is shown."))
-        pictures(image, *trained, run.class_names[k], "", {})
+        pictures(image, *trained, run.class_names[k])
         st.markdown(text.md(where_they_agree(*trained)))
         sanity_check(run, summary, image, k, layer, size, trained, key)
