@@ -12,6 +12,7 @@ step waits on what a learner sees appear (a picture's alternative text, a senten
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import re
@@ -88,7 +89,9 @@ def section_shot(app: AppPage, key: str, name: str, anchor=None) -> None:
         "el => el.scrollIntoView({block: 'center'})")
     app.idle()
     box, window = section.bounding_box(), app.page.viewport_size
-    top, bottom = max(box["y"], 0), min(box["y"] + box["height"], window["height"])
+    header = app.page.get_by_test_id("stHeader").bounding_box()  # the bar that stays on top
+    top = max(box["y"], header["y"] + header["height"] if header else 0)
+    bottom = min(box["y"] + box["height"], window["height"])
     app.page.screenshot(path=str(SHOTS / f"{name}.png"), clip={
         "x": box["x"], "y": top, "width": box["width"], "height": bottom - top})
 
@@ -203,9 +206,12 @@ def test_ask_what_a_filter_a_layer_and_a_class_want_to_see(lab):
     section_shot(lab, "fm_dream", "25-dream-class")
 
 
-def colourful(locator) -> bool:
-    """Whether an element's screenshot holds colour (its channels differ), not only grey."""
-    shown = np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
+def colourful(img) -> bool:
+    """Whether an inline picture holds colour (its channels differ), not only grey: read from
+    the ``data:`` URI the browser shows (a screenshot of a picture outside the window would be
+    blank: Streamlit scrolls its own container)."""
+    data = base64.b64decode(img.get_attribute("src").split(",", 1)[1])
+    shown = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
     return float((np.abs(shown[..., 0] - shown[..., 2]) > 40).mean()) > 0.05
 
 

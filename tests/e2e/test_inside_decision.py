@@ -73,12 +73,18 @@ def tab(app: AppPage, name: str) -> None:
     app.idle()
 
 
+def inline(app: AppPage, alt: re.Pattern):
+    """The inline picture (ui/images.py) whose alternative text matches."""
+    return app.main.get_by_role("img", name=alt)
+
+
 def test_gradcam_is_shown_after_drawing(lab):
     tab(lab, "Why this answer?")
-    gradcam = image_with(lab, re.compile(r"^Grad-CAM · conv_2: where the evidence for \S+ came"))
+    gradcam = inline(lab, re.compile(r"^Grad-CAM heat map of conv_2 over the input \(11×11 map "
+                                     r"placed over 28×28\): bright where the evidence for \S+"))
     expect(gradcam).to_be_visible()
     assert shown(gradcam)
-    saliency = image_with(lab, re.compile(r"^saliency: pixels whose change moves"))
+    saliency = inline(lab, re.compile(r"^saliency map over the input: red where more"))
     expect(saliency).to_be_visible()
     # the heat map is not the plain drawing: Grad-CAM and saliency pictures differ
     assert gradcam.get_attribute("src") != saliency.get_attribute("src")
@@ -165,7 +171,7 @@ def test_a_quiz_answer_is_checked(lab):
 def test_feature_maps_explain_a_test_image(lab):
     lab.nav("Feature maps")
     lab.main.get_by_text("Why this answer? What does a unit see?").click()
-    gradcam = image_with(lab, re.compile(r"^Grad-CAM · conv_2: where the evidence for \S+ came"))
+    gradcam = inline(lab, re.compile(r"^Grad-CAM heat map of conv_2 over the input"))
     expect(gradcam).to_be_visible()
     assert shown(gradcam)
     centre(gradcam)
