@@ -86,7 +86,7 @@ def section_shot(app: AppPage, key: str, name: str, anchor=None) -> None:
     app.check()
     section = app.widget(key)
     (anchor if anchor is not None else section.get_by_role("img")).first.evaluate(
-        "el => el.scrollIntoView({block: 'center'})")
+        "el => el.scrollIntoView({block: 'center', behavior: 'instant'})")
     app.idle()
     box, window = section.bounding_box(), app.page.viewport_size
     header = app.page.get_by_test_id("stHeader").bounding_box()  # the bar that stays on top
