@@ -8,8 +8,10 @@ being built as the page left it, and a progress badge unless the page showed pro
 
 import streamlit as st
 
+from cnnlab.inspect import warmup
 from ui import jobs, layout, patches, state, widgets
 
+warmup.start()  # once per process (serve.py's startup already did, under streamlit run serve.py)
 patches.keep_keras_state()
 patches.use_app_navigation(entry=True)
 # An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.

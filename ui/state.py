@@ -235,6 +235,15 @@ def current_run() -> Run | None:
     return session().current_run()
 
 
+def current_info() -> RunInfo | None:
+    """The current run as its JSON files tell it (name, data set, accuracy...), or None:
+    without loading its model, so a page that only names it (Home, the sidebar) does not
+    import TensorFlow."""
+    current = session()
+    index = current.current
+    return None if index is None else current.runs[index]
+
+
 def select_run(index: int) -> None:
     """Make ``runs()[index]`` the current model."""
     kept = session().runs
