@@ -16,7 +16,7 @@ from ui import live_routes
 
 @contextlib.asynccontextmanager
 async def lifespan(_app):
-    """Server startup: the warm-up thread (the first page does not wait for it)."""
+    """Server startup: the warm-up thread, which waits for the first page to be drawn."""
     warmup.start()
     yield
 

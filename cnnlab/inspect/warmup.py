@@ -2,10 +2,13 @@
 
 Importing TensorFlow and Keras takes seconds (about 5 s on 2 busy cores), and the first model
 call traces its function. A page that only names the current model (Home, the sidebar) needs
-neither, so the first page after a restart shows at once; meanwhile :func:`start`, called once
-per server process (``serve.py``'s startup, and ``app.py`` for ``streamlit run app.py``), imports
-them in a daemon thread and calls and trains one batch of a tiny throwaway network, so the
-first Draw, Feature maps or Train does not pay for it either. Nothing here is shared with users'
+neither, so the first page after a restart shows at once. :func:`start`, called once per
+server process (``serve.py``'s startup), starts a daemon thread that waits until the first page
+has been drawn (:func:`page_shown`, at the end of every ``app.py`` run) or
+:data:`GRACE_SECONDS` have passed, so that it does not hold the first page back (browsers
+reconnect to a restarted server at once: a class's first pages come right after the start),
+then imports them and calls and trains one batch of a tiny throwaway network, so the first
+Draw, Feature maps or Train does not pay for it either. Nothing here is shared with users'
 models: the network is dropped when the warm-up ends.
 """
 
@@ -14,8 +17,10 @@ from __future__ import annotations
 import threading
 import time
 
+GRACE_SECONDS = 10.0  # the warm-up begins this long after start() if no page has been drawn
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_page_shown = threading.Event()
 finished = threading.Event()  # set when the warm-up has ended, whether it worked or not
 outcome: dict[str, object] = {}  # "seconds" it took, or "error": what went wrong
 
@@ -45,7 +50,8 @@ def warm() -> float:
     return time.perf_counter() - started
 
 
-def _run() -> None:
+def _run(grace: float) -> None:
+    _page_shown.wait(grace)
     try:
         outcome["seconds"] = warm()
     except Exception as exc:  # a warm-up failure must not take the server down; pages retry
@@ -54,11 +60,19 @@ def _run() -> None:
         finished.set()
 
 
-def start() -> threading.Thread:
-    """Start the warm-up thread, once per process; the thread (the same one on later calls)."""
+def start(grace: float = GRACE_SECONDS) -> threading.Thread:
+    """Start the warm-up thread, once per process; the thread (the same one on later calls).
+    It warms up once a page has been drawn, or after ``grace`` seconds."""
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_run, name="cnnlab-warmup", daemon=True)
+            _thread = threading.Thread(target=_run, args=(grace,), name="cnnlab-warmup",
+                                       daemon=True)
             _thread.start()
         return _thread
+
+
+def page_shown() -> None:
+    """A page has been drawn: the warm-up may begin (and starts, if nothing started it)."""
+    _page_shown.set()
+    start()
