@@ -131,7 +131,8 @@ def picture_html(image: np.ndarray, alt: str, caption: str | None = None,
     below = "" if caption is None else (
         f'<figcaption data-testid="stImageCaption" style="overflow-wrap:anywhere">'
         f"{html.escape(caption)}</figcaption>")  # its size: ui/layout.py's page styles
-    return (f'<div data-testid="stImage"><figure data-testid="stImageContainer" '
+    return (f'<div data-testid="stImage" style="width:fit-content;max-width:100%">'  # hugs it
+            f'<figure data-testid="stImageContainer" '
             f'style="margin:0;max-width:100%;width:{shown}px">'
             f'<img src="{uri}" alt="{_alt(alt)}" width="{shown}" style="display:block;'
             f'max-width:100%;height:auto;image-rendering:pixelated">{below}</figure></div>')
