@@ -239,9 +239,8 @@ def current_info() -> RunInfo | None:
     """The current run as its JSON files tell it (name, data set, accuracy...), or None:
     without loading its model, so a page that only names it (Home, the sidebar) does not
     import TensorFlow."""
-    current = session()
-    index = current.current
-    return None if index is None else current.runs[index]
+    folder = session().workspace.current()
+    return next((info for info in session().runs if info.folder == folder), None)
 
 
 def select_run(index: int) -> None:
