@@ -61,7 +61,8 @@ def transform_tab(image: np.ndarray) -> np.ndarray:
     thick = cols[4].slider("thinner or thicker", -2, 2, 0, key="draw_tf_thick")
     moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
     if not np.array_equal(moved, image):
-        st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
+        images.picture(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4,
+                       alt="your drawing as the sliders change it: what the model sees now")
     return moved
 
 
@@ -192,12 +193,14 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
     value = maps[name][int(y), int(x), int(channel)] if name in maps else None
     shown = f"; its value now: {value:.3g}" if value is not None else ""
     pictures = [overlay.outlined(image, box, SCALE)]
+    alts = [f"the {side} input with the region {name} ({y}, {x}) sees outlined"]
     captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
                 f"{box[3] - 1} of the {side} input ({size}; every channel of a layer sees the "
                 f"same region){shown}"]
     if name in maps:
         pictures.append(unit_on_map(maps[name][..., int(channel)], int(y), int(x)))
         captions.append(f"the unit on {name}'s map, channel {channel}")
+        alts.append(f"{name}'s feature map, channel {channel}, with unit ({y}, {x}) outlined")
     drawing = None if prepared is None else prepared.steps[0][1]
     back = None if moved or drawing is None else receptive.to_drawing(box, prepared.placement,
                                                                       drawing.shape)
@@ -205,7 +208,8 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
         factor = max(1, DRAWING_PX // max(drawing.shape))
         pictures.append(overlay.outlined(drawing, back, factor, width=3))
         captions.append("the same region of your drawing")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+        alts.append(f"your drawing with the region {name} ({y}, {x}) sees outlined")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     if moved:
         st.caption(f"The drawing is transformed, so the outline is shown on the {side} input "
                    "only.")
