@@ -61,12 +61,13 @@ def _apply_link() -> None:
 
 
 def _digits(instead: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """The built-in test digits (uint8 (n, 28, 28) and labels; ``load_dataset`` caches them),
-    or None after saying what is shown ``instead``."""
+    """The built-in test digits students may see (uint8 (n, 28, 28) and labels, without the
+    held-back ones; cached), or None after saying what is shown ``instead``."""
     try:
-        from cnnlab.data import datasets
+        from cnnlab.data import refs
+        from cnnlab.workspaces import data_roots
 
-        data = datasets.load_dataset("mnist-5k")
+        data = data_roots.load(refs.named("mnist-5k"))
         return np.asarray(data.x_test)[..., 0], np.asarray(data.y_test)  # (n, 28, 28), (n,)
     except Exception as exc:  # noqa: BLE001 - whatever failed, say so and carry on
         st.info(f"The built-in digits could not be loaded (`{exc}`); {instead}.")

@@ -184,7 +184,8 @@ def results(run) -> None:
     wrong = run.misclassified[:24]
     if wrong:
         data = test_images(run)
-        if data is not None and all(w.index < len(data.y_test) for w in wrong):
+        # a run tested on other images (one trained before the held-back split) is not shown
+        if data is not None and m.test_samples == len(data.y_test):
             st.markdown("**Misclassified test images**, true class → predicted (most confident "
                         "mistakes first)")
             said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from cnnlab.architecture import presets, shapes, spec
+from cnnlab.classes import members
 from cnnlab.jobs import ownership
 from cnnlab.workspaces import models, settings, store
 
@@ -84,8 +85,11 @@ class SessionState:
     def add_run(self, run: Run, uploaded: bool = False) -> None:
         """Save a run to the workspace and make it the current model (ValueError, saying
         what to delete, if it does not fit: checked before anything is written); ``uploaded``
-        for a run from a run zip."""
-        models.put(self.workspace.token, self.workspace.save_run(run, uploaded=uploaded), run)
+        for a run from a run zip. In a class, the run is scored like a trained one (the
+        saved-run hook, :func:`cnnlab.jobs.ownership.scored`)."""
+        folder = self.workspace.save_run(run, uploaded=uploaded)
+        models.put(self.workspace.token, folder, run)
+        ownership.scored(self.workspace.token, self.workspace.run_path(folder))
 
     def current_run(self) -> Run | None:
         """The current model, from memory or loaded from the workspace; None if none (or
@@ -205,6 +209,8 @@ def update_arch(arch: spec.Architecture, ids: list[int]) -> None:
     current = session()
     if arch != current.arch:
         current.workspace.save_architecture(arch)
+        if current.job is None or current.job.state.final:  # training says more than building
+            ownership.noted(current.workspace.token, members.BUILDING)
     current.arch, current.layer_ids = arch, list(ids)
 
 

@@ -18,6 +18,7 @@ Queue and Variable values are msgpack, so weights travel as ``.npz`` bytes (read
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 
@@ -42,7 +43,9 @@ def unpack_weights(data: bytes) -> list[np.ndarray]:
 def data_spec(dataset: Any) -> dict[str, Any]:
     """How a worker finds the data: its ref (:meth:`cnnlab.data.refs.DatasetRef.to_dict`), and
     unless it is a named set, its arrays when they are small (up to :data:`SEND_LIMIT_BYTES`);
-    a larger folder set is read from the same path on the worker.
+    a larger folder set is read from the same path on the worker. A named set whose test split
+    is cut (the web app's, without the held-back images: ``Dataset.test_indices``) sends the
+    indices kept, so the worker tests on the same images.
 
     Raises:
         DatasetError: a larger set that only this server has (an upload, drawings, one made
@@ -53,6 +56,8 @@ def data_spec(dataset: Any) -> dict[str, Any]:
     ref = dataset.ref
     spec: dict[str, Any] = {"ref": ref.to_dict()}
     if ref.kind == refs.NAMED:
+        if dataset.test_indices is not None:
+            spec["test_indices"] = [int(i) for i in dataset.test_indices]
         return spec
     arrays = {k: getattr(dataset, k) for k in ("x_train", "y_train", "x_test", "y_test")}
     size = sum(a.nbytes for a in arrays.values())
@@ -69,7 +74,8 @@ def data_spec(dataset: Any) -> dict[str, Any]:
 
 def load_data(spec: dict[str, Any], worker: str) -> Any:
     """The job's data set on this worker (``spec`` from :func:`data_spec`):
-    from the arrays sent, else loaded by its ref (a named set, or a folder at the same path).
+    from the arrays sent, else loaded by its ref (a named set, or a folder at the same path),
+    its test split cut to the ``test_indices`` sent, if any.
 
     Raises:
         DatasetError: this worker lacks it; the message names the worker and the data set.
@@ -81,13 +87,22 @@ def load_data(spec: dict[str, Any], worker: str) -> Any:
         return datasets.Dataset(ref=ref, class_names=tuple(spec["class_names"]),
                                 preparation=spec.get("preparation", ""), **spec["arrays"])
     try:
-        return datasets.load(ref)
+        data = datasets.load(ref)
     except datasets.DatasetError as exc:
         hint = ("a folder data set over 100 MB must be at the same path on every worker"
                 if ref.kind == refs.FOLDER else "a named data set is read from the worker's "
                 "own Keras cache (~/.keras/datasets); copy its files there")
         raise datasets.DatasetError(f"worker {worker} cannot load the data set {ref.label}: "
                                     f"{exc} ({hint})") from None
+    kept = spec.get("test_indices")
+    if kept is None:
+        return data
+    kept = np.asarray(kept, dtype=np.int64)
+    if kept.ndim != 1 or not len(kept) or kept.min() < 0 or kept.max() >= len(data.y_test):
+        raise datasets.DatasetError(f"worker {worker}: the test indices sent do not fit the "
+                                    f"{len(data.y_test):,} test images of {ref.label}")
+    return dataclasses.replace(data, x_test=data.x_test[kept], y_test=data.y_test[kept],
+                               test_indices=kept)
 
 
 class _StopFlag:

@@ -16,7 +16,13 @@ directly:
   saved) once no page of its workspace has beaten for ``CNNLAB_ORPHAN_GRACE_S`` seconds and
   no attached session is connected;
 - the job saves its run to its workspace itself (and puts it in the process-wide model cache,
-  :mod:`cnnlab.workspaces.models`): nothing depends on a page being open to keep it.
+  :mod:`cnnlab.workspaces.models`): nothing depends on a page being open to keep it;
+- two plain calls keep a class's board current, whether or not the workspace is in a class
+  (outside one each costs a missing file): the save passes the saved run folder to
+  :func:`cnnlab.classes.scoring.run_saved` (scored on the held-back split before the job's
+  state becomes ``saved``, so a board polling the class's files shows the score as soon as the
+  run is saved), and a listener on the job passes its states and epochs to
+  :func:`cnnlab.classes.members.record_activity`. Neither can fail the job: an error is logged.
 
 With ``CNNLAB_SCHEDULER`` set, jobs train on that Dask cluster (:mod:`cnnlab.jobs.cluster`)
 and wait in its queue, not this server's. Jobs live in this process; a reload of a page finds
@@ -28,12 +34,14 @@ only when a job starts.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.jobs.job import Job, State
+from cnnlab.classes import members, scoring
+from cnnlab.jobs.job import Job, JobEvent, Listener, State
 from cnnlab.jobs.job_queue import JOBS
 from cnnlab.workspaces import models, settings
 
@@ -41,6 +49,9 @@ if TYPE_CHECKING:
     from cnnlab.architecture.spec import Architecture
     from cnnlab.runs.records import Hyperparameters, Run
     from cnnlab.workspaces.store import Workspace
+
+
+_log = logging.getLogger(__name__)
 
 
 class BusyError(ValueError):
@@ -173,6 +184,7 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
     def save(run: Run) -> str:
         folder = workspace.save_run(run)
         models.put(token, folder, run)
+        scored(token, workspace.run_path(folder))
         return folder
 
     with _LOCK:
@@ -182,8 +194,15 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
                             "(or wait for it to end) before starting another")
         _check_queues(client, cluster=bool(address))
         workspace.check_room()
-        job = starting.start_job(arch, dataset, hyperparameters, name=name, save=save,
-                                 scheduler=address, owner=token, client=client)
+        noted(token, members.QUEUED)  # before the job's first event, which may come at once
+        try:
+            job = starting.start_job(arch, dataset, hyperparameters, name=name, save=save,
+                                     scheduler=address, owner=token, client=client,
+                                     listeners=[activity_listener(token,
+                                                                  hyperparameters.epochs)])
+        except BaseException:
+            noted(token, members.IDLE)
+            raise
         _JOBS[token] = job
     beat(token)
     threading.Thread(target=_watch, args=(job,), name=f"cnnlab-watch-{job.name}",
@@ -197,3 +216,38 @@ def _watch(job: Job) -> None:
     while not job.wait(min(1.0, grace / 4)):
         if job.stop_reason is None and not page_open(job.owner, grace):
             job.stop(reason=f"no page of its workspace was open for {grace:g} s")
+
+
+def scored(token: str, folder: Any) -> None:
+    """The saved-run hook of a class (:func:`cnnlab.classes.scoring.run_saved`), for every
+    run saved into a workspace (a job's, an uploaded zip's); an error is logged, never raised:
+    the run stays saved."""
+    try:
+        scoring.run_saved(token, folder)
+    except Exception:
+        _log.warning("scoring the run %s for its class failed", folder, exc_info=True)
+
+
+def noted(token: str, state: str, epoch: int | None = None, epochs: int | None = None) -> None:
+    """Tell the workspace's class, if any, what its student is doing
+    (:func:`cnnlab.classes.members.record_activity`); an error is logged, never raised."""
+    try:
+        members.record_activity(token, state, epoch, epochs)
+    except Exception:
+        _log.warning("recording the activity of a class's student failed", exc_info=True)
+
+
+def activity_listener(token: str, epochs: int) -> Listener:
+    """A job listener that tells the workspace's class what the job does: from its start,
+    ``training`` with the epochs done (stopping and saving keep the last); a final state
+    ``idle``. Batches are not passed on: the class's file changes once an epoch at most."""
+
+    def listen(event: JobEvent) -> None:
+        if event.state.final:
+            noted(token, members.IDLE)
+        elif event.kind == "epoch":
+            noted(token, members.TRAINING, min(max(event.epoch, 0), epochs), epochs)
+        elif event.kind == "state" and event.state is State.RUNNING:
+            noted(token, members.TRAINING, min(max(event.epoch - 1, 0), epochs), epochs)
+
+    return listen
