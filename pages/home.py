@@ -2,9 +2,13 @@
 
 import streamlit as st
 
-from ui import patches, widgets
+from ui import classroom, patches, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
+if classroom.CLASS_PARAM in st.query_params:  # a class's link, /?class=...: the Class page
+    st.switch_page("pages/class_page.py", query_params={
+        name: st.query_params[name] for name in (classroom.CLASS_PARAM, classroom.KEY_PARAM)
+        if name in st.query_params})
 
 STEPS = [
     ("pages/build.py", ":material/construction:", "Build",
@@ -45,6 +49,9 @@ def render() -> None:
         with cards.container(border=True, width=CARD_WIDTH):
             st.page_link(path, label=title, icon=icon)
             st.caption(text)
+    with st.expander("Teaching a class? Create one: your students join with a link, your "
+                     "board shows their work live", icon=":material/groups:"):
+        classroom.create_panel()
 
 
 render()

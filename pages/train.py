@@ -15,6 +15,7 @@ from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
 from ui import (
     augment_preview,
+    classroom,
     datasets_upload,
     images,
     jobs,
@@ -289,6 +290,8 @@ def run_zip(folder) -> bytes:
 
 def render() -> None:
     st.title("Train")
+    rules = classroom.my_challenge()  # a class's: its starting network, its limits
+    classroom.offer_starting_network(rules, "train")
     arch = state.get_arch()
     running = jobs.active() is not None
     setup, live = st.columns([2, 3], gap="large")
@@ -309,6 +312,7 @@ def render() -> None:
                          f"{state.session().workspace.token}))")
         for problem in problems:
             st.error(text.md(problem.message))
+        classroom.challenge_note(rules, None if problems else summary.total_params)
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
             st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",
