@@ -23,6 +23,8 @@ STEPS = [
      "make up your own classes, draw examples, train your network on them"),
     ("pages/learn.py", ":material/school:", "Learn",
      "step through convolution, stride, padding and pooling, every number shown"),
+    ("pages/class_page.py", ":material/groups:", "Class",
+     "your class: its challenge and the leaderboard; for a teacher, the board"),
 ]
 
 CARD_WIDTH = 230  # px: three cards a row at 1024 px wide, five on a wide screen

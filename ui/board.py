@@ -49,11 +49,10 @@ def page(code: str, key: str) -> None:
     st.session_state[OPENED] = (code, key)  # this session only: a page switch keeps the board
     st.query_params["class"], st.query_params["key"] = code, key  # reload and bookmark it
     st.subheader(f"Board of {text.md(info.name)}")
-    links = store.links(code, key, _base())
-    st.markdown("Student link (students open it and pick a name):")
-    st.code(links.student, language=None)
+    links = store.links(code, key, _base())  # a checked base URL, a code: no user text
+    st.markdown(f"Students join at `{links.student}` and pick a name.")
     spot = live(code, key)
-    cols = st.columns([1, 1, 2], vertical_alignment="center")
+    cols = st.columns([3, 2, 2], vertical_alignment="center")
     cols[0].download_button("Download results (CSV)", lambda: board.results_csv(code, key),
                             f"class-{code}-results.csv", "text/csv", key="board_csv",
                             icon=":material/download:")

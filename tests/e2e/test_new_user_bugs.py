@@ -23,7 +23,7 @@ expect = import_expect()
 pytestmark = pytest.mark.e2e
 
 PAGES = {"Home": "", "Build": "build", "Train": "train", "Feature maps": "feature_maps",
-         "Draw": "draw", "My classes": "my_classes", "Learn": "learn"}
+         "Draw": "draw", "My classes": "my_classes", "Learn": "learn", "Class": "class"}
 HEADINGS = {"Home": "CNN Lab", "Learn": "Learn: convolution, stride, padding and pooling"}
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot")

@@ -17,7 +17,7 @@ expect = import_expect()
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn"]
+PAGES = ["Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn", "Class"]
 PROGRESS = re.compile(r"epoch (\d+)/(\d+), batch (\d+)/(\d+)")
 
 

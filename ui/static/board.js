@@ -43,7 +43,7 @@ function drawTable(state) {
   const table = node("table", { class: "board-table" });
   node("caption", {}, table, "Students, best score first (scores on the held-back images)");
   const head = node("tr", {}, node("thead", {}, table));
-  for (const title of ["#", "student", "doing now", "best run (network)", "parameters",
+  for (const title of ["#", "student", "doing now", "best run (network)", "params",
                        "epochs", "score", "curve"]) {
     node("th", { scope: "col" }, head, title);
   }
@@ -192,7 +192,7 @@ const STYLE = `
 .cnnlab-board caption { text-align: left; font-style: italic; padding-bottom: 4px; }
 .cnnlab-board th, .cnnlab-board td { border-bottom: 1px solid #d0d0d0; padding: 4px 6px;
   text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-.cnnlab-board th { border-bottom: 2px solid #111111; }
+.cnnlab-board th { border-bottom: 2px solid #111111; overflow-wrap: normal; }
 .cnnlab-board td.num { text-align: right; white-space: nowrap; }
 .cnnlab-board td.score { font-weight: bold; white-space: nowrap; }
 .cnnlab-board td.score .reason { font-weight: normal; color: #a82c3a; white-space: normal; }
