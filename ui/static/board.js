@@ -145,6 +145,7 @@ function defaultPicks(state) {
 }
 
 function draw(state) {
+  const began = performance.now();
   const root = state.root;
   root.style.setProperty("--font", state.font + "px");
   root.dataset.version = state.board.version;
@@ -155,6 +156,7 @@ function draw(state) {
   defaultPicks(state);
   state.table.replaceChildren(drawTable(state));
   drawCurves(state);
+  root.dataset.drawMs = (performance.now() - began).toFixed(1);  // read by the bench
 }
 
 async function poll(state) {
