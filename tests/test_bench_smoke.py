@@ -86,3 +86,20 @@ def test_drawn_bench_smoke():
         assert re.search(rf"^{copies} +{images} +[01]\.\d{{3}} \([01]\.\d{{3}}-[01]\.\d{{3}}\) "
                          r"+\d+\.\d\d +\d+\.\d$", result.stdout, re.M), result.stdout
     assert "smoke run (tiny sizes, not a verdict)" in result.stdout
+
+
+def test_class_board_bench_smoke():
+    """``bench/class_board_bench.py --smoke``: three students join a class and train, and the
+    board in Chromium is timed (or the bench says it was skipped without a browser)."""
+    result = subprocess.run([sys.executable, "bench/class_board_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    if result.stdout.startswith("skipped: no "):
+        return
+    for row in (r"board shows a finished run after it is saved, worst of 3",
+                r"board rendered on the projector \(1024×768, presentation\), the app's browser, "
+                r"median of 5", r"the same in a new browser profile \(nothing cached\), median "
+                r"of 5"):
+        assert re.search(rf"^\| {row} \| -?\d+\.\d\d s \| ≤ [\d.]+ s \| (yes|NO) \|$",
+                         result.stdout, re.M), result.stdout
+    assert "3 students, 3 runs saved" in result.stdout and "Smoke run" in result.stdout
