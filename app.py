@@ -26,7 +26,7 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     st.Page("pages/my_classes.py", title="My classes", icon=":material/category:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
-    st.Page("pages/class_page.py", title="Class", icon=":material/groups:", url_path="class"),
+    st.Page("pages/class.py", title="Class", icon=":material/groups:"),
 ]
 
 state.init()

@@ -6,7 +6,7 @@ from ui import classroom, patches, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 if classroom.CLASS_PARAM in st.query_params:  # a class's link, /?class=...: the Class page
-    st.switch_page("pages/class_page.py", query_params={
+    st.switch_page("pages/class.py", query_params={
         name: st.query_params[name] for name in (classroom.CLASS_PARAM, classroom.KEY_PARAM)
         if name in st.query_params})
 
@@ -23,7 +23,7 @@ STEPS = [
      "make up your own classes, draw examples, train your network on them"),
     ("pages/learn.py", ":material/school:", "Learn",
      "step through convolution, stride, padding and pooling, every number shown"),
-    ("pages/class_page.py", ":material/groups:", "Class",
+    ("pages/class.py", ":material/groups:", "Class",
      "your class: its challenge and the leaderboard; for a teacher, the board"),
 ]
 

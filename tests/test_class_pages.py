@@ -235,7 +235,7 @@ def test_a_student_sees_names_and_scores_only(home, monkeypatch):
         json.dumps(results))
     monkeypatch.setattr(scoring, "rescore_workspace", lambda token: [])
     at = app(w=member.token)
-    at.switch_page("pages/class_page.py").run()
+    at.switch_page("pages/class.py").run()
     assert not at.exception
     [table] = at.dataframe
     assert table.value.to_dict("records") == [{"place": 1, "name": "Bob", "score": "50.00%",

@@ -66,7 +66,7 @@ def create_panel() -> None:
                    "of its key): copy it or bookmark the board, and never share it.",
                    icon=":material/key:")
         cols = st.columns(2)
-        cols[0].page_link("pages/class_page.py", label="Open the board",
+        cols[0].page_link("pages/class.py", label="Open the board",
                           icon=":material/leaderboard:",
                           query_params={CLASS_PARAM: code, KEY_PARAM: key})
         cols[1].button("I have kept the teacher link", key="class_made_done",
