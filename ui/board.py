@@ -103,15 +103,14 @@ def _mount(code: str, key: str, poll: bool) -> str | None:
 # --- the spotlight -------------------------------------------------------------------------------
 
 def _kept_run(folder: Path) -> Any:
-    """The kept copy's run, loaded once per copy in this session (one at a time)."""
+    """The kept copy's run, loaded once per copy into the process-wide run cache (weighed in
+    bytes against the server's memory budget), keyed apart from any workspace's runs."""
     from cnnlab.runs import run_files
+    from cnnlab.workspaces import models
 
-    stamp = (str(folder), *(p.stat().st_mtime_ns for p in sorted(folder.iterdir())))
-    cached = st.session_state.get("board_spot_run")
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, run_files.load_run(folder))
-        st.session_state["board_spot_run"] = cached
-    return cached[1]
+    stamp = ":".join(str(p.stat().st_mtime_ns) for p in sorted(folder.iterdir()))
+    return models.RUNS.get_or_build((f"spotlight:{folder}", stamp),
+                                    lambda: run_files.load_run(folder), size=models.run_bytes)
 
 
 def spotlight(code: str, key: str, student_id: str) -> None:
