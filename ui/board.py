@@ -22,7 +22,7 @@ from cnnlab.classes import board, challenge, store
 from cnnlab.data import datasets
 from cnnlab.jobs import live_feed
 from cnnlab.workspaces import data_roots
-from ui import images, layout, live_routes, state, text
+from ui import classroom, images, layout, live_routes, state, text
 
 SCRIPT = Path(__file__).with_name("static") / "board.js"
 OPENED = "class_board"  # (code, key) of the board this session opened with its teacher link
@@ -47,9 +47,10 @@ def page(code: str, key: str) -> None:
     """The board of the teacher link ``code``/``key``; the caller has checked the key."""
     info = store.open_board(code, key)
     st.session_state[OPENED] = (code, key)  # this session only: a page switch keeps the board
-    st.query_params["class"], st.query_params["key"] = code, key  # reload and bookmark it
+    st.query_params[classroom.CLASS_PARAM] = code  # the teacher link again: reload, bookmark
+    st.query_params[classroom.KEY_PARAM] = key
     st.subheader(f"Board of {text.md(info.name)}")
-    links = store.links(code, key, _base())  # a checked base URL, a code: no user text
+    links = store.links(code, key, classroom.base_url())  # a checked URL and code: no user text
     st.markdown(f"Students join at `{links.student}` and pick a name.")
     spot = live(code, key)
     cols = st.columns([3, 2, 2], vertical_alignment="center")
@@ -62,12 +63,6 @@ def page(code: str, key: str) -> None:
         spotlight(code, key, spot)
     with st.expander("Set the challenge", expanded=info.challenge is None):
         challenge_form(info)
-
-
-def _base() -> str | None:
-    from ui import classroom
-
-    return classroom.base_url()
 
 
 def _set_open(code: str, key: str, is_open: bool) -> None:

@@ -13,7 +13,10 @@ opens a student's workspace and never carries a workspace token. What the UI cal
   confusion matrix and misclassified images (indices into the visible test split).
 - :func:`results_csv` -> the CSV the board's download button offers; ``cnnlab class results``
   prints the same text (:func:`csv_text` of :func:`board_of`).
-- :func:`student_leaderboard` (a student's own workspace token) -> names and scores.
+- :func:`student_leaderboard` (a student's own workspace token) -> names and scores;
+  :func:`own_row` -> that student's own row.
+- :meth:`Board.to_json` -> what the board's live route (``ui/live_routes.py``) sends the
+  projector's page.
 
 Names, run and network names are user text, as typed: show them escaped, as text. No
 TensorFlow.

@@ -213,8 +213,7 @@ def test_a_class_on_the_projector(browser, app_url):
         expect(teacher.main.get_by_role("img", name="network diagram")).to_be_visible()
         expect(teacher.main.get_by_text(f"{runs[NAMES[1]]} · network tiny-vgg", exact=False)
                ).to_be_visible()
-        teacher.idle()
-        teacher.check()
+        teacher.shot("class-board-spotlight")
 
         # the CSV matches the board
         with teacher.page.expect_download() as download:
