@@ -9,6 +9,7 @@ import streamlit as st
 
 from cnnlab.architecture import presets, shapes
 from cnnlab.inspect import pixels
+from cnnlab.runs import records
 from ui import jobs, state, text
 
 if TYPE_CHECKING:
@@ -49,10 +50,12 @@ def sidebar() -> None:
         else:
             params = shapes.summarize(run.architecture).total_params
             status = "stopped early" if run.stopped else "trained"
+            whole, partial = records.epochs_trained(run.history, run.hyperparameters.epochs,
+                                                    run.curve.batches_per_epoch)
             st.markdown(f"**{text.md(run.name)}** · {params:,} parameters  \n"
-                        f"{text.md(run.dataset.label)} · {status}, "
-                        f"{run.epochs_completed} epoch(s)  \n"
-                        f"test accuracy **{run.test_accuracy:.1%}**")
+                        f"{text.md(run.dataset.label)} · {status}, {whole} epochs"
+                        f"{f' ({partial})' if partial else ''}  \n"
+                        f"test accuracy **{run.test_accuracy:.2%}**")
 
 
 def sidebar_after_page() -> None:
@@ -86,7 +89,7 @@ def quick_start_panel(key: str) -> None:
         return
     run = state.current_run()
     if run is not None:
-        st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.1%}. "
+        st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.2%}. "
                    "Now draw a digit and see what it answers.")
         st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
         return

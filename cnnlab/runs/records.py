@@ -10,6 +10,7 @@ No TensorFlow here, so the command line can check its arguments before importing
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,60 @@ class EpochRecord:
             integer = f.name in ("epoch", "batches", "complete")
             values[f.name] = value if integer or value is None else float(value)
         return cls(**values)
+
+
+def partial_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
+    """The history's last epoch if it is partial (the run was stopped in it), else None."""
+    return history[-1] if history and not history[-1].complete else None
+
+
+def epoch_position(record: EpochRecord, batches_per_epoch: int) -> float:
+    """Where ``record``'s values sit on an axis in epochs: epoch ``k`` at ``k``, a partial
+    epoch at the share of its batches that ran (56 of 57 batches of epoch 5: 4.98).
+
+    Example:
+        >>> round(epoch_position(EpochRecord(5, 0.1, 0.9, None, None, 1.0, 56, False), 57), 2)
+        4.98
+    """
+    if record.complete:
+        return float(record.epoch)
+    share = record.batches / batches_per_epoch if batches_per_epoch > record.batches else 0.5
+    return record.epoch - 1 + share  # a size not recorded (0.5): still before the epoch's end
+
+
+def _batches_of(record: EpochRecord, batches_per_epoch: int) -> str:
+    known = batches_per_epoch > record.batches
+    return f"{record.batches} of {batches_per_epoch}" if known else f"{record.batches}"
+
+
+def partial_note(record: EpochRecord, batches_per_epoch: int) -> str:
+    """What a partial epoch's point on a chart stands for, in words.
+
+    Example:
+        >>> partial_note(EpochRecord(5, 0.1, 0.9, None, None, 1.0, 56, False), 57)
+        'epoch 5: 56 of 57 batches (stopped)'
+    """
+    return f"epoch {record.epoch}: {_batches_of(record, batches_per_epoch)} batches (stopped)"
+
+
+def epochs_trained(history: Sequence[EpochRecord], planned: int,
+                   batches_per_epoch: int) -> tuple[str, str | None]:
+    """The epochs a run trained, counted from the history its charts draw: its whole epochs
+    of those planned, and the batches of a partial last epoch (None if there is none).
+
+    Example:
+        >>> whole = EpochRecord(1, 0.1, 0.9, None, None, 1.0, 57)
+        >>> epochs_trained([whole, EpochRecord(2, 0.1, 0.9, None, None, 1.0, 56, False)], 10, 57)
+        ('1 of 10', '+ 56/57 batches of epoch 2')
+        >>> epochs_trained([whole], 1, 57)
+        ('1 of 1', None)
+    """
+    whole = f"{sum(1 for record in history if record.complete)} of {planned}"
+    part = partial_epoch(history)
+    if part is None:
+        return whole, None
+    batches = _batches_of(part, batches_per_epoch).replace(" of ", "/")
+    return whole, f"+ {batches} batches of epoch {part.epoch}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from cnnlab.architecture import spec, spec_json
 from cnnlab.data import refs
 from cnnlab.files import reading
 from cnnlab.runs.metrics import Metrics, MetricsView
-from cnnlab.runs.records import EpochRecord, Hyperparameters
+from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters
 
 MAX_JSON_BYTES = 5 * 2**20  # as cnnlab.runs.run_checks
 _CACHE: dict[Path, tuple[tuple[int, ...], RunInfo]] = {}
@@ -28,6 +28,7 @@ class RunInfo(MetricsView):
 
     Attributes:
         folder: the run folder's name inside its workspace.
+        curve: the per-batch curve (for its ``batches_per_epoch``: where a partial epoch sits).
     """
 
     folder: str
@@ -37,6 +38,7 @@ class RunInfo(MetricsView):
     dataset: refs.DatasetRef
     history: tuple[EpochRecord, ...]
     metrics: Metrics
+    curve: Curve = Curve()
 
 
 def _json(path: Path) -> dict:
@@ -67,6 +69,7 @@ def read(folder: Path) -> RunInfo | None:
             hyperparameters=Hyperparameters.from_dict(_json(folder / "hyperparameters.json")),
             dataset=refs.from_record(metrics),
             history=tuple(EpochRecord.from_dict(r) for r in history.get("epochs", [])),
+            curve=Curve.from_dict(history.get("batch_curve", {})),
             metrics=Metrics.from_dict({k: v for k, v in metrics.items() if k not in (
                 "dataset", "dataset_ref", "class_names", "input_preparation",
                 "misclassified")}))
