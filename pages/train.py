@@ -29,7 +29,8 @@ from ui import (
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 FOLDER = "a local folder of IDX files"
-# The runs table's accuracies: one format (percent, two decimals) and what each one means.
+# The runs table's accuracies (the place for more, e.g. a precision): shown alike, in percent
+# with two decimals, and what each one means.
 ACCURACY_COLUMNS = {
     "train acc": "accuracy on the training images over the last epoch trained",
     "val acc": "accuracy on the validation split after the last epoch; empty: the run had no "
@@ -253,10 +254,12 @@ def run_history() -> None:
         "train acc": r.history[-1].accuracy if r.history else np.nan,
         "val acc": r.history[-1].val_accuracy if r.history else np.nan,
         "test acc": r.test_accuracy, "ended": "stopped" if r.stopped else "finished",
-    } for r in kept]).astype({column: float for column in ACCURACY_COLUMNS})  # None: empty
+    } for r in kept])
+    # In percent with two decimals, as numbers (the table sorts them); none shows empty
+    table[list(ACCURACY_COLUMNS)] = table[list(ACCURACY_COLUMNS)].astype(float) * 100
     picked = st.dataframe(table, hide_index=True, key="train_runs", on_select="rerun",
-                          selection_mode="multi-row", column_config={
-                              column: st.column_config.NumberColumn(help=help, format="percent")
+                          selection_mode="multi-row", placeholder="", column_config={
+                              column: st.column_config.NumberColumn(help=help, format="%.2f%%")
                               for column, help in ACCURACY_COLUMNS.items()})
     current = state.session().current
     selected = picked.selection.rows or [len(kept) - 1 if current is None else current]

@@ -166,9 +166,12 @@ def test_the_runs_table_shows_every_accuracy_alike_and_no_validation_as_an_empty
     for column in accuracies:
         assert frame[column].dtype.kind == "f", (column, frame[column].dtype)  # never "None"
     assert frame["val acc"].isna().tolist() == [False, True]
-    assert frame["test acc"].tolist() == pytest.approx([tiny_run.test_accuracy, 1.0])
+    # in percent (so a format can give them all two decimals), the same numbers as the run's
+    assert frame["test acc"].tolist() == pytest.approx([100 * tiny_run.test_accuracy, 100.0])
+    assert frame["train acc"].tolist() == pytest.approx([100 * tiny_run.history[-1].accuracy] * 2)
     config = json.loads(table.proto.columns)
     formats = {column: config[column]["type_config"]["format"] for column in accuracies}
-    assert set(formats.values()) == {"percent"}, formats  # one format, one precision
+    assert set(formats.values()) == {"%.2f%%"}, formats  # one format, one precision
+    assert table.proto.placeholder == ""  # a missing value: an empty cell, not "None"
     assert "no validation split" in config["val acc"]["help"]
-    assert any("no validation split" in c.value for c in at.caption)
+    assert any("an empty val acc: the run had no validation split" in c.value for c in at.caption)
