@@ -110,6 +110,15 @@ def test_charts_of_whole_runs_have_no_subtitle_and_name_up_to_three_runs():
     many = charts.compare_chart(_runs(a=_history(1), b=_history(1), c=_history(1),
                                       d=_history(1)), "loss").to_dict()
     assert many["title"] == {"text": "loss by epoch of 4 runs"}  # the legend names them
+    # and no layer for points they do not have: Vega warns "Infinite extent" for an empty one
+    whole = charts.training_chart(Curve(batches_per_epoch=10), _history(2), "loss", run="a")
+    for spec in (whole, many):
+        filters = [json.dumps(layer.get("transform", [])) for layer in spec["layer"]]
+        assert not any('"datum.partial"' in f for f in filters), filters
+    only_partial = [EpochRecord(1, 0.3, 0.6, None, None, 1.0, 4, complete=False)]
+    stopped_at_once = charts.training_chart(Curve(batches_per_epoch=10), only_partial, "loss")
+    filters = [json.dumps(layer.get("transform", [])) for layer in stopped_at_once["layer"]]
+    assert not any('"!datum.partial"' in f for f in filters), filters
 
 
 def _layers(chart) -> tuple[dict, list[dict]]:

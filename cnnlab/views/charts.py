@@ -54,13 +54,18 @@ def _title(text: str, subtitle: str | None) -> dict:
     return {"text": text, **({"subtitle": subtitle} if subtitle else {})}
 
 
-def _point_layers(base: alt.Chart, presentation: bool) -> list[alt.Chart]:
-    """Whole epochs as filled points, a partial one (``partial`` rows) as a hollow point."""
+def _point_layers(base: alt.Chart, presentation: bool, whole: bool = True,
+                  partial: bool = True) -> list[alt.Chart]:
+    """Whole epochs as filled points, a partial one (``partial`` rows) as a hollow point;
+    each layer only if it has points (Vega warns "Infinite extent" for an empty one)."""
     size = 70 if presentation else 40
-    whole = base.transform_filter("!datum.partial").mark_point(filled=True, size=size)
-    part = base.transform_filter("datum.partial").mark_point(
-        filled=False, fill="white", size=size * 2, strokeWidth=2, opacity=1)
-    return [whole, part]
+    layers = []
+    if whole:
+        layers.append(base.transform_filter("!datum.partial").mark_point(filled=True, size=size))
+    if partial:
+        layers.append(base.transform_filter("datum.partial").mark_point(
+            filled=False, fill="white", size=size * 2, strokeWidth=2, opacity=1))
+    return layers
 
 
 def text_config(presentation: bool = False) -> dict:
@@ -136,7 +141,8 @@ def curve_frame(curve: Curve, history: Sequence[EpochRecord], metric: str) -> pd
 
 
 def training_spec(metric: str, epochs: int | None = None, presentation: bool = False,
-                  run: str | None = None, partial: str | None = None) -> dict:
+                  run: str | None = None, partial: str | None = None,
+                  whole_epochs: bool = True) -> dict:
     """The Vega-Lite spec of the loss or accuracy chart, without its data.
 
     The data are :func:`curve_frame`'s rows, named :data:`CURVE_DATA` in the spec and passed
@@ -150,7 +156,8 @@ def training_spec(metric: str, epochs: int | None = None, presentation: bool = F
         presentation: larger text (:func:`text_config`).
         run: the run's name, for the title ("loss of two-conv-2").
         partial: what a partial epoch's hollow point stands for (:func:`partial_caption`),
-            shown under the title.
+            shown under the title; None: no partial epoch, no layer for it.
+        whole_epochs: whether there are whole epochs' points to draw (a layer for them).
     Returns:
         A Vega-Lite spec (a dict) of a layered chart: lines, and points for the epochs
         (filled, a partial epoch's hollow).
@@ -167,7 +174,8 @@ def training_spec(metric: str, epochs: int | None = None, presentation: bool = F
                  alt.Tooltip("value:Q", format=".4f"), alt.Tooltip("note:N", title="note")])
     lines = base.mark_line(strokeWidth=1.5)
     points = _point_layers(base.transform_filter(
-        alt.datum.series != "train, per batch (smoothed)"), presentation)
+        alt.datum.series != "train, per batch (smoothed)"), presentation, whole_epochs,
+        partial is not None)
     title = _title(f"{metric} of {run}" if run else metric, partial)
     spec = alt.layer(lines, *points).properties(height=260, title=title).to_dict()
     spec.pop("datasets", None)  # Altair's placeholder for "no data": the page passes the data
@@ -188,8 +196,10 @@ def training_chart(curve: Curve, history: Sequence[EpochRecord], metric: str,
     which sends the named data set beside the spec (unchanged from one refresh to the next).
     ``run`` names the run in the title; a partial epoch is named under it."""
     partial = partial_caption(history, curve.batches_per_epoch)
-    return {**training_spec(metric, epochs, presentation, run, partial),
-            "datasets": {CURVE_DATA: curve_frame(curve, history, metric)}}
+    frame = curve_frame(curve, history, metric)
+    whole = bool((frame.series != "train, per batch (smoothed)")[~frame.partial].any())
+    return {**training_spec(metric, epochs, presentation, run, partial, whole),
+            "datasets": {CURVE_DATA: frame}}
 
 
 MAX_NAMED_RUNS = 3  # a comparison of more runs is titled by their number (the legend names them)
@@ -231,8 +241,8 @@ def compare_chart(runs: Sequence[RunCurves], metric: str,
     shown = (", ".join(names) if len(names) <= MAX_NAMED_RUNS else f"{len(names)} runs")
     title = _title(f"{metric} by epoch of {shown}" if names else f"{metric} by epoch",
                    f"{HOLLOW}s — " + "; ".join(partial) if partial else None)
-    chart = alt.layer(lines, *_point_layers(base, presentation)).properties(height=260,
-                                                                            title=title)
+    points = _point_layers(base, presentation, not frame.partial.all(), bool(partial))
+    chart = alt.layer(lines, *points).properties(height=260, title=title)
     return _sized(chart, presentation)
 
 
