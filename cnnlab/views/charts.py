@@ -77,7 +77,7 @@ def text_config(presentation: bool = False) -> dict:
     label, title = (18, 20) if presentation else (13, 14)
     return {"axis": {"labelFontSize": label, "titleFontSize": title},
             "legend": {"labelFontSize": label, "titleFontSize": title},
-            "title": {"fontSize": title + 2}}
+            "title": {"fontSize": title + 2, "subtitleFontSize": label}}
 
 
 # Streamlit fits a chart into its column, width and height ("fit"): a chart whose rows must
