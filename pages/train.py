@@ -205,12 +205,15 @@ def results(run) -> None:
     curves(run.curve, run.history, run.hyperparameters.epochs, run.name, "train_run_chart")
     left, right = st.columns(2)
     left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names,
-                                            layout.presentation(), run=run.name),
+                                            layout.presentation(), run=run.name).properties(
+        description=text.confusion_description(m.confusion_matrix, run.class_names, run.name)),
                       key="train_confusion")
     right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
                                               "accuracy per class",
                                               presentation=layout.presentation(),
-                                              run=run.name),
+                                              run=run.name).properties(
+        description=text.bars_description(f"{run.name}'s test accuracy", m.per_class_accuracy,
+                                          run.class_names)),
                        key="train_per_class")
     wrong = run.misclassified[:24]
     if wrong:
@@ -269,10 +272,12 @@ def run_history() -> None:
                f"current model is shown{no_validation}. "
                f"Shown: {text.md(', '.join(kept[i].name for i in selected))}.")
     cols = st.columns(2)
+    names = [kept[i].name for i in selected]
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         col.altair_chart(charts.compare_chart([kept[i] for i in selected], metric,
-                                              layout.presentation()),
-                         key=f"train_compare_{metric}")
+                                              layout.presentation()).properties(description=(
+            f"line chart, {metric} by epoch of the runs {', '.join(names)}: training solid, "
+            "validation dashed, a partial epoch a hollow point")), key=f"train_compare_{metric}")
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current
