@@ -95,6 +95,8 @@ def test_a_stopped_runs_partial_epoch_is_a_hollow_point_named_under_the_title():
                                  "subtitle": "hollow point — epoch 3: 4 of 10 batches (stopped)"}
     assert compared["title"] == {"text": "loss by epoch of a-1, b-1", "subtitle":
                                  "hollow points — b-1, epoch 3: 4 of 10 batches (stopped)"}
+    assert "loss of b-1" in training["description"]  # for screen readers too
+    assert "epoch 3: 4 of 10 batches (stopped)" in training["description"]
     rows = compared["datasets"][compared["data"]["name"]]
     partial = [(r["run"], r["epoch"], r["split"]) for r in rows if r["partial"]]
     assert partial == [("b-1", 2.4, "training"), ("b-1", 2.4, "validation")]

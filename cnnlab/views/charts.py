@@ -177,7 +177,10 @@ def training_spec(metric: str, epochs: int | None = None, presentation: bool = F
         alt.datum.series != "train, per batch (smoothed)"), presentation, whole_epochs,
         partial is not None)
     title = _title(f"{metric} of {run}" if run else metric, partial)
-    spec = alt.layer(lines, *points).properties(height=260, title=title).to_dict()
+    description = (f"line chart, {title['text']} by epoch: training per batch and per epoch, "
+                   f"validation per epoch{f'; {partial}' if partial else ''}")  # screen readers
+    spec = alt.layer(lines, *points).properties(height=260, title=title,
+                                                description=description).to_dict()
     spec.pop("datasets", None)  # Altair's placeholder for "no data": the page passes the data
     # A named data set, not data passed beside the spec: Streamlit draws a chart with such
     # unnamed data once before it has any, and Vega warns "Infinite extent for field value"
