@@ -105,8 +105,15 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     optimizer = box.selectbox("optimizer", list(optimizers.NAMES), key="train_opt",
                               disabled=running, width=130)
     rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
-                                               1.0], 1e-3, key="train_lr", disabled=running,
+                                               1.0], runs.Hyperparameters.learning_rate,
+                             key="train_lr", disabled=running,
                              format_func=lambda v: f"{v:g}", width=150)
+    schedule = box.selectbox("learning-rate schedule", optimizers.SCHEDULES,
+                             index=optimizers.SCHEDULES.index(optimizers.DEFAULT_SCHEDULE),
+                             key="train_schedule", disabled=running, width=170,
+                             help="constant: the same rate throughout; cosine: from the rate "
+                                  "down to 0 by the last batch; step: a tenth of it from "
+                                  "half-way, a hundredth from three quarters")
     val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
                      disabled=running, width=150)
     seed = box.number_input("seed", value=0, step=1, key="train_seed", disabled=running,
@@ -114,7 +121,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     augment = augment_preview.choice(box, running)
     try:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
-                                    int(seed), augment)
+                                    int(seed), augment, schedule)
     except ValueError as exc:
         st.error(text.md(exc))
         return None
@@ -219,7 +226,8 @@ def run_history() -> None:
         "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
         "batch": r.hyperparameters.batch_size, "optimizer": r.hyperparameters.optimizer,
         "learning rate": r.hyperparameters.learning_rate,
-        "augment": r.hyperparameters.augment,
+        "schedule": r.hyperparameters.lr_schedule,
+        "augment": r.hyperparameters.augment, "precision": r.metrics.precision,
         "train acc": r.history[-1].accuracy if r.history else np.nan,
         "val acc": r.history[-1].val_accuracy if r.history else np.nan,
         "test acc": r.test_accuracy, "ended": "stopped" if r.stopped else "finished",

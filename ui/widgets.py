@@ -93,11 +93,11 @@ def quick_start_panel(key: str) -> None:
     if st.button("Quick start: train the default network (about 15 s)", key=f"{key}_quick",
                  type="primary", icon=":material/play_arrow:"):
         from cnnlab.data import refs
-        from cnnlab.runs import records
+        from cnnlab.runs import recipes
 
-        try:
-            jobs.start(presets.get(presets.DEFAULT_PRESET), refs.named("mnist-5k"),
-                       records.Hyperparameters(epochs=jobs.QUICK_EPOCHS))
+        try:  # the recipe the server's warm-up traced (cnnlab/training/warmup.py)
+            jobs.start(presets.get(recipes.QUICK_START_ARCH),
+                       refs.named(recipes.QUICK_START_DATASET), recipes.QUICK_START)
         except ValueError as exc:  # e.g. the server is busy: say so (a rerun would hide it)
             st.error(text.md(exc))
             return

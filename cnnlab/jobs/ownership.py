@@ -27,6 +27,7 @@ only when a job starts.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import threading
 import time
@@ -163,6 +164,8 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
     """
     from cnnlab.jobs import start as starting
 
+    if hyperparameters.precision == "auto":  # the server's setting, unless the page chose
+        hyperparameters = dataclasses.replace(hyperparameters, precision=settings.precision())
     address = settings.scheduler()
     if address:  # the cluster's queue, not this server's (cnnlab.jobs.cluster); Dask only then
         from cnnlab.cluster import client as cluster_client
