@@ -2,16 +2,24 @@
 
 The same app as ``streamlit run app.py`` (this ``st.App`` runs ``app.py`` as its script),
 plus one route, ``/cnnlab-live/<id>`` (``ui/live_routes.py``), that a training page polls for
-new curve points and progress instead of rerunning its script every second. The server warms
-itself up for training once, in a background thread (``cnnlab/training/warmup.py``: TensorFlow
-imported, the Quick start's training traced), so neither the first page nor the first Quick
-start waits for it.
+new curve points and progress instead of rerunning its script every second. At startup it
+begins warming up for training and drawing in the background (``cnnlab/training/warmup.py``:
+TensorFlow imported, the Quick start's training traced).
 """
+
+import contextlib
 
 import streamlit as st
 
 from cnnlab.training import warmup
 from ui import live_routes
 
-warmup.start_in_background()
-app = st.App("app.py", routes=live_routes.routes())
+
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    """Server startup: the warm-up thread, which waits for the first page to be drawn."""
+    warmup.start()
+    yield
+
+
+app = st.App("app.py", routes=live_routes.routes(), lifespan=lifespan)

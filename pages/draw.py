@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.data import kinds, refs
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import compare, explain, layout, patches, state, text, widgets
+from ui import compare, explain, images, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -64,7 +64,10 @@ def compact_maps(pred, image: np.ndarray) -> None:
     st.markdown("**What the conv layers see in your drawing**")
     for fmap in maps:
         rgb, _, _ = render.channel_grid(fmap.values, scale=2, cols=16)
-        st.image(rgb, caption=f"{fmap.name} · {'×'.join(map(str, fmap.output_shape))}")
+        height, width, channels = fmap.output_shape
+        images.picture(rgb, caption=f"{fmap.name} · {height}×{width}×{channels}",
+                       alt=f"{fmap.name}: its {channels} feature maps of your drawing, "
+                           f"{height}×{width} each")
 
 
 def render_page() -> None:
@@ -103,11 +106,14 @@ def render_page() -> None:
             top = int(np.argmax(probs))
             st.subheader(f"Prediction: {text.md(run.class_names[top])} ({probs[top]:.0%})")
             st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
-                                                layout.presentation()),
+                                                layout.presentation()).properties(
+                description=text.bars_description("probability", probs, run.class_names)),
                             key="draw_probs")
             titles = [title for title, _ in prepared.steps]
-            st.image([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
-                     caption=titles, width=STEP_PX)  # equal squares: the captions line up
+            images.grid([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
+                        alts=[f"your drawing, step {i} of its preparation: {title}"
+                              for i, title in enumerate(titles, 1)],
+                        captions=titles, width=STEP_PX)  # equal squares: captions line up
         compact_maps(pred, image)
         st.page_link("pages/feature_maps.py", label="See every layer for this drawing",
                      icon=":material/layers:", query_params={"input": "drawing"})

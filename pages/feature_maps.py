@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import explain, layout, numbers, patches, state, text, widgets
+from ui import explain, images, layout, numbers, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -54,7 +54,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
     if index is None:
         return None
     name = data.class_names[data.y_test[index]]
-    return data.x_test[index], f"test image {index}: {text.md(name)}"  # a Markdown caption
+    return data.x_test[index], f"test image {index}: {name}"  # plain text (ui.images escapes)
 
 
 def fitting_drawing(run, drawing: np.ndarray) -> tuple[np.ndarray, str] | None:
@@ -73,11 +73,15 @@ def colour_filters(conv) -> None:
     """A first layer on rgb input: colour patches, then each input channel's weights."""
     rgb, description = rgb_filters.rgb_filter_grid(conv.kernel)
     st.markdown(f"**{conv.name}** — {description}")
-    st.image(rgb, caption="colour patches: what colour and edge each filter answers most")
+    count = conv.kernel.shape[-1]
+    images.picture(rgb, alt=f"{conv.name}'s {count} filters as colour patches",
+                   caption="colour patches: what colour and edge each filter answers most")
     for channel, name in enumerate(("red", "green", "blue")):
         rgb, vmin, vmax, text = render.filter_grid(conv.kernel, mode="channel", channel=channel)
-        st.image(rgb, caption=f"{name} channel: {text}; blue < 0 < red, from {vmin:.3g} to "
-                              f"{vmax:.3g}")
+        images.picture(rgb, alt=f"{conv.name}'s {count} filters on the {name} input channel, "
+                                f"one tile each, blue below 0 and red above",
+                       caption=f"{name} channel: {text}; blue < 0 < red, from {vmin:.3g} to "
+                               f"{vmax:.3g}")
 
 
 def layer_grid(fmap) -> None:
@@ -86,10 +90,15 @@ def layer_grid(fmap) -> None:
     st.markdown(f"**{fmap.name}** · {fmap.type} · {shape}")
     if fmap.spatial:
         rgb, vmin, vmax = render.channel_grid(fmap.values)
+        what = (f"its {fmap.output_shape[-1]} feature maps of {fmap.output_shape[0]}×"
+                f"{fmap.output_shape[1]}")
     else:
         rgb, vmin, vmax = render.vector_strip(fmap.values)
-    st.image(rgb)
-    st.image(render.colorbar_image(vmin, vmax, width=220), caption=f"{vmin:.3g} … {vmax:.3g}")
+        what = f"its {fmap.values.size} values as coloured cells"
+    scale = f"dark purple {vmin:.3g} to yellow {vmax:.3g}"
+    images.picture(rgb, alt=f"{fmap.name}: {what}, on one colour scale from {scale}")
+    images.picture(render.colorbar_image(vmin, vmax, width=220),
+                   alt=f"{fmap.name}'s colour scale: {scale}", caption=f"{vmin:.3g} … {vmax:.3g}")
 
 
 def filters_section(pred) -> None:
@@ -107,7 +116,9 @@ def filters_section(pred) -> None:
             rgb, vmin, vmax, description = render.filter_grid(
                 conv.kernel, mode="mean" if mode.startswith("averaged") else "channel")
             st.markdown(f"**{conv.name}** — {description}")
-            st.image(rgb, caption=f"blue < 0 < red, from {vmin:.3g} to {vmax:.3g}")
+            images.picture(rgb, alt=f"{conv.name}'s {conv.kernel.shape[-1]} learned kernels, "
+                                    f"one tile each: {description}",
+                           caption=f"blue < 0 < red, from {vmin:.3g} to {vmax:.3g}")
 
 
 def zoom(maps) -> None:
@@ -125,8 +136,10 @@ def zoom(maps) -> None:
         values = chosen.values[..., channel]
         rgb, vmin, vmax = render.channel_grid(values[..., None], scale=max(
             1, 280 // values.shape[0]))
-        st.image(rgb, caption=f"{chosen.name}, channel {channel}: values from {vmin:.4g} to "
-                              f"{vmax:.4g}")
+        images.picture(rgb, alt=f"{chosen.name}, channel {channel}: its {values.shape[0]}×"
+                                f"{values.shape[1]} feature map, enlarged",
+                       caption=f"{chosen.name}, channel {channel}: values from {vmin:.4g} to "
+                               f"{vmax:.4g}")
 
 
 def inside_the_decision(run, image: np.ndarray, epoch: int | None) -> None:
@@ -160,12 +173,15 @@ def render_page() -> None:
     maps = pred.feature_maps(image)
     inside_the_decision(run, image, epoch)
     left, right = st.columns([1, 3])
-    left.image(render.input_picture(image), caption=caption)  # colour input in colour
     probs = maps[-1].values
     top = int(np.argmax(probs))
+    with left:  # colour input in colour
+        images.picture(render.input_picture(image), caption=caption,
+                       alt=f"{caption}, predicted {run.class_names[top]} ({probs[top]:.0%})")
     left.markdown(f"Prediction: **{text.md(run.class_names[top])}** ({probs[top]:.0%})")
     left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
-                                            layout.presentation()),
+                                            layout.presentation()).properties(
+        description=text.bars_description("probability", probs, run.class_names)),
                       key="fm_probs")
     with right:
         for fmap in maps[:-1]:

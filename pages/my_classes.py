@@ -136,7 +136,9 @@ def results() -> None:
     st.subheader(f"{text.md(run.name)}: {run.metrics.test_accuracy:.0%} of the held-out "
                  "drawings right")
     st.altair_chart(charts.confusion_chart(run.metrics.confusion_matrix, run.class_names,
-                                           layout.presentation()), key="mine_confusion")
+                                           layout.presentation()).properties(
+        description=text.confusion_description(run.metrics.confusion_matrix, run.class_names,
+                                               run.name)), key="mine_confusion")
     st.page_link("pages/draw.py", label="Test it: draw on the Draw page", icon=":material/draw:")
     st.page_link("pages/feature_maps.py", label="See its feature maps",
                  icon=":material/layers:")

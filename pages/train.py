@@ -182,11 +182,14 @@ def results(run) -> None:
     cols[3].metric("test images", f"{m.test_samples:,}")
     left, right = st.columns(2)
     left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names,
-                                            layout.presentation()),
+                                            layout.presentation()).properties(
+        description=text.confusion_description(m.confusion_matrix, run.class_names, run.name)),
                       key="train_confusion")
     right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
                                               "accuracy per class",
-                                              presentation=layout.presentation()),
+                                              presentation=layout.presentation()).properties(
+        description=text.bars_description(f"{run.name}'s test accuracy", m.per_class_accuracy,
+                                          run.class_names)),
                        key="train_per_class")
     wrong = run.misclassified[:24]
     if wrong:
@@ -240,8 +243,10 @@ def run_history() -> None:
     cols = st.columns(2)
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.altair_chart(charts.compare_chart(histories, metric, layout.presentation()),
-                         key=f"train_compare_{metric}")
+        col.altair_chart(charts.compare_chart(histories, metric, layout.presentation()
+                                              ).properties(description=(
+            f"line chart, {metric} by epoch of the runs {', '.join(histories)}: training "
+            "solid, validation dashed")), key=f"train_compare_{metric}")
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pictures
 from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F401 (fixture)
 
 from cnnlab.architecture import shapes, spec
@@ -16,7 +17,7 @@ from cnnlab.models import builder
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)
 
 
 def prepared_one() -> np.ndarray:

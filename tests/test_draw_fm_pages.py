@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pictures
 import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
@@ -84,7 +85,7 @@ def test_draw_page_predicts_a_drawing_through_the_seam(digits_run):
     at = page("pages/draw.py", digits_run, canvas_with(a_one))
     prediction = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
     assert prediction and prediction[0].startswith("Prediction: 1 (")
-    captions = [c for image in at.image for c in image.captions]
+    captions = pictures.captions(at)
     assert captions[:4] == ["as drawn", "cropped", "scaled to 20 px", "centred 28×28"]
     assert "conv_1 · 26×26×32" in captions  # the compact feature maps of the drawing
     assert at.session_state["last_drawing"].shape == (28, 28, 1)
@@ -102,7 +103,7 @@ def test_drawing_is_selectable_on_the_feature_maps_page(digits_run):
     at.radio(key="fm_source").set_value("my drawing").run()
     assert not at.exception
     assert "Prediction: **1**" in [m.value.split(" (")[0] for m in at.markdown]
-    assert "your drawing" in [c for image in at.image for c in image.captions]
+    assert "your drawing" in pictures.captions(at)
 
 
 def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
@@ -111,7 +112,7 @@ def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
     clothes = dataclasses.replace(digits_run, dataset=refs.recorded("clothes"),
                                   input_preparation="resize")
     at = page("pages/draw.py", clothes, canvas_with(a_one))
-    captions = [c for image in at.image for c in image.captions]
+    captions = pictures.captions(at)
     assert captions[:2] == ["as drawn", "scaled to 28×28"] and "centred 28×28" not in captions
 
 

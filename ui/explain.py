@@ -17,7 +17,7 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
-from ui import numbers, text
+from ui import images, numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SCALE = 8  # screen pixels per input pixel in the pictures
@@ -57,7 +57,8 @@ def transform_tab(image: np.ndarray) -> np.ndarray:
     thick = cols[4].slider("thinner or thicker", -2, 2, 0, key="draw_tf_thick")
     moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
     if not np.array_equal(moved, image):
-        st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
+        images.picture(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4,
+                       alt="your drawing as the sliders change it: what the model sees now")
     return moved
 
 
@@ -92,15 +93,19 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
                           format_func=lambda i: f"{run.class_names[i]} ({probs[i]:.0%})"
                           + (" · predicted" if i == top else ""))
     result = explainer.explain(image, picked)
-    pictures, captions = [], []
+    pictures, captions, alts = [], [], []  # captions are plain text (ui.images escapes)
+    name = run.class_names[picked]
     if result.gradcam is not None:
         pictures.append(overlay.heat_overlay(image, result.gradcam, SCALE))
         captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for "
-                        f"{text.md(run.class_names[picked])} came from")
+                        f"{name} came from")
+        alts.append(f"Grad-CAM heat map of {result.gradcam_layer} over the input: bright where "
+                    f"the evidence for {name} came from")
     pictures.append(overlay.heat_overlay(image, result.saliency, SCALE))
-    captions.append(f"saliency: pixels whose change moves {text.md(run.class_names[picked])}'s "
-                    "score most")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+    captions.append(f"saliency: pixels whose change moves {name}'s score most")
+    alts.append(f"saliency heat map over the input: bright at the pixels whose change moves "
+                f"{name}'s score most")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     if result.message:
         st.info(text.md(result.message))
     flat = gradcam_note(result, run.class_names[picked])
@@ -148,12 +153,14 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
     value = maps[name][int(y), int(x), int(channel)] if name in maps else None
     shown = f"; its value now: {value:.3g}" if value is not None else ""
     pictures = [overlay.outlined(image, box, SCALE)]
+    alts = [f"the {side} input with the region {name} ({y}, {x}) sees outlined"]
     captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
                 f"{box[3] - 1} of the {side} input ({size}; every channel of a layer sees the "
                 f"same region){shown}"]
     if name in maps:
         pictures.append(unit_on_map(maps[name][..., int(channel)], int(y), int(x)))
         captions.append(f"the unit on {name}'s map, channel {channel}")
+        alts.append(f"{name}'s feature map, channel {channel}, with unit ({y}, {x}) outlined")
     drawing = None if prepared is None else prepared.steps[0][1]
     back = None if moved or drawing is None else receptive.to_drawing(box, prepared.placement,
                                                                       drawing.shape)
@@ -161,7 +168,8 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
         factor = max(1, DRAWING_PX // max(drawing.shape))
         pictures.append(overlay.outlined(drawing, back, factor, width=3))
         captions.append("the same region of your drawing")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+        alts.append(f"your drawing with the region {name} ({y}, {x}) sees outlined")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     if moved:
         st.caption(f"The drawing is transformed, so the outline is shown on the {side} input "
                    "only.")

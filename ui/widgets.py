@@ -41,7 +41,7 @@ def job_badge() -> None:
 def sidebar() -> None:
     """The current model, drawn before the page; see :func:`sidebar_after_page`."""
     with st.sidebar:
-        run = state.current_run()
+        run = state.current_info()  # not the model: the first page must not wait on TF
         st.markdown("**Current model**")
         if run is None:
             st.caption("none trained yet — train one on the Train page, or use Quick start on "
@@ -84,7 +84,7 @@ def quick_start_panel(key: str) -> None:
         st.fragment(run_every=0.5)(job_badge)()
         st.button("Stop", key=f"{key}_quick_stop", icon=":material/stop:", on_click=jobs.stop)
         return
-    run = state.current_run()
+    run = state.current_info()
     if run is not None:
         st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.1%}. "
                    "Now draw a digit and see what it answers.")

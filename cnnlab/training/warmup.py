@@ -1,28 +1,38 @@
-"""Warm a process up for training before its first job: TensorFlow imported, the precision
-calibrated, the Quick start's training traced, the garbage collector told what stays.
+"""Warm a process up for training and drawing before its first job: TensorFlow imported, the
+precision calibrated, the Quick start's training traced, the garbage collector told what stays.
 
-A fresh process pays all of this in its first job: importing TensorFlow (5-9 s here), the
-first trace of any training step (TensorFlow's and Keras's lazy set-up, 1-3 s), the
-precision's calibration, and a full garbage collection at the end of every job that walks
+A fresh process pays all of this in its first job: importing TensorFlow and Keras (5-9 s
+here), the first trace of any training step (TensorFlow's and Keras's lazy set-up, 1-3 s),
+the precision's calibration, and a full garbage collection at the end of every job that walks
 the ~350,000 objects TensorFlow and Keras loaded (0.3-0.5 s each time). :func:`warm` pays
 them once, up front:
 
 1. imports TensorFlow and calibrates the precision (:func:`cnnlab.models.precision.calibrate`);
 2. trains the Quick start's network with the Quick start's recipe
-   (:data:`cnnlab.runs.recipes.QUICK_START`) for one epoch of a few random images, so the
-   kept compiled model (:mod:`cnnlab.training.compiled`) of exactly that training, with its
-   traced training and validation steps, waits for the first Quick start;
+   (:data:`cnnlab.runs.recipes.QUICK_START`) for one epoch of a few random images, through
+   the training routine (whose seeded builds hold its lock, so a job started meanwhile keeps
+   its reproducible start): the kept compiled model (:mod:`cnnlab.training.compiled`) of
+   exactly that training, with its traced training and validation steps, waits for the first
+   Quick start; then predicts one image with a :class:`cnnlab.inspect.inference.Predictor`
+   of the run, so the first Draw or Feature maps does not pay for that trace either;
 3. collects the garbage once and then ``gc.freeze()``s everything alive: the objects of the
    loaded libraries move to a permanent generation that later collections skip, so a job's
    end-of-training collection (:func:`cnnlab.training.memory.return_freed_memory`) takes
    milliseconds. (Frozen objects are still freed when their last reference goes; only a
-   reference cycle among them would now wait for ever, and at start-up there are none of
-   ours.)
+   reference cycle among them would now wait for ever.)
 
-Who calls it: ``serve.py`` through :func:`start_in_background` (once per server process, in a
-daemon thread, so the first page is not held up), and a Dask worker through its
-``--preload cnnlab.cluster.warm`` (:mod:`cnnlab.cluster.warm`), before it takes its first task.
-A failure is logged and forgotten: a cold process still trains, only later.
+Who calls it:
+
+- a server, through :func:`start` (``serve.py``'s startup, once per process): a daemon
+  thread waits until the first page has been drawn (:func:`page_shown`, at the end of every
+  ``app.py`` run) or :data:`GRACE_SECONDS` have passed, so that it does not hold the first
+  page back (browsers reconnect to a restarted server at once: a class's first pages come
+  right after the start), then warms up (issue 22 item 9; issue 24 item 4);
+- a Dask worker, through its ``--preload cnnlab.cluster.warm`` (:mod:`cnnlab.cluster.warm`),
+  before it joins the scheduler.
+
+A failure is kept in :data:`outcome` (a server) or logged (a worker): a cold process still
+trains, only later. Nothing of the warm-up's own run is kept except the compiled model.
 """
 
 from __future__ import annotations
@@ -31,17 +41,20 @@ import gc
 import logging
 import threading
 import time
-from typing import Any
 
 _log = logging.getLogger(__name__)
-_STARTED = threading.Lock()
-_DONE = threading.Event()
-_STARTED_ONCE: list[threading.Thread] = []
+GRACE_SECONDS = 10.0  # the warm-up begins this long after start() if no page has been drawn
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_page_shown = threading.Event()
+finished = threading.Event()  # set when a server's warm-up has ended, whether it worked or not
+outcome: dict[str, object] = {}  # "seconds" it took and "steps" (seconds by step), or "error"
 TIMINGS: dict[str, float] = {}  # what the last warm-up took, in seconds, by step
 
 
 def warm() -> dict[str, float]:
-    """Warm this process up (see the module); returns the seconds each step took.
+    """Warm this process up (see the module); returns the seconds each step took (``import``,
+    ``calibrate``, ``trace``, ``freeze``).
 
     Safe to call more than once and from any thread; a second call only traces again.
     """
@@ -52,6 +65,7 @@ def warm() -> dict[str, float]:
     TIMINGS["import"] = time.perf_counter() - clock
     from cnnlab.architecture import presets
     from cnnlab.data import datasets, refs
+    from cnnlab.inspect import inference
     from cnnlab.models import precision
     from cnnlab.runs import recipes
     from cnnlab.training import routine
@@ -71,7 +85,9 @@ def warm() -> dict[str, float]:
                             images, labels, images[:8], labels[:8])
     quick = recipes.QUICK_START
     settings = type(quick)(**{**quick.to_dict(), "epochs": 1, "validation_fraction": 0.1})
-    routine.train(presets.get(recipes.QUICK_START_ARCH), data, settings, name="warm-up")
+    run = routine.train(presets.get(recipes.QUICK_START_ARCH), data, settings, name="warm-up")
+    inference.Predictor(run.model).probabilities(images[0])  # (10,): Draw's first call
+    del run
     TIMINGS["trace"] = time.perf_counter() - clock
     clock = time.perf_counter()
     gc.collect()
@@ -80,33 +96,33 @@ def warm() -> dict[str, float]:
     return dict(TIMINGS)
 
 
-def _warm_logged() -> None:
+def _run(grace: float) -> None:
+    _page_shown.wait(grace)
+    started = time.perf_counter()
     try:
-        timings = warm()
-        _log.info("warmed up for training: %s", ", ".join(f"{k} {v:.2f} s"
-                                                          for k, v in timings.items()))
-    except Exception:  # a cold process still trains; the first job just pays for it
-        _log.warning("warming up for training failed", exc_info=True)
+        steps = warm()
+        outcome["steps"] = steps
+        outcome["seconds"] = time.perf_counter() - started
+        _log.info("warmed up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in steps.items()))
+    except Exception as exc:  # a warm-up failure must not take the server down; pages retry
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        _DONE.set()
+        finished.set()
 
 
-def start_in_background() -> threading.Thread:
-    """Start :func:`warm` in a daemon thread, once per process; the thread (the first one's
-    on later calls)."""
-    with _STARTED:
-        if not _STARTED_ONCE:
-            thread = threading.Thread(target=_warm_logged, name="cnnlab-warm-up", daemon=True)
-            thread.start()
-            _STARTED_ONCE.append(thread)
-        return _STARTED_ONCE[0]
+def start(grace: float = GRACE_SECONDS) -> threading.Thread:
+    """Start the warm-up thread, once per process; the thread (the same one on later calls).
+    It warms up once a page has been drawn, or after ``grace`` seconds."""
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_run, args=(grace,), name="cnnlab-warmup",
+                                       daemon=True)
+            _thread.start()
+        return _thread
 
 
-def wait(timeout: float | None = None) -> bool:
-    """Wait for a background warm-up to end (warmed or failed); whether it has."""
-    return _DONE.wait(timeout)
-
-
-def state() -> dict[str, Any]:
-    """Whether a warm-up was started and has ended, and its timings (for benchmarks)."""
-    return {"started": bool(_STARTED_ONCE), "done": _DONE.is_set(), "timings": dict(TIMINGS)}
+def page_shown() -> None:
+    """A page has been drawn: the warm-up may begin (and starts, if nothing started it)."""
+    _page_shown.set()
+    start()
