@@ -86,3 +86,39 @@ def test_drawn_bench_smoke():
         assert re.search(rf"^{copies} +{images} +[01]\.\d{{3}} \([01]\.\d{{3}}-[01]\.\d{{3}}\) "
                          r"+\d+\.\d\d +\d+\.\d$", result.stdout, re.M), result.stdout
     assert "smoke run (tiny sizes, not a verdict)" in result.stdout
+
+
+def test_precision_bench_smoke():
+    """``bench/precision_bench.py --smoke`` prints the matmul peak, the time around a Quick
+    start job (cold, kept model, new model), the float32/auto speed rows and the accuracy
+    rows, and says what auto means here."""
+    result = subprocess.run([sys.executable, "bench/precision_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert re.search(r"; auto means (float32|bfloat16) here \(", out), out
+    assert re.search(r"^float32 [\d,.]+ GFLOP/s, bfloat16 [\d,.]+ GFLOP/s", out, re.M), out
+    for label in ("first job \\(TensorFlow imported\\)", "warm, a kept compiled model",
+                  "warm, a new model \\(traced again\\)"):
+        assert re.search(rf"^{label} +(\d+\.\d\d +){{4}} ", out, re.M), out
+    for preset in ("tutorial-1conv", "two-conv"):
+        assert re.search(rf"^{preset} +\d+\.\d\d +[\d,]+ +[\d,]+ +(float32|bfloat16) +\d+\.\d\d "
+                         r"+\d+\.\d\d +[\d,]+ +[\d,]+$", out, re.M), out
+        assert re.search(rf"^mnist-5k +{preset} +[01]\.\d{{4}} +[01]\.\d{{4}} +[01]\.\d{{4}} "
+                         r"+[01]\.\d{4} +[+-]\d+\.\d\d  (yes|NO)$", out, re.M), out
+    assert "smoke run (tiny sizes, not a verdict)" in out
+
+
+def test_recipe_bench_smoke():
+    """``bench/recipe_bench.py --smoke`` prints a row per schedule and learning rate, and per
+    Quick start candidate."""
+    result = subprocess.run([sys.executable, "bench/recipe_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    seeds = r"[01]\.\d{4} / [01]\.\d{4} / [01]\.\d{4}"
+    for schedule in ("constant", "cosine", "step"):
+        for rate in ("0.001", "0.003"):
+            assert re.search(rf"^{schedule}, {rate} +{seeds}  [01]\.\d{{4}}  [01]\.\d{{4}} +"
+                             r"\d+\.\d  \S+  (yes|NO)$", result.stdout, re.M), result.stdout
+    assert re.search(rf"^old: 3 ep, constant +{seeds}  ", result.stdout, re.M), result.stdout
+    assert "smoke run (tiny sizes, not a verdict)" in result.stdout

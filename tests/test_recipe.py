@@ -350,3 +350,20 @@ def test_the_quick_start_recipe_is_a_valid_short_training():
     assert quick.epochs <= 10 and quick.precision == "auto"
     assert recipes.describe(quick).startswith(f"{quick.epochs} epochs, batch {quick.batch_size}")
     assert math.isclose(optimizers.learning_rate_at("cosine", 1.0, 0, 10), 1.0)
+
+
+def test_a_seeded_build_does_not_read_pythons_shared_random(monkeypatch):
+    """Other threads (a Dask client's event loop) draw from Python's ``random`` at any time:
+    a seeded model's weights and dropout seeds must not depend on it."""
+    import random
+
+    monkeypatch.setattr(builder.keras.utils, "set_random_seed", lambda seed: None)
+    built = []
+    for disturbance in (1, 2):
+        random.seed(disturbance)
+        model = builder.build_model(DROPOUT, seed=3)
+        built.append([v.numpy() for v in model.variables])
+    assert all(np.array_equal(a, b) for a, b in zip(*built, strict=True))
+    random.seed(1)
+    other = builder.build_model(DROPOUT, seed=4)
+    assert not np.array_equal(other.variables[0].numpy(), built[0][0])

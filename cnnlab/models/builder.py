@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 from cnnlab.architecture import layer_types, shapes
@@ -18,11 +20,39 @@ RESCALE_NAME = "rescale"  # inputs are uint8-range images; the model scales them
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
-def keras_layer(row: shapes.Row, dtype: str = "float32") -> keras.layers.Layer:
+SEEDED_INITIALIZERS = ("kernel_initializer", "depthwise_initializer")  # random by default
+
+
+def seeded_arguments(cls: type, seed: int) -> dict[str, Any]:
+    """Keyword arguments that make a Keras layer class's random parts draw from ``seed``: its
+    random initialisers, as Keras's defaults but seeded, and its own ``seed`` (dropout).
+
+    Left unseeded, Keras draws an initialiser's seed from Python's process-wide ``random``
+    when the layer is made, which other threads (Dask's and Tornado's event loops) also
+    draw from: the same run's seed could start from other weights, now and then.
+    """
+    parameters = inspect.signature(cls.__init__).parameters
+    rng = np.random.default_rng(seed)
+    found: dict[str, Any] = {}
+    for name in SEEDED_INITIALIZERS:
+        if name in parameters:
+            default = keras.initializers.get(parameters[name].default)
+            found[name] = type(default).from_config({**default.get_config(),
+                                                     "seed": int(rng.integers(2**31))})
+    if "seed" in parameters:
+        found["seed"] = int(rng.integers(2**31))
+    return found
+
+
+def keras_layer(row: shapes.Row, dtype: str = "float32",
+                seed: int | None = None) -> keras.layers.Layer:
     """The Keras layer for one summary row, named by the row (``conv_1``, ``output``, ...),
-    under the dtype policy ``dtype``."""
+    under the dtype policy ``dtype``; its random parts seeded from ``seed`` if given."""
     cls, args, kwargs = layer_types.keras_call(row.type, row.layer)
-    return getattr(layers, cls)(*args, name=row.name, dtype=dtype, **kwargs)
+    layer_class = getattr(layers, cls)
+    if seed is not None:
+        kwargs = {**seeded_arguments(layer_class, seed), **kwargs}
+    return layer_class(*args, name=row.name, dtype=dtype, **kwargs)
 
 
 def build_model(
@@ -35,7 +65,8 @@ def build_model(
         arch: the architecture (validated here).
         input_shape: overrides ``arch.input_shape``; default 28×28×1.
         num_classes: overrides ``arch.num_classes``; default 10.
-        seed: seeds Keras's weight initialisers for a reproducible start.
+        seed: seeds every layer's weight initialiser and dropout for a reproducible start
+            (each layer its own seed, drawn from this one; see :func:`seeded_arguments`).
         precision: ``float32``, or ``bfloat16`` for training: every layer but the softmax head
             computes in bfloat16 (Keras's ``mixed_bfloat16`` policy); its weights are float32
             either way, so weights move between the two builds unchanged.
@@ -58,9 +89,11 @@ def build_model(
     # (batch, height, width, channels)
     x = layers.Rescaling(1 / 255, name=RESCALE_NAME, dtype=policy)(inputs)
     *body, head = summary.rows  # the head: the softmax output layer shapes adds
-    for row in body:
-        x = keras_layer(row, policy)(x)
-    x = keras_layer(head, "float32")(x)
+    seeds = [None] * len(summary.rows) if seed is None else [
+        int(s) for s in np.random.default_rng(seed).integers(2**31, size=len(summary.rows))]
+    for row, layer_seed in zip(body, seeds, strict=False):
+        x = keras_layer(row, policy, layer_seed)(x)
+    x = keras_layer(head, "float32", seeds[-1])(x)
     return keras.Model(inputs, x, name=_model_name(arch.name))
 
 
