@@ -46,7 +46,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cnnlab.architecture import presets, shapes  # noqa: E402
