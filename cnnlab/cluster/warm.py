@@ -16,7 +16,8 @@ import asyncio
 import logging
 from typing import Any
 
-_log = logging.getLogger(__name__)
+# Dask's worker logs this logger's INFO lines (its own "distributed.*" loggers); ours it drops
+_log = logging.getLogger("distributed.preloading")
 
 
 async def dask_setup(worker: Any) -> None:
