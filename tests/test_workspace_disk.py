@@ -257,8 +257,8 @@ def test_a_run_zip_declaring_more_than_the_room_is_refused_before_loading(home, 
 
 def test_a_run_zip_over_the_memory_budget_is_refused_before_a_model_is_built(home, tiny_run,
                                                                              monkeypatch):
-    from cnnlab.runs import run_files
     from cnnlab.models import builder
+    from cnnlab.runs import run_files
 
     data = run_files.run_to_zip_bytes(tiny_run)
     ws = store.create()

@@ -141,9 +141,10 @@ def init() -> SessionState:
 
 def _attach(token: str) -> None:
     """Tell the job owner how to ask whether this browser session is still connected, so a
-    background tab (whose live refreshes the browser slows) keeps its job. Uses Streamlit's
-    ``Runtime.is_active_session`` (thread-safe); without a runtime (AppTest) heartbeats alone
-    count."""
+    background tab (whose live refreshes and polls the browser slows to one a minute, past
+    the grace) keeps its job. Uses Streamlit's private ``Runtime.is_active_session``
+    (thread-safe), listed in ``ui.patches.INTERNALS``: ``tests/test_ui_patches.py`` fails if
+    Streamlit drops it. Without a runtime (AppTest) heartbeats alone count."""
     from streamlit import runtime
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -151,8 +152,7 @@ def _attach(token: str) -> None:
     if not runtime.exists() or ctx is None:
         return
     instance, session_id = runtime.get_instance(), ctx.session_id
-    if hasattr(instance, "is_active_session"):
-        ownership.attach(token, session_id, lambda: instance.is_active_session(session_id))
+    ownership.attach(token, session_id, lambda: instance.is_active_session(session_id))
 
 
 def session() -> SessionState:
