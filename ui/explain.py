@@ -2,7 +2,8 @@
 
 :func:`panel` draws the three tabs and returns the (possibly transformed) image the page then
 predicts. Computation lives in :mod:`cnnlab.inspect` (attribution, receptive, transform) and
-pictures in :mod:`cnnlab.views.overlay`; the explainer is kept per session, for one run.
+pictures in :mod:`cnnlab.views.overlay`; the explainer is kept with its run
+(:func:`cnnlab.workspaces.models.tool`), not in the session, so it goes when the run does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
+from cnnlab.workspaces import models
 from ui import numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
@@ -28,17 +30,15 @@ STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "angle": transform.SWEEP_ANGLES[1] - transform.SWEEP_ANGLES[0]}
 
 
-def _explainer(run: Any, summary: shapes.Summary) -> attribution.Explainer | str:
-    """This session's explainer of ``run`` (built once per run), or why there is none."""
-    cached = st.session_state.get("explain_cache")
-    if cached is None or cached[0] is not run:
+def explainer_of(run: Any, summary: shapes.Summary) -> attribution.Explainer | str:
+    """The explainer of ``run`` (built once per run, shared), or why there is none."""
+    def build() -> attribution.Explainer | str:
         try:
-            made: attribution.Explainer | str = attribution.Explainer(run.model, summary)
+            return attribution.Explainer(run.model, summary)
         except ValueError as exc:
-            made = str(exc)
-        cached = (run, made)
-        st.session_state["explain_cache"] = cached
-    return cached[1]
+            return str(exc)
+
+    return models.tool(run, "explainer", build)
 
 
 def window_rows(summary: shapes.Summary) -> list:
@@ -82,14 +82,14 @@ def stability_strip(run: Any, image: np.ndarray) -> None:
 def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndarray,
             key: str = "draw") -> None:
     """Grad-CAM and saliency over the 28×28 input for the predicted or a picked class."""
-    explainer = _explainer(run, summary)
+    explainer = explainer_of(run, summary)
     if isinstance(explainer, str):
         st.info(text.md(explainer))
         return
-    top = int(np.argmax(probs))
-    options = list(range(len(run.class_names)))
+    top, names = int(np.argmax(probs)), run.class_names  # a widget's function outlives the
+    options = list(range(len(names)))  # script run in the session: it must not hold the run
     picked = st.selectbox("class", options, index=top, key=f"{key}_why_class",
-                          format_func=lambda i: f"{run.class_names[i]} ({probs[i]:.0%})"
+                          format_func=lambda i: f"{names[i]} ({probs[i]:.0%})"
                           + (" · predicted" if i == top else ""))
     result = explainer.explain(image, picked)
     pictures, captions = [], []
