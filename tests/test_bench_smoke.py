@@ -1,9 +1,12 @@
 """The engine benchmark runs (``--smoke``: tiny sizes) and prints its two result lines."""
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,4 +88,35 @@ def test_drawn_bench_smoke():
     for copies, images in ((0, 24), (4, 120)):
         assert re.search(rf"^{copies} +{images} +[01]\.\d{{3}} \([01]\.\d{{3}}-[01]\.\d{{3}}\) "
                          r"+\d+\.\d\d +\d+\.\d$", result.stdout, re.M), result.stdout
+    assert "smoke run (tiny sizes, not a verdict)" in result.stdout
+
+
+def test_hostile_class_bench_smoke():
+    """``bench/hostile_class.py --smoke``: one honest student and every hostile action of
+    issue 21 at tiny sizes against one server in Chromium; all six rows, and each hostile
+    action refused with its message or shown harmless (exit 0 says every one was)."""
+    if not os.access("/usr/bin/chromium", os.X_OK):
+        if os.environ.get("CNNLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail("/usr/bin/chromium is missing and CNNLAB_REQUIRE_BROWSER=1")
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
+    result = subprocess.run([sys.executable, "bench/hostile_class.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [r"honest students' runs finished, drawn on, listed after a reload, on disk +1/1",
+            r"idle student's Build page while all this runs, median +\d+\.\d\d s +≤ 1\.5 s",
+            r"server's peak RSS \(VmHWM\) +[\d,]+ MB +≤ [\d,]+ MB",
+            r"most one workspace takes on disk \(st_blocks\) +\d+\.\d MB +≤ 20 MB",
+            r"most files and folders in one workspace +[\d,]+ +≤ 300",
+            r"hostile actions refused with a message, or harmless \(below\) +13/13 +13/13"]
+    for row in rows:
+        assert re.search(rf"^{row} ", result.stdout, re.M), result.stdout
+    for refusal in (r"400 empty members .*: refused: the data set empty-400\.zip makes 411 "
+                    r"files and folders",
+                    r"zero-weight run zip #2 .*: refused: zeros-run\.zip: this run needs about",
+                    r"3 PNGs of 4096×4096 .*: refused: .*declares 4096×4096 pixels, over the",
+                    r"at batch size 512 needs [\d,]+ MB of memory; the server has",
+                    r"a run zip named in Markdown and HTML .*: shown as text: ",
+                    r"3 fresh visits without \?w= .*: nothing made: workspace folders made: 0",
+                    r"\?w= holding Markdown .*: a new workspace, the link not shown: This page's"):
+        assert re.search(refusal, result.stdout), result.stdout
     assert "smoke run (tiny sizes, not a verdict)" in result.stdout
