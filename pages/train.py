@@ -71,11 +71,18 @@ def dataset_choice(running: bool) -> refs.DatasetRef | None:
 
 
 def dataset_preview(ref: refs.DatasetRef) -> datasets.Dataset | None:
+    # Progress while images decode; also how a decode whose page has moved on (a new size
+    # typed) stops at its next image, its memory reservation let go, instead of running on.
+    bar = st.empty()
     try:
-        data = data_roots.load(ref, state.session().workspace)  # uploads: this workspace's
+        data = data_roots.load(ref, state.session().workspace,  # uploads: this workspace's
+                               lambda done, total: bar.progress(
+                                   done / total, text=f"reading {done:,} of {total:,} images"))
     except ValueError as exc:
         st.error(text.md(exc))
         return None
+    finally:
+        bar.empty()
     with st.expander(f"{text.md(data.name)}: {len(data.y_train):,} training and "
                      f"{len(data.y_test):,} test images, {data.num_classes} classes",
                      expanded=False):

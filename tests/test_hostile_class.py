@@ -222,3 +222,25 @@ def test_four_finished_jobs_leave_no_run_in_memory(tiny_dataset):
     gc.collect()
     gc.collect()
     assert [o for o in gc.get_objects() if isinstance(o, Run) and o.name == "probe"] == []
+
+
+def test_a_decode_whose_page_moved_on_stops_at_its_next_image_and_lets_go(decodes):
+    """The Train page shows progress while a set decodes; when the student types another size,
+    Streamlit starts a new script run and the old one's next progress call raises. That decode
+    stops there: its reservation let go, nothing cached, no image decoded after."""
+    ws = store.new()
+    path = uploads.add_zip(ws, "copies.zip", hostile_files.copies_zip(copies=40, side=128))
+    ref = refs.upload(path.relative_to(uploads.folder(ws)).parts[0], (64, 64), "rgb")
+
+    class MovedOn(Exception):
+        pass
+
+    def progress(done: int, total: int) -> None:
+        assert budget.BUDGET.reserved_bytes() == 2 * 40 * 64 * 64 * 3  # held while decoding
+        if done == 3:
+            raise MovedOn
+
+    with pytest.raises(MovedOn):
+        data_roots.load(ref, ws, progress)
+    assert len(decodes) == 3 and budget.BUDGET.reserved_bytes() == 0
+    assert len(dataset.CACHE) == 0
