@@ -158,8 +158,7 @@ def draw_digits(page, draws: int) -> list[float]:
     times = []
     for n in range(draws):
         if prediction.count():
-            canvas.hover()
-            page.get_by_role("button", name="Reset canvas & history").click(force=True)
+            page.locator(".st-key-draw_canvas").get_by_role("button", name="Clear").click()
             prediction.wait_for(state="detached")
             harness.wait_rendered(page, ".st-key-draw_canvas")
         box = canvas.bounding_box()

@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.data import kinds, refs
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import compare, explain, layout, patches, state, text, widgets
+from ui import canvas, compare, explain, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -25,11 +25,11 @@ def drawing_input(fmt: kinds.InputFormat) -> preprocess.Preprocessed | None:
     if fmt.drawable:
         stroke = st.slider("pen width", 8, 40, 22, 2, key="draw_stroke")
         try:
-            rgba = widgets.canvas_rgba(stroke, key="draw_canvas")
+            rgba = canvas.drawing(stroke, key="draw_canvas")
         except ValueError as exc:  # a payload no canvas of this size sends
             st.error(text.md(exc))
-        st.caption("Draw one digit, large, in the middle. Undo and clear are in the canvas "
-                   "toolbar.")
+        st.caption("Draw one digit, large, in the middle. Undo stroke and Clear are under the "
+                   "canvas.")
     else:
         st.info(for_run.canvas_refusal(fmt), icon=":material/palette:")
         label = "Classify a colour image file (PNG or JPEG)"

@@ -42,14 +42,10 @@ def drawing(drawn_set: drawn.DrawnSet) -> None:
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
     with left:
         stroke = st.slider("pen width", 8, 40, 22, 2, key="mine_stroke")
-        image = mine.canvas_drawing(stroke)
-        buttons = st.container(horizontal=True)
-        buttons.button(f"Add to {text.md(drawn_set.names[index])}", key="mine_add", type="primary",
-                       icon=":material/add:", disabled=image is None,
-                       on_click=mine.add_example, args=(index, image))
-        buttons.button("Undo last example", key="mine_undo", icon=":material/undo:",
-                       disabled=not len(drawn_set.labels), on_click=mine.change,
-                       args=(lambda s: s.undo(),))
+        mine.canvas(stroke, drawn_set, index)
+        st.button("Undo last example", key="mine_undo", icon=":material/undo:",
+                  disabled=not len(drawn_set.labels), on_click=mine.change,
+                  args=(lambda s: s.undo(),))
     with right:
         st.markdown(f"**{text.md(drawn_set.names[index])}**: {counts[index]} example(s)")
         mine.thumbnails(drawn_set, index)

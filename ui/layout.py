@@ -26,8 +26,6 @@ _CSS = """
   [data-testid=stSidebar][data-collapsed=false] { width: 220px !important;
     min-width: 220px !important; }
 }
-/* the drawing canvas's toolbar sits above the canvas: room for it under the pen-width slider */
-.st-key-draw_canvas { margin-top: 1.5rem; }
 @media (max-height: 800px) {  /* a projector's 768 or 576 px: page titles on one short line */
   [data-testid=stMainBlockContainer] h1 { font-size: 2.1rem; padding-top: 0.5rem; }
 }

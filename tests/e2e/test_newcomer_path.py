@@ -186,7 +186,7 @@ def test_draw_predicts_a_drawn_digit_and_clear_empties_it(app):
     expect(waiting).to_have_count(0)
     app.shot("5-draw-one")
 
-    app.page.get_by_role("button", name="Reset canvas & history").click()
+    app.widget("draw_canvas").get_by_role("button", name="Clear").click()
     expect(waiting).to_be_visible()
     expect(prediction).to_have_count(0)
     app.check()
