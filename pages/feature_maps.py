@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from cnnlab.inspect import for_run
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
 from ui import explain, layout, patches, state, text, widgets
@@ -12,6 +13,7 @@ from ui import explain, layout, patches, state, text, widgets
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 INPUTS = ("a test image", "my drawing")
+NOTE = "fm_filter_note"  # what a change of class or index did to the other, said once
 
 
 def choose_input(run) -> tuple[np.ndarray, str] | None:
@@ -23,7 +25,9 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
     source = st.radio("input", INPUTS, key="fm_source", horizontal=True)
     if source == INPUTS[1]:
         if drawing is None:
-            st.info("Nothing drawn yet: draw a digit on the Draw page, then come back.")
+            st.info(f"Nothing drawn yet: draw "
+                    f"{text.md(for_run.drawing_subject(run.class_names))} on the Draw page, "
+                    "then come back.")
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return fitting_drawing(run, drawing)
@@ -40,18 +44,43 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
         return None
     count = len(data.y_test)
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
-    label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class")
+    label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class",
+                              on_change=_class_picked, args=(data,))
     if cols[2].button("🎲 random", key="fm_random"):
         pool = np.arange(count) if label == "any" else np.flatnonzero(
             data.y_test == data.class_names.index(label))
         st.session_state.fm_index = int(np.random.default_rng().choice(pool))
-    elif label != "any" and data.class_names[data.y_test[st.session_state.get("fm_index", 0)]] \
-            != label:
-        st.session_state.fm_index = int(np.flatnonzero(
-            data.y_test == data.class_names.index(label))[0])
-    index = cols[1].number_input(f"test image (0–{count - 1})", 0, count - 1, key="fm_index")
+    index = cols[1].number_input(f"test image (0–{count - 1})", 0, count - 1, key="fm_index",
+                                 on_change=_index_typed, args=(data,))
+    note = st.session_state.pop(NOTE, None)
+    if note:
+        st.info(text.md(note), icon=":material/filter_alt:")
     name = data.class_names[data.y_test[index]]
     return data.x_test[index], f"test image {index}: {text.md(name)}"  # a Markdown caption
+
+
+def _class_picked(data) -> None:
+    """A class was picked: show its first test image unless the one shown is of it already."""
+    label, index = st.session_state.fm_class, st.session_state.get("fm_index", 0)
+    if label == "any" or data.class_names[data.y_test[index]] == label:
+        return
+    first = int(np.flatnonzero(data.y_test == data.class_names.index(label))[0])
+    st.session_state.fm_index = first
+    st.session_state[NOTE] = (f"Showing test image {first}, the first of class {label} (test "
+                              f"image {index} is of class "
+                              f"{data.class_names[data.y_test[index]]}).")
+
+
+def _index_typed(data) -> None:
+    """An index was typed: the image it names is shown, and a class filter it does not match
+    goes back to "any" (said in words, not silently undone)."""
+    label, index = st.session_state.get("fm_class", "any"), st.session_state.fm_index
+    if label == "any" or data.class_names[data.y_test[index]] == label:
+        return
+    st.session_state.fm_class = "any"
+    st.session_state[NOTE] = (f"Test image {index} is of class "
+                              f"{data.class_names[data.y_test[index]]}, not {label}: the class "
+                              "filter is back to “any”.")
 
 
 def fitting_drawing(run, drawing: np.ndarray) -> tuple[np.ndarray, str] | None:
