@@ -8,7 +8,7 @@ import streamlit as st
 from cnnlab.inspect import for_run
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import explain, layout, patches, state, text, widgets
+from ui import chart_specs, explain, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -188,9 +188,8 @@ def render_page() -> None:
     probs = maps[-1].values
     top = int(np.argmax(probs))
     left.markdown(f"Prediction: **{text.md(run.class_names[top])}** ({probs[top]:.0%})")
-    left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
-                                            layout.presentation()),
-                      key="fm_probs")
+    chart_specs.show(left, charts.class_bar_chart, probs, run.class_names, "probability", top,
+                     layout.presentation(), key="fm_probs")
     with right:
         for fmap in maps[:-1]:
             with st.container(border=True, key=f"fm_layer_{fmap.name}"):

@@ -8,8 +8,8 @@ from cnnlab.architecture import shapes
 from cnnlab.data import drawn, refs
 from cnnlab.views import charts
 from cnnlab.workspaces import drawn_sets
+from ui import chart_specs, jobs, layout, patches, state, text, widgets
 from ui import drawn as mine
-from ui import jobs, layout, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -129,8 +129,8 @@ def results() -> None:
         return
     st.subheader(f"{text.md(run.name)}: {run.metrics.test_accuracy:.0%} of the held-out "
                  "drawings right")
-    st.altair_chart(charts.confusion_chart(run.metrics.confusion_matrix, run.class_names,
-                                           layout.presentation()), key="mine_confusion")
+    chart_specs.show(st, charts.confusion_chart, run.metrics.confusion_matrix, run.class_names,
+                     layout.presentation(), key="mine_confusion")
     st.page_link("pages/draw.py", label="Test it: draw on the Draw page", icon=":material/draw:")
     st.page_link("pages/feature_maps.py", label="See its feature maps",
                  icon=":material/layers:")
