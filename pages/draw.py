@@ -8,7 +8,18 @@ import streamlit as st
 from cnnlab.data import kinds, refs
 from cnnlab.inspect import for_run, preprocess
 from cnnlab.views import charts, render
-from ui import canvas, compare, explain, images, layout, patches, state, text, widgets
+from ui import (
+    canvas,
+    chart_specs,
+    compare,
+    explain,
+    images,
+    layout,
+    patches,
+    state,
+    text,
+    widgets,
+)
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -74,8 +85,8 @@ def show_answer(run, prepared: preprocess.Preprocessed, image: np.ndarray,
     """The prediction, its chart and the preparation steps."""
     top = int(np.argmax(probs))
     st.subheader(f"Prediction: {text.md(run.class_names[top])} ({probs[top]:.0%})")
-    st.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
-                                           layout.presentation()), key="draw_probs")
+    chart_specs.show(st, charts.class_bar_chart, probs, run.class_names, "probability", top,
+                     layout.presentation(), key="draw_probs")  # coming back: built already
     titles = [title for title, _ in prepared.steps]  # equal squares: the captions line up
     images.grid([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
                 alts=[f"your drawing, {title}" for title in titles], captions=titles,

@@ -14,7 +14,7 @@ from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F40
 from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import attribution, inference, preprocess, receptive, transform
 from cnnlab.training import builder
-from cnnlab.views import charts
+from ui import chart_specs
 
 UNIT, TRANSFORM = "What does a unit see?", "Transform"
 
@@ -107,14 +107,14 @@ def test_only_the_open_tab_is_computed_and_after_the_answer(digits_run, monkeypa
     after the prediction and its chart are made; the stability strip only while Transform
     is; the open tab is kept while the canvas is empty."""
     events = []
-    explain, sweep, bars = (attribution.Explainer.explain, transform.sweep,
-                            charts.class_bar_chart)
+    explain, sweep, show = attribution.Explainer.explain, transform.sweep, chart_specs.show
     monkeypatch.setattr(attribution.Explainer, "explain", lambda self, *args, **kwargs: (
         events.append("explain"), explain(self, *args, **kwargs))[1])
     monkeypatch.setattr(transform, "sweep", lambda *args, **kwargs: (
         events.append("sweep"), sweep(*args, **kwargs))[1])
-    monkeypatch.setattr(charts, "class_bar_chart", lambda *args, **kwargs: (
-        events.append("answer"), bars(*args, **kwargs))[1])
+    monkeypatch.setattr(chart_specs, "show", lambda *args, key, **kwargs: (
+        events.append("answer") if key == "draw_probs" else None,
+        show(*args, key=key, **kwargs))[1])
     at = page("pages/draw.py", digits_run, canvas_with(a_one))
     assert events == ["answer", "explain"]  # "Why this answer?" is open at first
     events.clear()
