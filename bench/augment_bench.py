@@ -2,8 +2,9 @@
 accuracy on canvas-like renderings of the held-out digits.
 
 Trains the ``two-conv`` preset on ``mnist-5k`` (4,000 training images, no validation
-split, batch 64, Adam 1e-3, seed 0 or ``--seed``) through the training engine, once per augmentation
-strength (``off``, ``light``, ``strong``), 10 epochs each, and prints one row per strength:
+split, batch 64, Adam 1e-3, seed 0 or ``--seed``) through the training routine, once per
+augmentation strength (``off``, ``light``, ``strong``), 10 epochs each, and prints one row
+per strength:
 
 * test accuracy on the 1,000 held-out digits as they are (goal: >= 0.97 with augmentation);
 * accuracy on canvas-like renderings of the same held-out digits: each shrunk to 55-85 % of
@@ -34,8 +35,9 @@ from PIL import Image  # noqa: E402
 from cnnlab.architecture import presets  # noqa: E402
 from cnnlab.data import datasets, refs  # noqa: E402
 from cnnlab.inspect import inference  # noqa: E402
+from cnnlab.runs import augmentation  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
-from cnnlab.training import augment, engine  # noqa: E402
+from cnnlab.training import routine  # noqa: E402
 
 GOAL = 0.97
 
@@ -64,16 +66,11 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def train(data, strength: str, epochs: int, seed: int):
-    """One engine run of ``two-conv`` with augmentation ``strength``; returns (run, seconds)."""
+    """One run of ``two-conv`` with augmentation ``strength``; returns (run, seconds)."""
     settings = Hyperparameters(epochs=epochs, batch_size=64, validation_fraction=0.0, seed=seed,
                                augment=strength)
     start = time.perf_counter()
-    job = engine.start_training(presets.get("two-conv"), data, settings,
-                                name=f"augment-{strength}")
-    job.wait()
-    run = job.result()
-    if run is None:
-        raise SystemExit(f"training with augment={strength} failed: {job.snapshot().message}")
+    run = routine.train(presets.get("two-conv"), data, settings, name=f"augment-{strength}")
     return run, time.perf_counter() - start
 
 
@@ -98,13 +95,13 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     best = 0.0
-    for strength in augment.NAMES:
+    for strength in augmentation.NAMES:
         run, seconds = train(data, strength, epochs, args.seed)
         canvas_accuracy = accuracy(run.model, canvas, data.y_test)
         if strength != "off":
             best = max(best, run.test_accuracy)
         print(f"{strength:<8}  {run.test_accuracy:>13.4f}  {canvas_accuracy:>11.4f}  "
-              f"{seconds:>8.1f}  {augment.describe(strength)}", flush=True)
+              f"{seconds:>8.1f}  {augmentation.describe(strength)}", flush=True)
     verdict = "yes" if best >= GOAL else "NO"
     note = "  (smoke run (tiny sizes, not a verdict))" if args.smoke else ""
     print(f"goal: test accuracy >= {GOAL} with augmentation: best {best:.4f}, met? {verdict}"

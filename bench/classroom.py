@@ -34,12 +34,18 @@ def new_page(browser_, url: str = "", path: str = ""):
     return page
 
 
-def first_page(browser_, url: str) -> float:
-    """Seconds from loading the app's address until the Home page is fully rendered."""
+def first_page(browser_, url: str, token: str | None = None) -> float:
+    """Seconds from loading the app's address (a new visitor), or a workspace's link
+    ``?w=token`` (a returning student), until the Home page is fully rendered: its quick start
+    button, or for a workspace with a current model the "Model ready" line naming it."""
     page = new_page(browser_)
     start = time.perf_counter()
-    page.goto(url, wait_until="commit")
-    harness.wait_rendered(page, ".st-key-home_quick button")
+    page.goto(url if token is None else f"{url}/?w={token}", wait_until="commit")
+    if token is None:
+        harness.wait_rendered(page, ".st-key-home_quick button")
+    else:
+        harness.wait_rendered(page, "[data-testid=stMain] [data-testid=stPageLink]")
+        page.get_by_text("Model ready").first.wait_for()
     seconds = _seconds_since(start)
     page.context.close()
     return seconds

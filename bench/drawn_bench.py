@@ -7,7 +7,7 @@ and stroked a little differently),
 prepared as the page prepares them (MNIST-style centring), and trained exactly as the page
 trains them: :meth:`cnnlab.data.drawn.DrawnSet.to_dataset` (8 of each class for training, 2
 held out) and :func:`cnnlab.training.multiply.with_copies`, then the ``two-conv`` preset
-through the training engine, batch 16, Adam 1e-3,
+through the training routine, batch 16, Adam 1e-3,
 no validation split, 15 epochs. Accuracy is measured on 300 fresh drawings (100 per class,
 another seed, slanted up to ±23°: drawn less carefully than the examples) rather than the 6
 held out, which would say little. Rows: copies 0 (none) and
@@ -39,7 +39,7 @@ from cnnlab.data import drawn, refs  # noqa: E402
 from cnnlab.data.datasets import Dataset  # noqa: E402
 from cnnlab.inspect import inference, preprocess  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
-from cnnlab.training import engine, multiply  # noqa: E402
+from cnnlab.training import multiply, routine  # noqa: E402
 
 PER_CLASS = 10
 SHAPES = ("cross", "plus", "square")
@@ -70,12 +70,8 @@ def one_run(copies: int, seed: int, epochs: int, fresh: tuple[np.ndarray, np.nda
                    fresh[1], preparation=made.preparation)
     settings = Hyperparameters(epochs=epochs, batch_size=16, validation_fraction=0.0, seed=seed)
     start = time.perf_counter()
-    job = engine.start_training(presets.get(presets.DEFAULT_PRESET), data, settings,
-                                name=f"drawn-{copies}")
-    job.wait()
-    run = job.result()
-    if run is None:
-        raise SystemExit(f"training with {copies} copies failed: {job.snapshot().message}")
+    run = routine.train(presets.get(presets.DEFAULT_PRESET), data, settings,
+                        name=f"drawn-{copies}")
     seconds = time.perf_counter() - start
     probabilities = inference.predict_batch(run.model, fresh[0][..., None], 256)
     return float(np.mean(np.argmax(probabilities, axis=1) == fresh[1])), copying, seconds

@@ -1,8 +1,10 @@
-"""Benchmark the training engine against a plain ``model.fit``, and its memory over many runs.
+"""Benchmark training jobs against a plain ``model.fit``, and their memory over many runs.
 
 Prints, from one process:
 
-* throughput: images per second of an engine job and of a plain ``model.fit`` of the same
+* throughput: images per second of a training job (:func:`cnnlab.jobs.start.start_job`: the
+  training routine in a job's thread, its run handed to ``save``) and of a plain
+  ``model.fit`` of the same
   model, data and batch size, alternated several times; the median ratio (target >= 0.95).
   Both are timed per epoch, leaving out the first epoch (which traces the train step).
 * memory: resident set size (VmRSS) after one warm-up training, then after 10 trainings in
@@ -28,8 +30,13 @@ import keras  # noqa: E402
 
 from cnnlab.architecture import presets  # noqa: E402
 from cnnlab.data import datasets, refs  # noqa: E402
+from cnnlab.jobs import start  # noqa: E402
+from cnnlab.models import builder  # noqa: E402
 from cnnlab.runs.records import Hyperparameters  # noqa: E402
-from cnnlab.training import builder, engine  # noqa: E402
+
+
+def discard(run) -> None:
+    """A job's ``save`` that keeps the run nowhere (the memory rows measure what is left)."""
 
 
 def rss_mb() -> float:
@@ -64,11 +71,12 @@ def plain_rate(arch, data, settings: Hyperparameters) -> float:
 
 
 def engine_rate(arch, data, settings: Hyperparameters) -> float:
-    """Images per second of an engine job (no validation split), epochs 2.. only."""
-    job = engine.start_training(arch, data, settings)
+    """Images per second of a training job (no validation split), epochs 2.. only."""
+    kept = []
+    job = start.start_job(arch, data, settings, save=kept.append)
     job.wait()
-    run = job.result()
-    assert run is not None, job.snapshot().message
+    assert job.state == "saved", job.message
+    run = kept.pop()
     return run.metrics.train_samples * (settings.epochs - 1) / sum(
         r.seconds for r in run.history[1:])
 
@@ -101,15 +109,15 @@ def main(argv: list[str] | None = None) -> int:
           f"(median of {pairs}: {' '.join(f'{r:.3f}' for r in ratios)}; target >= 0.95)")
 
     small = Hyperparameters(epochs=1, batch_size=64, validation_fraction=0.1)
-    job = engine.start_training(arch, data, small)  # warm-up: TensorFlow's one-off buffers
+    job = start.start_job(arch, data, small, save=discard)  # warm-up: TensorFlow's buffers
     job.wait()
     del job
     gc.collect()
     before = rss_mb()
     for _ in range(trainings):
-        job = engine.start_training(arch, data, small)
+        job = start.start_job(arch, data, small, save=discard)
         job.wait()
-        assert job.result() is not None, job.snapshot().message
+        assert job.state == "saved", job.message
         del job
         gc.collect()
     after = rss_mb()

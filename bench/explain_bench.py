@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from cnnlab.architecture import presets, shapes
     from cnnlab.inspect import attribution, inference, receptive, transform
-    from cnnlab.training import builder
+    from cnnlab.models import builder
     from cnnlab.views import overlay
 
     arch = presets.get("two-conv")
@@ -110,15 +110,13 @@ def trained_cases(smoke: bool) -> list:
     from cnnlab.data import datasets
     from cnnlab.inspect import adversarial, feature_vis, occlusion
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
     data = datasets.load_dataset("mnist-5k")
     if smoke:
         data = dataclasses.replace(data, x_train=data.x_train[:1000], y_train=data.y_train[:1000])
-    job = engine.start_training(presets.get("two-conv"), data,
-                                Hyperparameters(epochs=1 if smoke else 2, seed=0))
-    job.wait()
-    run = job.result()
+    run = routine.train(presets.get("two-conv"), data,
+                        Hyperparameters(epochs=1 if smoke else 2, seed=0))
     summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
     attacker = adversarial.Attacker(run.model, summary)
     occluder = occlusion.Occluder(run.model, summary)

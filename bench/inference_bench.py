@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from cnnlab.architecture import presets
     from cnnlab.inspect import inference
-    from cnnlab.training import builder
+    from cnnlab.models import builder
     from cnnlab.views import render
 
     model = builder.build_model(presets.get("two-conv"), seed=0)

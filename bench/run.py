@@ -165,7 +165,7 @@ def server_compute(sizes: Sizes) -> dict[str, Row]:
 
     from cnnlab.architecture import presets
     from cnnlab.inspect import inference, preprocess
-    from cnnlab.training import builder
+    from cnnlab.models import builder
 
     model = builder.build_model(presets.get(ARCH), seed=0)
     predictor = inference.Predictor(model)
@@ -256,14 +256,31 @@ def page_vs_cli(sizes: Sizes, dataset: str | None, tmp: Path) -> Row:
              f"only: {' '.join(f'{r:.3f}' for r in later)}")
 
 
-def browser_rows(sizes: Sizes, dataset: str | None, layers: int) -> dict[str, Row]:
+def returning_student(dataset: str | None, out: Path) -> str:
+    """The ``?w=`` token of a workspace whose current model is a saved run (one CLI epoch):
+    a student coming back to a restarted server."""
+    from cnnlab.runs import run_files
+    from cnnlab.workspaces import store
+
+    cli_training(dataset or "mnist-5k", 1, out)
+    workspace = store.create()
+    workspace.set_current(workspace.save_run(run_files.load_run(out)))
+    return workspace.token
+
+
+def browser_rows(sizes: Sizes, dataset: str | None, layers: int, tmp: Path) -> dict[str, Row]:
     """Every browser row, against one freshly started server."""
     rows = {}
+    token = returning_student(dataset, tmp / "returning")
     with harness.streamlit_server() as server, harness.chromium() as chromium:
         start = time.perf_counter()
-        rows["first"] = Row.of("first", sizes, classroom.first_page(chromium, server.url),
-                               note=f"page load → Home rendered; the server was healthy "
-                                    f"{server.ready_seconds:.1f} s after launch")
+        first = classroom.first_page(chromium, server.url, token)  # the server's first page
+        rows["first"] = Row.of("first", sizes, first,
+                               note=f"a returning student's link (a saved current model), page "
+                                    f"load → Home rendered naming the model; then a new "
+                                    f"visitor's: {classroom.first_page(chromium, server.url):.2f}"
+                                    f" s; the server was healthy {server.ready_seconds:.1f} s "
+                                    f"after launch")
         page = classroom.new_page(chromium, server.url, "train")
         classroom.setup_training(page, dataset, sizes.epochs)
         classroom.train(page, sizes.timeout)  # the model the next pages show
@@ -350,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             from cnnlab.architecture import presets, shapes
 
             layers = len(shapes.summarize(presets.get(ARCH)).rows) - 1  # all but the output
-            rows.update(browser_rows(sizes, dataset, layers))
+            rows.update(browser_rows(sizes, dataset, layers, Path(tmp)))
             rows["train"] = page_vs_cli(sizes, dataset, Path(tmp))
         else:
             rows.update({key: Row.of(key, sizes, skipped=f"no {harness.CHROMIUM}")

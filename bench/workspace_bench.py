@@ -93,17 +93,14 @@ def train_tiny_run():
     from cnnlab.architecture import presets
     from cnnlab.data import datasets, refs
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
     full = datasets.load_dataset("mnist-5k")
     small = datasets.Dataset(ref=refs.named("mnist-5k"), class_names=full.class_names,
                              x_train=full.x_train[:400], y_train=full.y_train[:400],
                              x_test=full.x_test[:200], y_test=full.y_test[:200])
-    job = engine.start_training(presets.get("tutorial-1conv"), small,
-                                Hyperparameters(epochs=1, batch_size=32, seed=0))
-    if not job.wait(300) or job.snapshot().status != "finished":
-        raise SystemExit(f"the tiny training did not finish: {job.snapshot().message}")
-    return job.result()
+    return routine.train(presets.get("tutorial-1conv"), small,
+                         Hyperparameters(epochs=1, batch_size=32, seed=0))
 
 
 def zip_folder(folder: Path) -> bytes:

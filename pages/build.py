@@ -29,13 +29,14 @@ RATE_WIDTH = 260  # px: a slider from 0 to 1
 
 
 def _number(box, fld: fields.Field, label: str, key: str, value: int | float):
-    """A number input bounded like the validator; a value outside the bounds (an imported
-    file's) is shown unbounded, never clamped, and the validator's message says what to use."""
+    """A number input without bounds in the browser: whatever is typed (or imported) goes into
+    the network as it is, never refused or clamped, and the validator's message under the
+    layer says what to use (a bounded box kept a typed 600 with a hover-only "!", and the page
+    went on with the old value; ui/numbers.py)."""
     current = st.session_state.get(key, value)  # what the widget returns on this run
     cast = float if fld.kind == "rate" else int
-    bounds = (cast(fld.min), cast(fld.max)) if fields.within(fld, current) else (None, None)
     # No help icon: it would take room from the label.
-    return box.number_input(label, *bounds, value=current, step=cast(fld.step or 1), key=key,
+    return box.number_input(label, value=current, step=cast(fld.step or 1), key=key,
                             width=NUMBER_WIDTH)
 
 
@@ -220,24 +221,24 @@ def row_result(row: shapes.Row) -> str:
 
 def shapes_panel(summary) -> None:
     st.markdown(diagram.network_html(summary, layout.presentation()), unsafe_allow_html=True)
-    rows = [{"#": str(row.position or ""),
-             "layer": row.name + (" (automatic)" if row.auto else ""),
-             "output": "×".join(map(str, row.output_shape)), "params": row.params,
-             "MACs": row.macs,
-             "receptive field": "×".join(map(str, row.receptive_field))
-             if row.receptive_field else "", "formula": row.formula} for row in summary.rows]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="build_table",
-                 column_config={
-                     "#": st.column_config.TextColumn(width=30),
-                     "layer": st.column_config.TextColumn(width=80),
-                     "output": st.column_config.TextColumn(width=80),
-                     "params": st.column_config.NumberColumn(format="localized", width=70),
-                     "MACs": st.column_config.NumberColumn(format="localized", width=80,
-                                                           help="multiply-adds per image"),
-                     "receptive field": st.column_config.TextColumn(
-                         "RF", width=50, help="receptive field: the input pixels one output "
-                         "pixel sees"),
-                     "formula": st.column_config.TextColumn(width="large")})
+    # A static table of short columns, whose cells wrap, and the formulas as lines under it:
+    # in a data frame's fixed columns the right half of a 1280 px screen cut "output
+    # (automatic)" and the formulas (issue 22); a 1024 px screen leaves it about 330 px.
+    rows = [{"layer": row.name + (" (automatic)" if row.auto else ""),
+             "output": "×".join(map(str, row.output_shape)), "params": f"{row.params:,}",
+             "MACs": f"{row.macs:,}",
+             "RF": "×".join(map(str, row.receptive_field)) if row.receptive_field else ""}
+            for row in summary.rows]
+    styled = pd.DataFrame(rows).style.set_table_styles(
+        [{"selector": "td, th", "props": "padding: 0.3rem 0.3rem"}])
+    st.container(key="build_table").table(
+        styled, hide_index=True, border="horizontal",
+        alt="the network's layers: output shape, parameters, multiply-adds and receptive field "
+            "of each")
+    st.caption("MACs: multiply-adds per image · RF: receptive field, the input pixels one "
+               "output pixel sees")
+    st.container(key="build_formulas").markdown("  \n".join(
+        f"**{row.name}**: {row.formula}" for row in summary.rows if row.formula))
     totals = st.container(horizontal=True, wrap=True)  # side by side where they fit in full
     totals.metric("parameters", f"{summary.total_params:,}", width="content")
     totals.metric("multiply-adds per image", f"{summary.total_macs:,}", width="content")
@@ -260,9 +261,9 @@ def actions(arch: spec.Architecture, summary) -> None:
                   help="fix the marked layers first")
         st.warning(f"{len(summary.problems)} problem(s) to fix before training.")
     cols = st.columns(2)
-    cols[0].download_button("⬇ architecture JSON", spec_json.architecture_to_json(arch),
+    cols[0].download_button("architecture JSON", spec_json.architecture_to_json(arch),
                             f"{codegen.file_stem(arch.name)}.json", "application/json",
-                            key="build_dl_json")
+                            key="build_dl_json", icon=":material/download:")
     upload = cols[1].file_uploader("import JSON", type=["json"], key="build_upload",
                                    max_upload_size=1)
     if upload is not None and st.session_state.get("build_uploaded") != upload.file_id:
@@ -280,8 +281,9 @@ def actions(arch: spec.Architecture, summary) -> None:
     if box.open:
         code = codegen.script(arch)
         with box:
-            st.download_button("⬇ Python script", code, f"{codegen.file_stem(arch.name)}.py",
-                               "text/x-python", key="build_dl_code")
+            st.download_button("Python script", code, f"{codegen.file_stem(arch.name)}.py",
+                               "text/x-python", key="build_dl_code",
+                               icon=":material/download:")
             st.code(code, language="python")
 
 

@@ -77,7 +77,10 @@ def compact_maps(pred, image: np.ndarray) -> None:
     st.markdown("**What the conv layers see in your drawing**")
     for fmap in maps:
         rgb, _, _ = render.channel_grid(fmap.values, scale=2, cols=16)
-        st.image(rgb, caption=f"{fmap.name} · {'×'.join(map(str, fmap.output_shape))}")
+        height, width, channels = fmap.output_shape
+        images.picture(rgb, caption=f"{fmap.name} · {height}×{width}×{channels}",
+                       alt=f"{fmap.name}: its {channels} feature maps of your drawing, "
+                           f"{height}×{width} each")
 
 
 def show_answer(run, prepared: preprocess.Preprocessed, image: np.ndarray,
@@ -86,11 +89,12 @@ def show_answer(run, prepared: preprocess.Preprocessed, image: np.ndarray,
     top = int(np.argmax(probs))
     st.subheader(f"Prediction: {text.md(run.class_names[top])} ({probs[top]:.0%})")
     chart_specs.show(st, charts.class_bar_chart, probs, run.class_names, "probability", top,
-                     layout.presentation(), key="draw_probs")  # coming back: built already
+                     layout.presentation(), key="draw_probs",  # coming back: built already
+                     description=text.bars_description("probability", probs, run.class_names))
     titles = [title for title, _ in prepared.steps]  # equal squares: the captions line up
     images.grid([render.thumbnail(step, size=STEP_PX) for _, step in prepared.steps],
-                alts=[f"your drawing, {title}" for title in titles], captions=titles,
-                width=STEP_PX)
+                alts=[f"your drawing, step {i} of its preparation: {title}"
+                      for i, title in enumerate(titles, 1)], captions=titles, width=STEP_PX)
 
 
 def render_page() -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from cnnlab.learn import conv_explain, conv_steps, kernels
 from cnnlab.views import grid_html
-from ui import learn_image, patches, text
+from ui import learn_image, numbers, patches, text
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 SECTIONS = ("Convolution", "Pooling", "On a real image")
@@ -73,18 +73,23 @@ def _digits(instead: str) -> tuple[np.ndarray, np.ndarray] | None:
         return None
 
 
-def _input_values(prefix: str, n: int, source_col, value_col) -> np.ndarray:
-    """The explorer's n×n input: small random integers, or a digit's pixels scaled to 0–9."""
+def _input_values(prefix: str, n: int, source_col, value_col) -> np.ndarray | None:
+    """The explorer's n×n input: small random integers, or a digit's pixels scaled to 0–9;
+    None (with the reason under the row) while its seed or digit is out of range."""
     source = source_col.radio("input values", SOURCES, key=f"{prefix}_source",
                               persist_state=KEEP)
     digits = _digits("showing random values instead") if source == SOURCES[1] else None
     if digits is None:
-        seed = value_col.number_input("seed", 0, 9999, key=f"{prefix}_seed", persist_state=KEEP)
-        return np.random.default_rng(int(seed)).integers(0, 10, (n, n)).astype(float)
+        seed = numbers.whole_number(value_col, "seed", 0, 9999, key=f"{prefix}_seed",
+                                    answer=st, persist_state=KEEP)
+        return None if seed is None else np.random.default_rng(seed).integers(
+            0, 10, (n, n)).astype(float)
     images, labels = digits
     cols = st.columns(2)
-    index = int(value_col.number_input("digit no.", 0, len(images) - 1,
-                                       key=f"{prefix}_digit", persist_state=KEEP))
+    index = numbers.whole_number(value_col, "digit no.", 0, len(images) - 1,
+                                 key=f"{prefix}_digit", answer=st, persist_state=KEEP)
+    if index is None:
+        return None
     top = cols[0].slider("patch row", 0, 28 - n, (28 - n) // 2, key=f"{prefix}_row_{n}")
     left = cols[1].slider("patch column", 0, 28 - n, (28 - n) // 2, key=f"{prefix}_col_{n}")
     st.caption(f"a {n}×{n} patch of digit no. {index} (a {labels[index]}), pixels scaled "
@@ -117,23 +122,27 @@ def _kernel(prefix: str, size: int, col) -> np.ndarray | None:
     return kernel
 
 
-def _controls(prefix: str) -> tuple[int, int, int, str | int]:
-    """Input size, window size, stride and padding widgets; returns (n, k, s, padding)."""
+def _controls(prefix: str) -> tuple[int, int, int, str | int] | None:
+    """Input size, window size, stride and padding widgets; returns (n, k, s, padding), or
+    None while a typed size is out of the explorer's range (the reason shown under the row)."""
     cols = st.columns(5)
-    n = int(cols[0].number_input("input size", *conv_explain.INPUT_RANGE, key=f"{prefix}_n",
-                                 persist_state=KEEP))
-    k = int(cols[1].number_input("kernel size" if prefix == "conv" else "pool size",
-                                 *conv_explain.WINDOW_RANGE, key=f"{prefix}_k",
-                                 persist_state=KEEP))
-    s = int(cols[2].number_input("stride", *conv_explain.STRIDE_RANGE, key=f"{prefix}_s",
-                                 persist_state=KEEP))
+    window = "kernel size" if prefix == "conv" else "pool size"
+    sizes = [numbers.whole_number(col, label, *bounds, key=f"{prefix}_{name}", answer=st,
+                                  note=note, persist_state=KEEP)
+             for col, label, name, bounds, note in (
+                 (cols[0], "input size", "n", conv_explain.INPUT_RANGE, "the explorer's grids"),
+                 (cols[1], window, "k", conv_explain.WINDOW_RANGE, "the explorer's windows"),
+                 (cols[2], "stride", "s", conv_explain.STRIDE_RANGE, "the explorer's steps"))]
     options = PADDINGS if prefix == "conv" else PADDINGS[:2]
     padding = cols[3].selectbox("padding", options, key=f"{prefix}_pad", persist_state=KEEP,
                                 help="valid: none; same: Keras's rule, out = ⌈n / s⌉; "
                                      "explicit: that many zero rows/columns on every side")
     if padding == "explicit":
-        padding = int(cols[4].number_input("zeros per side", 0, 3, key="conv_p",
-                                           persist_state=KEEP))
+        padding = numbers.whole_number(cols[4], "zeros per side", 0, 3, key="conv_p", answer=st,
+                                       persist_state=KEEP)
+    if None in (*sizes, padding):
+        return None
+    n, k, s = sizes
     return n, k, s, padding
 
 
@@ -206,7 +215,10 @@ def _html(col, title: str, table: str) -> None:
 
 def explorer(prefix: str) -> None:
     """The convolution ("conv") or pooling ("pool") explorer: set it up, then step through."""
-    n, k, s, padding = _controls(prefix)
+    controls = _controls(prefix)
+    if controls is None:
+        return  # a size out of range: the reason is shown under the boxes
+    n, k, s, padding = controls
     cols = st.columns([2, 1.5, 1])
     if prefix == "conv":
         mode, kernel = "conv", _kernel("conv", k, cols[0])
@@ -214,8 +226,8 @@ def explorer(prefix: str) -> None:
         mode, kernel = cols[0].radio("mode", tuple(POOL_MODES), key="pool_mode",
                                      format_func=POOL_MODES.get, persist_state=KEEP), None
     x = _input_values(prefix, n, cols[1], cols[2])
-    if mode == "conv" and kernel is None:
-        return  # the typed kernel could not be read; the error is shown
+    if x is None or (mode == "conv" and kernel is None):
+        return  # a seed or digit out of range, or a typed kernel unread: the error is shown
     k = kernel.shape[0] if mode == "conv" else k
     _explain(n, k, s, padding)
     padded = conv_steps.pad_input(x, k, s, padding, fill=0.0 if mode == "conv" else np.nan)

@@ -8,13 +8,14 @@ from cnnlab.architecture import shapes
 from cnnlab.data import drawn, refs
 from cnnlab.views import charts
 from cnnlab.workspaces import drawn_sets
-from ui import chart_specs, jobs, layout, patches, state, text, widgets
+from ui import chart_specs, jobs, layout, numbers, patches, state, text, widgets
 from ui import drawn as mine
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 CANVAS_COLUMN_PX = 290
 EXAMPLE_NAMES = "circle\ncross\nline"
+MAX_EPOCHS = 50
 
 
 def naming() -> None:
@@ -36,7 +37,7 @@ def drawing(drawn_set: drawn.DrawnSet) -> None:
                      horizontal=True, format_func=lambda i: text.md(drawn_set.names[i]))
     st.container(key="mine_counts").markdown("examples: " + " · ".join(
         f"**{text.md(name)}** {count}/{drawn.MIN_PER_CLASS}"
-        + (" ✓" if count >= drawn.MIN_PER_CLASS else "")
+        + (" :material/check:" if count >= drawn.MIN_PER_CLASS else "")
         for name, count in zip(drawn_set.names, counts, strict=True)))
     row = st.container(horizontal=True, gap="large")
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
@@ -86,7 +87,8 @@ def training(drawn_set: drawn.DrawnSet) -> None:
     copies = cols[0].slider("copies of each drawing", 0, 8, 4, key="mine_copies",
                             help="small random shifts, rotations, zoom and pen-width changes")
     strength = cols[1].selectbox("how far copies move", ["light", "strong"], key="mine_strength")
-    epochs = cols[2].number_input("epochs", 1, 50, 15, key="mine_epochs")
+    epochs = numbers.whole_number(cols[2], "epochs", 1, MAX_EPOCHS, key="mine_epochs",
+                                  value=15, answer=st)
     if copies and st.toggle("show copies", key="mine_preview"):
         mine.preview(drawn_set, copies, strength)
     problems = [p.message for p in shapes.summarize(
@@ -99,9 +101,9 @@ def training(drawn_set: drawn.DrawnSet) -> None:
                 f"{state.TOKEN_PARAM}={state.session().workspace.token}))")
     running = jobs.active() is not None
     if running:
-        st.button("■ Stop", key="mine_stop", on_click=jobs.stop)
-    elif st.button("▶ Train on my drawings", key="mine_train", type="primary",
-                   disabled=bool(problems)):
+        st.button("Stop", key="mine_stop", icon=":material/stop:", on_click=jobs.stop)
+    elif st.button("Train on my drawings", key="mine_train", type="primary",
+                   icon=":material/play_arrow:", disabled=bool(problems) or epochs is None):
         error = mine.train(drawn_set, int(epochs), int(copies), strength, mine.TRAIN_SEED)
         if error:
             st.error(text.md(error))
@@ -115,9 +117,9 @@ def progress() -> None:
     if job is None:
         return
     snap = job.snapshot()
-    if snap.done and not jobs.saving():
-        jobs.rerun_if_ended()
-        if snap.status == "failed":
+    if snap.state.final:
+        jobs.rerun_when_final()
+        if snap.state == "failed":
             st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
         return
     widgets.show_progress(snap)
@@ -130,7 +132,9 @@ def results() -> None:
     st.subheader(f"{text.md(run.name)}: {run.metrics.test_accuracy:.0%} of the held-out "
                  "drawings right")
     chart_specs.show(st, charts.confusion_chart, run.metrics.confusion_matrix, run.class_names,
-                     layout.presentation(), key="mine_confusion")
+                     layout.presentation(), key="mine_confusion",
+                     description=text.confusion_description(run.metrics.confusion_matrix,
+                                                            run.class_names, run.name))
     st.page_link("pages/draw.py", label="Test it: draw on the Draw page", icon=":material/draw:")
     st.page_link("pages/feature_maps.py", label="See its feature maps",
                  icon=":material/layers:")

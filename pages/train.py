@@ -8,6 +8,7 @@ import streamlit as st
 
 from cnnlab.architecture import shapes
 from cnnlab.data import datasets, refs
+from cnnlab.models import optimizers
 from cnnlab.runs import records as runs
 from cnnlab.training import hints
 from cnnlab.views import charts
@@ -96,18 +97,20 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     # One row that wraps, each widget at its own width: in the narrow settings column of a
     # 1024 px screen they take more rows instead of squeezing labels ("optimize r").
     box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
-    epochs = box.number_input("epochs", 1, runs.MAX_EPOCHS, 3, key="train_epochs",
+    # No bounds in the browser (ui/numbers.py): Hyperparameters says what an epoch count or a
+    # seed out of range should be, under the row.
+    epochs = box.number_input("epochs", value=3, step=1, key="train_epochs",
                               disabled=running, width=110)
     batch = box.select_slider("batch size", [8, 16, 32, 64, 128, 256, 512], 64,
                               key="train_batch", disabled=running, width=150)
-    optimizer = box.selectbox("optimizer", list(runs.OPTIMIZERS), key="train_opt",
+    optimizer = box.selectbox("optimizer", list(optimizers.NAMES), key="train_opt",
                               disabled=running, width=130)
     rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
                                                1.0], 1e-3, key="train_lr", disabled=running,
                              format_func=lambda v: f"{v:g}", width=150)
     val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
                      disabled=running, width=150)
-    seed = box.number_input("seed", 0, runs.MAX_SEED, 0, key="train_seed", disabled=running,
+    seed = box.number_input("seed", value=0, step=1, key="train_seed", disabled=running,
                             width=110)
     augment = augment_preview.choice(box, running)
     try:
@@ -125,21 +128,25 @@ def live_view() -> None:
         st.info("Choose a data set and settings, then press **Train**. The curves grow here "
                 "while it trains.")
         return
-    snap = job.snapshot()  # before asking whether it ended: no empty refresh in between
-    done = snap.done and not jobs.saving()  # the bar stays while the server saves the run
+    snap = job.snapshot()  # one state for the whole drawing: no empty refresh in between
+    done = snap.state.final  # the bar stays while the job saves its run
     if done:
-        jobs.rerun_if_ended()
-    if snap.status == "failed":
+        jobs.rerun_when_final()
+    if snap.state == "failed":
         st.error(text.md(f"Training {snap.name} failed: {snap.message}"))
+    elif snap.state == "cancelled":  # stopped while it waited: nothing was trained
+        st.info("The last training was cancelled before it started: nothing was trained. "
+                "Press **Train** to start again.")
+        return
     elif not done:
         widgets.show_progress(snap)
-    if snap.status == "queued" or (not done and not snap.history and not snap.curve.steps):
+    if snap.state == "queued" or (not done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
     st.markdown(curves_label(job, done))
     cols = st.columns(2)
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.vega_lite_chart(charts.curve_frame(snap.curve, snap.history, metric),
-                            charts.training_spec(metric, snap.epochs, layout.presentation()),
+        col.vega_lite_chart(charts.training_chart(snap.curve, snap.history, metric, snap.epochs,
+                                                  layout.presentation()),
                             key=f"train_chart_{metric}")
     st.caption(charts.SERIES_CAPTION)
     for hint in hints.training_hints(snap.history, snap.curve,
@@ -169,19 +176,24 @@ def results(run) -> None:
     cols[3].metric("test images", f"{m.test_samples:,}")
     left, right = st.columns(2)
     chart_specs.show(left, charts.confusion_chart, m.confusion_matrix, run.class_names,
-                     layout.presentation(), key="train_confusion")
+                     layout.presentation(), key="train_confusion",
+                     description=text.confusion_description(m.confusion_matrix, run.class_names,
+                                                            run.name))
     chart_specs.show(right, charts.class_bar_chart, m.per_class_accuracy, run.class_names,
                      "accuracy per class", presentation=layout.presentation(),
-                     key="train_per_class")
+                     key="train_per_class",
+                     description=text.bars_description(f"{run.name}'s test accuracy",
+                                                       m.per_class_accuracy, run.class_names))
     wrong = run.misclassified[:24]
     if wrong:
         data = test_images(run)
         if data is not None and all(w.index < len(data.y_test) for w in wrong):
-            st.markdown("**Misclassified test images** (most confident mistakes first)")
+            st.markdown("**Misclassified test images**, true class → predicted (most confident "
+                        "mistakes first)")
             said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])
                     for w in wrong]
             images.grid([data.x_test[w.index] for w in wrong], width=64,
-                        captions=[f"true {true} → {guess}" for true, guess in said],
+                        captions=[f"{true} → {guess}" for true, guess in said],
                         alts=[f"test image {w.index}: true {true}, predicted {guess}"
                               for w, (true, guess) in zip(wrong, said, strict=True)])
 
@@ -224,7 +236,9 @@ def run_history() -> None:
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
         chart_specs.show(col, charts.compare_chart, histories, metric, layout.presentation(),
-                         key=f"train_compare_{metric}")
+                         key=f"train_compare_{metric}", description=(
+                             f"line chart, {metric} by epoch of the runs {', '.join(histories)}: "
+                             "training solid, validation dashed"))
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current
@@ -233,11 +247,11 @@ def run_history() -> None:
                               on_change=lambda: state.select_run(st.session_state.train_current))
     run = kept[index]
     folder = state.session().workspace.run_path(run.folder)  # now: the click runs elsewhere
-    cols[1].download_button("⬇ download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
-                            "application/zip", key="train_zip")
-    cols[1].button(f"🗑 delete {text.md(run.name)}", key="train_delete",
-                   on_click=state.delete_run, args=(index,),
-                   help="removes the run from this workspace's disk")
+    cols[1].download_button("download run (.zip)", lambda: run_zip(folder), f"{run.name}.zip",
+                            "application/zip", key="train_zip", icon=":material/download:")
+    cols[1].button(f"delete {text.md(run.name)}", key="train_delete", on_click=state.delete_run,
+                   args=(index,), help="removes the run from this workspace's disk",
+                   icon=":material/delete:")
 
 
 def run_upload() -> None:
@@ -249,8 +263,10 @@ def run_upload() -> None:
         return
     from cnnlab.runs import run_files
 
+    workspace = state.session().workspace  # its room is checked before anything is unpacked
     try:
-        run = run_files.run_from_zip_bytes(upload.getvalue())
+        run = run_files.run_from_zip_bytes(upload.getvalue(), fits=lambda sizes: (
+            workspace.check_files(sizes, "this run")))
     except ValueError as exc:
         st.error(text.md(f"{upload.name}: {exc}"))
         return
@@ -258,7 +274,7 @@ def run_upload() -> None:
     try:
         state.add_run(run, uploaded=True)  # its data set: a name only here, never loaded
     except ValueError as exc:
-        st.error(f"{upload.name}: {exc}")
+        st.error(text.md(f"{upload.name}: {exc}"))
         return
     st.rerun()
 
@@ -283,7 +299,8 @@ def render() -> None:
         if hyper is not None:
             augment_preview.preview(data, hyper.augment, hyper.seed)
         summary = shapes.summarize(arch, data.image_shape if data else None,
-                                   data.num_classes if data else None)
+                                   data.num_classes if data else None,
+                                   hyper.batch_size if hyper else shapes.GUARD_BATCH)
         problems = summary.problems
         network.markdown(f"Network: **{text.md(arch.name)}** · {summary.total_params:,} "
                          f"parameters on {'×'.join(map(str, summary.input_shape))} input "
@@ -293,8 +310,9 @@ def render() -> None:
             st.error(text.md(problem.message))
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
-            st.button("■ Stop", key="train_stop", type="primary", on_click=jobs.stop)
-        elif st.button("▶ Train", key="train_start", type="primary",
+            st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",
+                      on_click=jobs.stop)
+        elif st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                        disabled=bool(problems) or data is None or hyper is None):
             try:
                 jobs.start(arch, data, hyper)  # as previewed (an upload needs its workspace)

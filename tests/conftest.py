@@ -57,11 +57,8 @@ def tiny_run(tiny_dataset):
     """A finished two-epoch run of ``tutorial-1conv`` on the tiny data set."""
     from cnnlab.architecture import presets
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
-    job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
-                                Hyperparameters(epochs=2, batch_size=32,
-                                                validation_fraction=0.2, seed=3))
-    assert job.wait(120)
-    assert job.snapshot().status == "finished", job.snapshot().message
-    return job.result()
+    return routine.train(presets.get("tutorial-1conv"), tiny_dataset,
+                         Hyperparameters(epochs=2, batch_size=32, validation_fraction=0.2,
+                                         seed=3))

@@ -27,7 +27,7 @@ def architecture(input_shape: tuple[int, int, int] = (28, 28, 1)) -> spec.Archit
 
 def model(channels: int = 1):
     """The Keras model with its hand-set weights, and its summary (grey or colour input)."""
-    from cnnlab.training import builder
+    from cnnlab.models import builder
 
     arch = architecture((28, 28, channels))
     built = builder.build_model(arch, seed=0)

@@ -10,7 +10,7 @@ from trained_digits import digit_images, digits_run, summary_of
 
 from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import adversarial
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,12 @@ def app_at(page: str | None = None) -> AppTest:
 
 
 def table(at: AppTest):
-    return at.dataframe[0].value  # the Build page has one table
+    return at.table[0].value  # the Build page has one table
+
+
+def formulas(at: AppTest) -> str:
+    """The lines under the Build page's table: one formula per layer."""
+    return next(m.value for m in at.markdown if m.value.startswith("**conv_1**: "))
 
 
 def by_suffix(elements, suffix: str):
@@ -39,7 +44,7 @@ def test_pages_render_without_exception(page):
 def test_home_explains_and_offers_quick_start():
     at = app_at()
     assert "CNN Lab" in at.title[0].value
-    assert at.button(key="home_quick").label.startswith("▶ Quick start")
+    assert at.button(key="home_quick").label.startswith("Quick start")
 
 
 def test_changing_a_kernel_size_updates_the_shape_table():
@@ -49,8 +54,8 @@ def test_changing_a_kernel_size_updates_the_shape_table():
     by_suffix(at.number_input, "_kernel_w")[0].set_value(5).run()
     first = table(at).iloc[0]
     assert first["output"] == "24×24×32"
-    assert first["formula"] == "(28 − 5 + 2·0) / 1 + 1 = 24"
-    assert first["params"] == (5 * 5 * 1 + 1) * 32
+    assert formulas(at).startswith("**conv_1**: (28 − 5 + 2·0) / 1 + 1 = 24  \n")
+    assert first["params"] == f"{(5 * 5 * 1 + 1) * 32:,}"
 
 
 def test_impossible_setting_shows_the_message_and_disables_training():
@@ -92,8 +97,9 @@ def train_one_epoch(at: AppTest) -> None:
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     job = session(at).job
-    assert job.wait(TIMEOUT)
+    assert job.wait(TIMEOUT)  # the job's one event: its state is final, its run saved
     at.run()
+
 
 
 def session(at: AppTest):
@@ -108,7 +114,7 @@ def test_tiny_training_run_finishes_and_shows_metrics():
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["test accuracy"].rstrip("%")) > 50
     assert metrics["epochs trained"] == "1 of 1"
-    assert session(at).job.snapshot().status == "finished"
+    assert session(at).job.state == "saved" and session(at).job.message is None
     assert len(session(at).runs) == 1 and session(at).current == 0
 
 
@@ -127,7 +133,7 @@ def test_quick_start_trains_the_default_network_and_points_to_draw():
     assert not at.exception, at.exception
     job = session(at).job
     assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
-    assert job.wait(TIMEOUT)
+    assert job.wait(TIMEOUT) and job.state == "saved", job.message
     at.run()
     assert any(s.value.startswith("Model ready: **two-conv") for s in at.success)
     assert session(at).current == 0

@@ -13,7 +13,7 @@ import pytest
 
 from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import attribution
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 
 def strokes() -> np.ndarray:

@@ -12,9 +12,10 @@ from test_cli_run import tiny_folder  # noqa: F401 (fixture)
 
 from cnnlab.architecture import presets
 from cnnlab.cli import main as cli
-from cnnlab.runs import run_files
+from cnnlab.models import builder
+from cnnlab.runs import augmentation, run_files
 from cnnlab.runs.records import Hyperparameters
-from cnnlab.training import augment, builder, engine, feeding
+from cnnlab.training import augment, feeding, routine
 
 
 def blobs(n: int = 6, size: int = 28, channels: int = 1) -> np.ndarray:
@@ -51,7 +52,7 @@ def test_augmented_examples_are_seeded_varied_and_keep_layout():
 def test_changes_stay_within_the_documented_strength(strength):
     """A blob's centre moves no further than the largest shift, rotation and zoom allow, and a
     flat image stays flat (edges are filled with the nearest pixel)."""
-    s = augment.STRENGTHS[strength]
+    s = augmentation.STRENGTHS[strength]
     images = blobs(5)
     out = augment.augmented_examples(images, 8, strength, seed=1)
     # Rotation about the centre and zoom about it move a point at most r * (angle + zoom).
@@ -103,12 +104,8 @@ def test_training_batches_are_augmented_keep_shape_dtype_labels_and_repeat_by_se
 
 @pytest.fixture(scope="module")
 def augmented_run(tiny_dataset):
-    job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
-                                Hyperparameters(epochs=2, batch_size=32, seed=3,
-                                                augment="strong"))
-    assert job.wait(120)
-    assert job.snapshot().status == "finished", job.snapshot().message
-    return job.result()
+    return routine.train(presets.get("tutorial-1conv"), tiny_dataset,
+                         Hyperparameters(epochs=2, batch_size=32, seed=3, augment="strong"))
 
 
 def test_augmentation_never_enters_the_model(augmented_run, tiny_run, tiny_dataset):
@@ -130,11 +127,8 @@ def test_augmentation_never_enters_the_model(augmented_run, tiny_run, tiny_datas
 
 
 def test_the_same_seed_repeats_an_augmented_run(augmented_run, tiny_dataset):
-    job = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
-                                Hyperparameters(epochs=2, batch_size=32, seed=3,
-                                                augment="strong"))
-    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().message
-    again = job.result()
+    again = routine.train(presets.get("tutorial-1conv"), tiny_dataset,
+                          Hyperparameters(epochs=2, batch_size=32, seed=3, augment="strong"))
     assert [(r.loss, r.accuracy, r.val_loss) for r in again.history] == [
         (r.loss, r.accuracy, r.val_loss) for r in augmented_run.history]
     for mine, theirs in zip(again.model.get_weights(), augmented_run.model.get_weights(),
@@ -180,5 +174,5 @@ def test_cli_augment_bad_value_is_one_error_line(capsys, tmp_path):
 
 
 def test_describe_names_the_strengths():
-    assert augment.describe("light") == "shifts up to 10%, rotations up to 10°, zoom up to 10%"
-    assert augment.describe("off").startswith("no augmentation")
+    assert augmentation.describe("light") == "shifts up to 10%, rotations up to 10°, zoom up to 10%"
+    assert augmentation.describe("off").startswith("no augmentation")

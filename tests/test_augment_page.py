@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pictures
 from test_app_pages import TIMEOUT, app_at, session
 
+from cnnlab.runs import augmentation
 from cnnlab.training import augment
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)
 
 
 def test_preview_follows_the_strength_and_the_run_records_it():
@@ -20,13 +22,13 @@ def test_preview_follows_the_strength_and_the_run_records_it():
     at.selectbox(key="train_augment").set_value("strong").run()
     assert not at.exception, at.exception
     shown = [c for c in captions(at) if c.startswith("augmentation strong: ")]
-    assert shown == [f"augmentation strong: {augment.describe('strong')}. Left: a training "
+    assert shown == [f"augmentation strong: {augmentation.describe('strong')}. Left: a training "
                      "image; right: what training may see instead, a new draw every epoch "
                      "(test and validation images are never changed)"]
     at.number_input(key="train_epochs").set_value(1).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    assert session(at).job.wait(TIMEOUT)
+    assert session(at).job.wait(TIMEOUT)  # the job's one event: its run is saved
     at.run()
     run = session(at).runs[-1]
     assert run.hyperparameters.augment == "strong"

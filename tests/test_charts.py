@@ -3,6 +3,9 @@
 import json
 import math
 
+import numpy as np
+import pytest
+
 from cnnlab.runs.records import Curve, EpochRecord
 from cnnlab.views import charts
 
@@ -39,14 +42,15 @@ def test_confusion_chart_holds_every_cell():
         ("cat", "cat", 3), ("cat", "dog", 1), ("dog", "cat", 0), ("dog", "dog", 4)]
 
 
-def test_training_spec_holds_no_data_and_reads_the_columns_curve_frame_gives():
+def test_training_spec_names_its_data_and_reads_the_columns_curve_frame_gives():
     curve = Curve(steps=(5, 10), loss=(2.0, 1.0), accuracy=(0.2, 0.5),
                   batches_per_point=5, batches_per_epoch=10)
     history = [EpochRecord(1, 1.5, 0.4, 1.2, 0.5, 1.0, 10)]
     frame = charts.curve_frame(curve, history, "loss")
     spec = charts.training_spec("loss", 5)
     assert json.loads(json.dumps(spec)) == spec  # plain JSON, as Streamlit sends it
-    assert "data" not in spec and "datasets" not in spec  # the page passes the frame
+    # a named data set, sent beside the spec: never data-less (Vega's "Infinite extent")
+    assert spec["data"] == {"name": charts.CURVE_DATA} and "datasets" not in spec
     for layer in spec["layer"]:
         encoding = layer["encoding"]
         assert "data" not in layer
@@ -57,6 +61,9 @@ def test_training_spec_holds_no_data_and_reads_the_columns_curve_frame_gives():
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 5]
     assert charts.training_spec("accuracy")["layer"][0]["encoding"]["y"]["scale"] == {
         "domain": [0, 1]}
+    chart = charts.training_chart(curve, history, "loss", 5)
+    assert {key: value for key, value in chart.items() if key != "datasets"} == spec
+    assert chart["datasets"][charts.CURVE_DATA].equals(frame)
 
 
 def _history(epochs: int) -> list[EpochRecord]:
@@ -103,3 +110,69 @@ def test_training_spec_is_made_once_and_each_caller_gets_its_own_copy():
     assert second["layer"][0]["encoding"]["x"]["title"] == "epoch"
     assert second == charts.training_spec("loss", 7, presentation=True)
     assert charts.training_spec.cache_info().hits >= 2  # made once for these arguments
+LONG = ["circle", "a very long class name three", "line"]
+
+
+def test_label_lines_wrap_long_names_at_spaces_and_cut_long_words():
+    assert charts.label_lines("7") == ["7"]
+    assert charts.label_lines("a very long class name three") == [
+        "a very long", "class name", "three"]
+    assert charts.label_lines("x" * 30) == ["x" * 14, "x" * 14, "xx"]
+    assert all(len(line) <= charts.LINE_CHARS
+               for line in charts.label_lines("Ankle-boot with laces and a sole"))
+
+
+def test_class_axis_gives_each_class_a_row_as_tall_as_its_label():
+    digits = charts.ClassAxis.of([str(i) for i in range(10)], presentation=False)
+    assert digits.labels == tuple(str(i) for i in range(10)) and digits.lines == 1
+    assert digits.step >= digits.font + 6 and digits.height == 10 * digits.step
+    long = charts.ClassAxis.of(LONG, presentation=False)
+    assert long.labels[1] == "a very long\nclass name\nthree" and long.lines == 3
+    assert long.step >= 3 * long.line_height
+    assert charts.ClassAxis.of(LONG, presentation=True).step > long.step
+    # two names alike once wrapped: both kept whole (one label per class, told apart)
+    alike = charts.ClassAxis.of(["ab cd", "ab\ncd"], presentation=False)
+    assert alike.labels == ("ab cd", "ab\ncd")
+
+
+def _class_axes(spec: dict) -> list[dict]:
+    encodings = [spec["encoding"]] if "encoding" in spec else [
+        layer["encoding"] for layer in spec["layer"]]
+    return [encoding[channel] for encoding in encodings for channel in ("x", "y")
+            if encoding[channel]["type"] == "nominal"]
+
+
+@pytest.mark.parametrize("names", [[str(i) for i in range(10)], LONG], ids=["digits", "long"])
+@pytest.mark.parametrize("presentation", [False, True])
+def test_class_charts_show_every_label_whole(names, presentation):
+    """Vega-Lite hid every other digit (labelOverlap) and cuts labels at 180 px (labelLimit)."""
+    n = len(names)
+    bars = charts.class_bar_chart([1 / n] * n, names, "probability", 0, presentation).to_dict()
+    matrix = charts.confusion_chart(np.eye(n, dtype=int) * 3, names, presentation).to_dict()
+    axis = charts.ClassAxis.of(names, presentation)
+    for spec in (bars, matrix):
+        assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+        assert spec["height"] == axis.height  # a row per class, as tall as its label
+        classes = _class_axes(spec)
+        assert classes
+        for encoding in classes:
+            options = encoding["axis"]
+            assert options["labelOverlap"] is False and options["labelLimit"] == 0
+            assert options["labelFlush"] is False  # Streamlit's theme moves end labels off
+            assert "split(datum.label" in options["labelExpr"]
+            assert [label.replace("\n", " ") for label in encoding["sort"]] == names
+        rows = spec["datasets"][spec["data"]["name"]]
+        shown = {row.get("label", row.get("true")) for row in rows}
+        assert {label.replace("\n", " ") for label in shown} == set(names)
+    tips = {row["class"] for row in bars["datasets"][bars["data"]["name"]]}
+    assert tips == set(names)  # the tooltip says the name on one line
+
+
+def test_confusion_matrix_turns_column_labels_upright_only_when_they_cannot_fit_across():
+    def angle(names, presentation=False):
+        spec = charts.confusion_chart(np.eye(len(names), dtype=int), names, presentation)
+        return spec.to_dict()["layer"][0]["encoding"]["x"]["axis"]["labelAngle"]
+
+    assert angle([str(i) for i in range(10)], True) == 0
+    assert angle(["circle", "cross", "line"]) == 0
+    assert angle(LONG) == -90

@@ -58,8 +58,7 @@ def test_members_climbing_out_refuse_the_zip_before_unpacking(tmp_path, name):
     write_zip(tmp_path / "bad.zip", shapes_members() | {name: png(0)})
     with pytest.raises(datasets.DatasetError, match="points outside the zip's folder"):
         class_zip.unpack(tmp_path / "bad.zip", tmp_path / "out" / "set")
-    assert not (tmp_path / "out" / "set").exists() and not (tmp_path / "evil.png").exists()
-    assert not list((tmp_path / "out").iterdir())  # no staging folder left
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil.png").exists()  # nothing
 
 
 def test_a_symbolic_link_member_refuses_the_zip(tmp_path):

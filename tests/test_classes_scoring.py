@@ -15,7 +15,7 @@ from cnnlab.classes import board, challenge, held_back, members, scoring, store
 from cnnlab.data import datasets
 from cnnlab.runs import run_files
 from cnnlab.runs.records import Hyperparameters
-from cnnlab.training import engine
+from cnnlab.training import routine
 from cnnlab.workspaces import store as workspaces
 
 START = presets.get("tutorial-1conv")  # 32 filters: 54,410 parameters on 28x28x1
@@ -31,11 +31,8 @@ def student_data():
 
 
 def train(arch, data, epochs):
-    job = engine.start_training(arch, data, Hyperparameters(
+    return routine.train(arch, data, Hyperparameters(
         epochs=epochs, batch_size=64, validation_fraction=0.2, seed=1))
-    assert job.wait(300)
-    assert job.snapshot().status == "finished", job.snapshot().message
-    return job.result()
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def digits(tmp_path_factory):
 def colour(tmp_path_factory):
     """(run folder, a colour PNG): a 16×16 rgb run where class c has channel c bright."""
     from cnnlab.architecture import presets
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
     rng = np.random.default_rng(0)
     labels = np.arange(150) % 3
@@ -42,11 +42,10 @@ def colour(tmp_path_factory):
     data = datasets.Dataset(ref=refs.recorded("colours"), class_names=("red", "green", "blue"),
                             x_train=images[:120], y_train=labels[:120], x_test=images[120:],
                             y_test=labels[120:])
-    job = engine.start_training(presets.get("tutorial-1conv"), data,
-                                Hyperparameters(epochs=3, batch_size=16, seed=1))
-    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().message
+    run = routine.train(presets.get("tutorial-1conv"), data,
+                        Hyperparameters(epochs=3, batch_size=16, seed=1))
     folder = tmp_path_factory.mktemp("colour")
-    run_files.save_run(job.result(), folder / "run")
+    run_files.save_run(run, folder / "run")
     Image.fromarray(images[121]).save(folder / "green.png")  # class 1
     return str(folder / "run"), str(folder / "green.png")
 

@@ -20,7 +20,8 @@ from tests.conftest import make_tiny_dataset
 pytestmark = pytest.mark.cluster
 distributed = pytest.importorskip("distributed")
 from cnnlab.cluster import client as cluster_client  # noqa: E402  (after the skip)
-from cnnlab.cluster import job as cluster_job  # noqa: E402
+from cnnlab.jobs import start as starting  # noqa: E402
+from cnnlab.jobs.job import State  # noqa: E402
 
 TINY = presets.get("tutorial-1conv")
 WAIT = 180
@@ -82,34 +83,35 @@ def until(condition, timeout: float = WAIT) -> bool:
     return True
 
 
-def start(cluster, data, listeners=(), **hp) -> cluster_job.ClusterJob:
-    return cluster_job.start_training(TINY, data, Hyperparameters(**hp), listeners=listeners,
-                                      scheduler=cluster.scheduler_address)
+def start(cluster, data, listeners=(), kept=None, **hp):
+    """A job on the cluster; its saved run goes to ``kept`` (a list), if given."""
+    save = kept.append if kept is not None else (lambda run: None)
+    return starting.start_job(TINY, data, Hyperparameters(**hp), save=save,
+                              listeners=listeners, scheduler=cluster.scheduler_address)
 
 
 def test_a_job_trains_on_the_cluster_like_a_local_one(cluster, data):
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
-    events = []
+    events, kept = [], []
     hp = dict(epochs=2, batch_size=32, validation_fraction=0.2, seed=5)
-    job = start(cluster, data, [events.append], **hp)
+    job = start(cluster, data, [events.append], kept, **hp)
     assert job.wait(WAIT)
     snap = job.snapshot()
-    assert snap.status == "finished", snap.message
-    run = job.result()
+    assert snap.state is State.SAVED and snap.message is None, snap.message
+    [run] = kept
     # every batch of every epoch arrived, in order, each epoch's record after its batches
     steps = [(e.epoch, e.batch) for e in events if e.kind == "batch"]
     assert steps == [(epoch, batch) for epoch in (1, 2) for batch in range(1, 6)]
-    kinds = [e.kind for e in events if e.kind != "status"]
+    kinds = [e.kind for e in events if e.kind != "state"]
+    assert [e.state for e in events if e.kind == "state"][-3:] == ["running", "saving", "saved"]
     assert kinds == ["batch"] * 5 + ["epoch"] + ["batch"] * 5 + ["epoch"]
     assert [r.epoch for r in run.history] == [1, 2] and all(r.complete for r in run.history)
     assert sorted(run.epoch_weights) == [0, 1, 2]
     assert run.metrics.epochs_completed == 2 and not run.stopped
     assert run.metrics.train_samples == 160 and run.metrics.validation_samples == 40
     assert len(run.curve.steps) == 10
-    local = engine.start_training(TINY, data, Hyperparameters(**hp))
-    assert local.wait(WAIT) and local.snapshot().status == "finished"
-    expected = local.result()
+    expected = routine.train(TINY, data, Hyperparameters(**hp))  # the same routine, here
     probabilities = run.model.predict(data.x_test, verbose=0)
     np.testing.assert_allclose(probabilities, expected.model.predict(data.x_test, verbose=0),
                                atol=1e-4)
@@ -126,13 +128,14 @@ def test_stop_ends_a_cluster_job_mid_epoch_and_keeps_the_run(cluster, data):
         if event.kind == "batch" and event.batch == 3:
             stop_at.set()
 
-    job = start(cluster, data, [stop_after_third_batch], epochs=50, batch_size=1)
+    kept = []
+    job = start(cluster, data, [stop_after_third_batch], kept, epochs=50, batch_size=1)
     assert stop_at.wait(WAIT)
     job.stop()
     assert job.wait(WAIT)
-    snap, run = job.snapshot(), job.result()
-    assert snap.status == "stopped", snap.message
-    assert run is not None and run.stopped and len(run.history) == 1
+    snap, [run] = job.snapshot(), kept
+    assert snap.state is State.SAVED and snap.message.startswith("stopped after epoch 1, ")
+    assert run.stopped and len(run.history) == 1
     # the worker checks the stop event after every batch: it ends within the first epoch
     assert 3 <= run.history[0].batches == snap.batch < snap.batches_per_epoch == 180
     assert not run.history[0].complete and len(run.curve.steps) == snap.batch
@@ -142,7 +145,7 @@ def test_stop_ends_a_cluster_job_mid_epoch_and_keeps_the_run(cluster, data):
 def test_waiting_for_a_free_worker_then_cancelled(cluster, data):
     busy = [start(cluster, data, epochs=100, batch_size=1) for _ in range(2)]
     try:
-        assert until(lambda: all(job.snapshot().status == "running" for job in busy))
+        assert until(lambda: all(job.state is State.RUNNING for job in busy))
         waiting = start(cluster, data, epochs=1)
         assert until(lambda: waiting.snapshot().message == "waiting for a free worker (next in "
                                                           "line)")
@@ -152,9 +155,8 @@ def test_waiting_for_a_free_worker_then_cancelled(cluster, data):
         for job in (waiting, second):
             job.stop()
             assert job.wait(WAIT)
-            snap = job.snapshot()
-            assert (snap.status, snap.message) == ("stopped", "cancelled before it started")
-            assert job.result() is None
+            assert (job.state, job.message) == (State.CANCELLED, "cancelled before it started")
+            assert job.metrics is None and job.saved_to is None
     finally:
         for job in busy:
             job.stop()
@@ -162,29 +164,30 @@ def test_waiting_for_a_free_worker_then_cancelled(cluster, data):
 
 
 def test_a_lost_worker_is_replaced_and_the_job_resumes_from_its_last_epoch(cluster, data):
-    killed, said = [], []
+    killed, said, kept, runners = [], [], [], []
 
     def kill_worker_in_epoch_two(event):
-        if event.kind == "status" and event.message:
+        if event.kind == "state" and event.message:
             said.append(event.message)
         if event.kind == "batch" and (event.epoch, event.batch) == (2, 1) and not killed:
             client = cluster_client.connect(cluster.scheduler_address)
-            worker = job.worker
+            worker = runners[0].worker
             pid = client.run(os.getpid, workers=[worker])[worker]
             os.kill(pid, signal.SIGKILL)
             killed.append(worker)
 
     # batch 2: 100 batches an epoch, so the kill (sent on the server, which reads progress up
     # to 0.2 s behind the worker) lands in epoch 2, or at worst a little later
-    job = start(cluster, data, [kill_worker_in_epoch_two], epochs=4, batch_size=2,
+    job = start(cluster, data, [kill_worker_in_epoch_two], kept, epochs=4, batch_size=2,
                 validation_fraction=0)
+    runners.append(job.runner)
     assert job.wait(WAIT)
-    snap, run = job.snapshot(), job.result()
-    assert killed and snap.status == "finished", snap.message
-    assert 1 <= job.resumed_from <= 3 and job.worker != killed[0]  # not from scratch, not done
-    said_resumed = f"a worker was lost; resumed from epoch {job.resumed_from}"
-    assert said_resumed in said
-    assert snap.message == said_resumed  # what the page shows
+    snap, [run], runner = job.snapshot(), kept, runners[0]
+    assert killed and snap.state is State.SAVED, snap.message
+    assert 1 <= runner.resumed_from <= 3 and runner.worker != killed[0]  # not from scratch
+    said_resumed = f"a worker was lost; resumed from epoch {runner.resumed_from}"
+    assert said_resumed in said  # what the page and the CLI show while it trains on
+    assert snap.message is None  # saved, not stopped: nothing more to say
     assert [r.epoch for r in run.history] == [1, 2, 3, 4] and all(r.complete for r in run.history)
     assert sorted(run.epoch_weights) == [0, 1, 2, 3, 4]
     assert run.metrics.epochs_completed == 4 and not run.stopped
@@ -213,18 +216,17 @@ def test_the_train_page_trains_through_the_cluster_and_shows_its_queue(cluster, 
         at.button(key="train_start").click().run()
         assert not at.exception, at.exception
         job = at.session_state["cnnlab"].job
-        assert isinstance(job, cluster_job.ClusterJob) and job.snapshot().status == "queued"
+        assert job.state is State.QUEUED and job.message.startswith("waiting for a free worker")
         at.run()
         assert "waiting for a free worker" in page_texts(at)
     finally:
         for other in busy:
             other.stop()
     assert all(other.wait(WAIT) for other in busy)
-    assert job.wait(WAIT) and job.snapshot().status == "finished", job.snapshot().message
-    from cnnlab.training import ownership
+    assert job.wait(WAIT) and job.state is State.SAVED, job.message  # its run is saved
+    from cnnlab.jobs import ownership
 
-    owned = ownership.last(at.session_state["cnnlab"].workspace.token)
-    assert owned.job is job and owned.saved.wait(WAIT) and owned.error is None
+    assert ownership.last(at.session_state["cnnlab"].workspace.token) is job
     at.run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}

@@ -21,7 +21,9 @@ from tests.conftest import make_tiny_dataset
 pytestmark = pytest.mark.cluster
 distributed = pytest.importorskip("distributed")
 from cnnlab.cluster import client as cluster_client  # noqa: E402  (after the skip)
-from cnnlab.cluster import job as cluster_job  # noqa: E402
+from cnnlab.cluster import task  # noqa: E402
+from cnnlab.jobs import start as starting  # noqa: E402
+from cnnlab.jobs.job import State  # noqa: E402
 
 TINY = presets.get("tutorial-1conv")
 WAIT = 180
@@ -72,17 +74,18 @@ def test_a_lost_scheduler_fails_the_job_and_keeps_its_finished_epochs(data):
             if event.kind == "batch" and event.epoch == 2:
                 in_epoch_two.set()
 
-        job = cluster_job.start_training(TINY, data, Hyperparameters(epochs=50, batch_size=4),
-                                         listeners=[watch], scheduler=address)
+        kept = []
+        job = starting.start_job(TINY, data, Hyperparameters(epochs=50, batch_size=4),
+                                 save=kept.append, listeners=[watch], scheduler=address)
         assert in_epoch_two.wait(WAIT)
         local.sync(local.scheduler.close)
         assert job.wait(WAIT)
-        snap, run = job.snapshot(), job.result()
-        assert snap.status == "failed"
+        snap, [run] = job.snapshot(), kept  # failed, but its finished epochs are saved
+        assert snap.state is State.FAILED
         assert snap.message.startswith(f"lost the Dask scheduler at {address}"), snap.message
         # the scheduler closes while the worker trains on: epoch 2 (or a later one) may end
         # before the server notices, and those finished epochs are kept too
-        assert run is not None and run.stopped and run.history, snap.message
+        assert run.stopped and run.history, snap.message
         kept = len(run.history)
         assert snap.message.endswith(f"the run of its first {kept} epoch(s) is kept"), snap.message
         assert [r.epoch for r in run.history] == list(range(1, kept + 1)) and kept < 50
@@ -94,7 +97,7 @@ def test_a_lost_scheduler_fails_the_job_and_keeps_its_finished_epochs(data):
 
 
 def test_without_a_scheduler_nothing_imports_dask():
-    code = ("import sys, cnnlab, cnnlab.training.ownership, cnnlab.cli.main, "
+    code = ("import sys, cnnlab, cnnlab.jobs.ownership, cnnlab.jobs.start, cnnlab.cli.main, "
             "cnnlab.workspaces.settings as s\n"
             "assert s.scheduler() is None\n"
             "dask = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')"
@@ -107,28 +110,27 @@ def test_without_a_scheduler_nothing_imports_dask():
 
 
 def test_where_a_worker_finds_the_data(data, monkeypatch, tmp_path):
-    from cnnlab.cluster import task
     from cnnlab.data import datasets, refs
 
-    named = cluster_job.data_spec(datasets.load_dataset("mnist-5k"))
+    named = task.data_spec(datasets.load_dataset("mnist-5k"))
     assert named == {"ref": {"kind": "named", "name": "mnist-5k", "image_size": None,
                              "colour": None}}
     assert task.load_data(named, "tcp://w:1").ref == refs.named("mnist-5k")
-    sent = cluster_job.data_spec(data)
+    sent = task.data_spec(data)
     rebuilt = task.load_data(sent, "tcp://w:1")
     np.testing.assert_array_equal(rebuilt.x_train, data.x_train)
     assert rebuilt.class_names == data.class_names and rebuilt.ref == data.ref
-    monkeypatch.setattr(cluster_job, "SEND_LIMIT_BYTES", 0)  # too big to send: by its path
+    monkeypatch.setattr(task, "SEND_LIMIT_BYTES", 0)  # too big to send: by its path
     folder = refs.folder("/nowhere/digits", (20, 20), "grey")
     missing = {"ref": folder.to_dict()}
-    assert cluster_job.data_spec(datasets.Dataset(
+    assert task.data_spec(datasets.Dataset(
         ref=folder, class_names=data.class_names, x_train=data.x_train,
         y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)) == missing
     with pytest.raises(datasets.DatasetError, match="worker tcp://w:1 cannot load the data set "
                                                     "/nowhere/digits .*same path on every"):
         task.load_data(missing, "tcp://w:1")
     with pytest.raises(datasets.DatasetError, match="my drawings holds .* MB, more than"):
-        cluster_job.data_spec(dataclasses.replace(data, ref=refs.drawn()))  # only here
+        task.data_spec(dataclasses.replace(data, ref=refs.drawn()))  # only here
     weights = [np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros(0, np.float32)]
     for got, expected in zip(task.unpack_weights(task.pack_weights(weights)), weights,
                              strict=True):

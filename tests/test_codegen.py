@@ -8,7 +8,7 @@ import pytest
 from random_specs import random_valid_arch
 
 from cnnlab.architecture import codegen, presets, spec
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 
 def assert_generated_matches_builder(arch: spec.Architecture) -> None:

@@ -38,12 +38,10 @@ def colour_dataset(side: int = 16, train: int = 96, test: int = 24) -> datasets.
 
 def train(preset: str, data: datasets.Dataset):
     from cnnlab.architecture import presets
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
-    job = engine.start_training(presets.get(preset), data,
-                                Hyperparameters(epochs=1, batch_size=32, validation_fraction=0))
-    assert job.wait(120) and job.snapshot().status == "finished", job.snapshot().message
-    return job.result()
+    return routine.train(presets.get(preset), data,
+                         Hyperparameters(epochs=1, batch_size=32, validation_fraction=0))
 
 
 @pytest.fixture(scope="module")

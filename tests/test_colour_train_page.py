@@ -44,9 +44,9 @@ def test_a_colour_run_trains_from_the_train_page_and_shows_colour_on_feature_map
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     session = at.session_state["cnnlab"]
-    assert session.job.wait(TIMEOUT)
+    assert session.job.wait(TIMEOUT)  # the job's one event: its state is final
     at.run()
-    assert session.job.snapshot().status == "finished", session.job.snapshot().message
+    assert session.job.state == "saved", session.job.message
     run = session.current_run()
     assert kinds.input_format(run) == kinds.InputFormat(16, 16, kinds.RGB, kinds.RESIZE)
     counted = f"{run.model.count_params():,} parameters on 16×16×3 input"  # Keras's count
@@ -66,7 +66,7 @@ def test_feature_maps_open_the_test_images_of_a_workspaces_uploaded_colour_set(t
     from cnnlab.architecture import presets
     from cnnlab.data import refs
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
     from cnnlab.workspaces import data_roots, store, uploads
 
     folder = colour_folder(tmp_path)
@@ -77,10 +77,8 @@ def test_feature_maps_open_the_test_images_of_a_workspaces_uploaded_colour_set(t
     workspace = store.create()
     uploads.add_zip(workspace, "colours.zip", buffer.getvalue())
     data = data_roots.load(refs.upload("colours"), workspace)
-    job = engine.start_training(presets.get("two-conv"), data,
-                                Hyperparameters(epochs=1, batch_size=16, validation_fraction=0))
-    assert job.wait(TIMEOUT) and job.snapshot().status == "finished"
-    workspace.save_run(job.result())
+    workspace.save_run(routine.train(presets.get("two-conv"), data, Hyperparameters(
+        epochs=1, batch_size=16, validation_fraction=0)))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params["w"] = workspace.token
     at.run()

@@ -10,7 +10,7 @@ import pytest
 from cnnlab.architecture import presets, shapes, spec
 from cnnlab.data import kinds
 from cnnlab.inspect import attribution, compare, for_run, inference, preprocess
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 
 def canvas() -> np.ndarray:

@@ -102,7 +102,6 @@ def test_the_cluster_spec_carries_the_ref_and_the_worker_loads_the_same_set(monk
                                                                             tmp_path):
     from PIL import Image
 
-    from cnnlab.cluster import job as cluster_job
     from cnnlab.cluster import task
 
     for name in ("a", "b"):
@@ -112,10 +111,10 @@ def test_the_cluster_spec_carries_the_ref_and_the_worker_loads_the_same_set(monk
                 tmp_path / "set" / name / f"{i}.png")
     ref = refs.folder(tmp_path / "set", (6, 8), "rgb")
     data = datasets.load(ref)
-    sent = task.load_data(cluster_job.data_spec(data), "tcp://w:1")  # small: arrays travel
+    sent = task.load_data(task.data_spec(data), "tcp://w:1")  # small: arrays travel
     assert sent.ref == ref and np.array_equal(sent.x_test, data.x_test)
-    monkeypatch.setattr(cluster_job, "SEND_LIMIT_BYTES", 0)  # large: by its ref alone
-    spec = cluster_job.data_spec(data)
+    monkeypatch.setattr(task, "SEND_LIMIT_BYTES", 0)  # large: by its ref alone
+    spec = task.data_spec(data)
     assert spec == {"ref": ref.to_dict()}
     datasets.clear_cache()
     loaded = task.load_data(spec, "tcp://w:1")

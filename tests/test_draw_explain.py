@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pictures
 from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F401 (fixture)
 
 from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import attribution, inference, preprocess, receptive, transform
-from cnnlab.training import builder
+from cnnlab.models import builder
 from ui import chart_specs
 
 UNIT, TRANSFORM = "What does a unit see?", "Transform"
@@ -28,7 +29,7 @@ def open_tab(at, label: str):
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)
 
 
 def prepared_one() -> np.ndarray:
@@ -130,3 +131,14 @@ def test_only_the_open_tab_is_computed_and_after_the_answer(digits_run, monkeypa
     at.run()
     assert events == ["answer"] and not at.exception  # still on the unit tab
     assert any(c.startswith("conv_1 (") for c in captions(at))
+def test_a_unit_out_of_its_map_is_answered_by_the_map_s_size(digits_run):
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    at.selectbox(key="draw_unit_layer").set_value("conv_2").run()
+    h, w, c = next(r for r in shapes.summarize(digits_run.architecture).rows
+                   if r.name == "conv_2").output_shape
+    at.number_input(key="draw_unit_col_conv_2").set_value(w).run()  # one past the last
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        f"column must be an integer from 0 to {w - 1} (conv_2's maps are {h}×{w}×{c}); "
+        f"received {w}"]
+    assert not any(" sees rows " in caption for caption in captions(at))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import re
 from pathlib import Path
 
 import numpy as np
+import pictures
 import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
@@ -25,12 +25,10 @@ def digits_run():
     from cnnlab.architecture import presets
     from cnnlab.data import datasets
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
-    job = engine.start_training(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
-                                Hyperparameters(epochs=1, seed=1))
-    assert job.wait(TIMEOUT) and job.snapshot().status == "finished"
-    return job.result()
+    return routine.train(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
+                         Hyperparameters(epochs=1, seed=1))
 
 
 def page(path: str, run=None, drawing: np.ndarray | None = None) -> AppTest:
@@ -60,7 +58,7 @@ def a_one(draw: ImageDraw.ImageDraw) -> None:
 def test_without_a_model_the_page_offers_to_make_one(path):
     at = page(path)
     key = "fm" if "feature" in path else "draw"
-    assert at.button(key=f"{key}_quick").label.startswith("▶ Quick start")
+    assert at.button(key=f"{key}_quick").label.startswith("Quick start")
     assert any("needs a trained model" in i.value for i in at.info)
 
 
@@ -83,18 +81,12 @@ def test_feature_maps_epoch_slider_and_random_image(digits_run):
     assert not at.exception
 
 
-def inline_captions(at: AppTest) -> list[str]:
-    """The captions of the pictures sent inline (ui/images.py's figures), in order."""
-    return [html.unescape(c) for h in at.get("html")
-            for c in re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", h.proto.body)]
-
-
 def test_draw_page_predicts_a_drawing_through_the_seam(digits_run):
     at = page("pages/draw.py", digits_run, canvas_with(a_one))
     prediction = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
     assert prediction and prediction[0].startswith("Prediction: 1 (")
-    assert inline_captions(at) == ["as drawn", "cropped", "scaled to 20 px", "centred 28×28"]
-    captions = [c for image in at.image for c in image.captions]
+    captions = pictures.captions(at)
+    assert captions[:4] == ["as drawn", "cropped", "scaled to 20 px", "centred 28×28"]
     assert "conv_1 · 26×26×32" in captions  # the compact feature maps of the drawing
     assert at.session_state["last_drawing"].shape == (28, 28, 1)
 
@@ -111,7 +103,7 @@ def test_drawing_is_selectable_on_the_feature_maps_page(digits_run):
     at.radio(key="fm_source").set_value("my drawing").run()
     assert not at.exception
     assert "Prediction: **1**" in [m.value.split(" (")[0] for m in at.markdown]
-    assert "your drawing" in [c for image in at.image for c in image.captions]
+    assert "your drawing" in pictures.captions(at)
 
 
 def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
@@ -120,7 +112,8 @@ def test_draw_page_prepares_the_drawing_as_the_run_records(digits_run):
     clothes = dataclasses.replace(digits_run, dataset=refs.recorded("clothes"),
                                   input_preparation="resize")
     at = page("pages/draw.py", clothes, canvas_with(a_one))
-    assert inline_captions(at) == ["as drawn", "scaled to 28×28"]
+    captions = pictures.captions(at)
+    assert captions[:2] == ["as drawn", "scaled to 28×28"] and "centred 28×28" not in captions
 
 
 def test_draw_page_says_which_models_it_cannot_feed(digits_run):
@@ -149,3 +142,13 @@ def test_an_uploaded_set_is_named_by_its_label_and_draw_asks_for_its_classes(dig
     assert any("trained on fashion3 (your upload): it knows only" in i for i in infos), infos
     assert any(i.startswith("Draw one of its classes: T-shirt/top, Trouser, ") for i in infos)
     assert not any("a digit" in i for i in infos + [c.value for c in at.caption]), infos
+def test_feature_maps_answer_a_test_image_out_of_range(digits_run):
+    at = page("pages/feature_maps.py", digits_run)
+    at.selectbox(key="fm_class").set_value("7").run()  # a class chosen, then a number typed
+    at.number_input(key="fm_index").set_value(5000).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "test image must be an integer from 0 to 999; received 5000"]
+    assert not [m for m in at.markdown if m.value.startswith("Prediction:")]  # nothing shown
+    at.number_input(key="fm_index").set_value(12).run()
+    assert not at.error and [m for m in at.markdown if m.value.startswith("Prediction:")]

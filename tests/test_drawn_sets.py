@@ -12,7 +12,7 @@ from PIL import Image
 
 from cnnlab.data import drawn, drawn_zip, refs
 from cnnlab.data.drawn import DrawnError, DrawnSet
-from cnnlab.workspaces import drawn_sets, store
+from cnnlab.workspaces import drawn_sets, store, usage
 
 
 def example(value: int) -> np.ndarray:
@@ -185,16 +185,23 @@ def test_workspace_file_round_trips_and_counts_toward_the_quota(monkeypatch):
     back = drawn_sets.load(ws)
     assert back.names == s.names and np.array_equal(back.images, s.images)
     assert np.array_equal(back.labels, s.labels)
-    assert ws.usage() >= s.images.nbytes
+    assert ws.usage().bytes >= s.images.nbytes and ws.usage() == usage.recount(ws.folder)
     assert store.open_workspace(ws.token).run_folders() == []  # not mistaken for a run
     monkeypatch.setenv("CNNLAB_WORKSPACE_MB", "1")
+    half = DrawnSet(s.names, np.zeros((300, 28, 28), np.uint8), np.arange(300) % 3,
+                    max_per_class=200)
+    drawn_sets.save(ws, half)  # 235 kB fits in 1 MB
+    with usage.recording(ws.folder, "filler"):  # another write, counted
+        (ws.folder / "filler").write_bytes(b"\0" * 700_000)
     big = DrawnSet(s.names, np.zeros((600, 28, 28), np.uint8), np.arange(600) % 3,
                    max_per_class=200)
-    drawn_sets.save(ws, big)  # 470 kB fits in 1 MB
-    (ws.folder / "filler").write_bytes(b"\0" * 700_000)
-    with pytest.raises(DrawnError, match="would pass this workspace's 1 MB"):
-        drawn_sets.save(ws, big.delete(0))
-    assert drawn_sets.load(ws).counts() == [200, 200, 200]  # the old file is whole
+    with pytest.raises(store.WorkspaceError, match=r"the drawn set needs about 0.2 MB on disk; "
+                                                   r"this workspace has 0.1 MB left of its 1 MB"):
+        drawn_sets.save(ws, big)  # 235 kB more
+    assert drawn_sets.load(ws).counts() == [100, 100, 100]  # the old file is whole
+    drawn_sets.save(ws, half.delete(0))  # smaller than the old one: it always fits
+    assert drawn_sets.load(ws).counts() == [99, 100, 100]
+    assert ws.usage() == usage.recount(ws.folder)
 
 
 def test_limits_come_from_the_environment(monkeypatch):

@@ -6,6 +6,7 @@ marked on its map (the same pieces as Draw's tabs, ui/explain.py)."""
 from __future__ import annotations
 
 import numpy as np
+import pictures
 from test_draw_fm_pages import digits_run, page  # noqa: F401 (fixture)
 
 from cnnlab.architecture import shapes
@@ -14,7 +15,7 @@ from cnnlab.inspect import inference, receptive
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)
 
 
 def opened(run):

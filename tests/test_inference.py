@@ -8,7 +8,7 @@ import pytest
 
 from cnnlab.architecture import presets, shapes, spec
 from cnnlab.inspect import inference
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 MIXED = spec.Architecture("mixed", (
     spec.make_layer("conv2d", filters=8, kernel_size=3, padding="same"),

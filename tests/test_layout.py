@@ -101,6 +101,42 @@ def test_no_import_cycles_inside_cnnlab():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def package_of(module: str) -> str:
+    """``cnnlab.jobs.start`` -> ``jobs``; a top-level module is its own package."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between cnnlab's packages: an edge where any module of one imports a
+    module of the other."""
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        here = package_of(module)
+        packages.setdefault(here, set()).update(
+            package_of(t) for t in targets if package_of(t) != here)
+    for targets in list(packages.values()):
+        for target in targets:
+            packages.setdefault(target, set())
+    return packages
+
+
+def test_package_graph_joins_modules_by_package():
+    graph = {"cnnlab.a.x": {"cnnlab.b.y"}, "cnnlab.b.y": {"cnnlab.a.z"}, "cnnlab.a.z": set()}
+    assert package_graph(graph) == {"a": {"b"}, "b": {"a"}}
+    assert find_cycle(package_graph(graph)) == ["a", "b", "a"]
+
+
+def test_no_import_cycles_between_cnnlab_packages():
+    packages = package_graph(import_graph(cnnlab_modules()))
+    cycle = find_cycle(packages)
+    assert cycle is None, "import cycle between packages: " + " -> ".join(cycle)
+    # the job layer sits on top: nothing below imports it, training stays below the rest
+    assert "jobs" not in set().union(*(packages[p] for p in packages if p not in ("cli",)))
+    assert not {"cluster", "workspaces", "jobs"} & packages["training"]
+    assert "jobs" not in packages["cluster"] and "training" not in packages["runs"]
+
+
 def test_tf_free_packages_and_the_summary_command_do_not_load_tensorflow():
     names = sorted(name for name in cnnlab_modules()
                    if name.split(".")[1:2] and name.split(".")[1] in TF_FREE)

@@ -39,6 +39,7 @@ def edit_first_kernel(at: AppTest, size: int) -> None:
     assert not at.exception, at.exception
 
 
+
 def train_one_epoch(at: AppTest):
     """Train from the Train page (1 epoch, batch 512); returns the run."""
     at.switch_page("pages/train.py").run()
@@ -46,7 +47,7 @@ def train_one_epoch(at: AppTest):
     at.select_slider(key="train_batch").set_value(512).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    assert session(at).job.wait(TIMEOUT)
+    assert session(at).job.wait(TIMEOUT)  # the job's one event: its run is saved
     at.run()
     assert not at.exception, at.exception
     return session(at).runs[-1]
@@ -117,17 +118,17 @@ def test_one_progress_bar_per_page_until_the_model_is_ready(tiny_dataset):
     """The quick start waits in the queue behind another user's job (one slot), so its
     progress is on screen for as long as the test looks at it."""
     from cnnlab.architecture import presets
+    from cnnlab.jobs import job_queue, start
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
 
-    engine.set_max_jobs(1)
-    other = engine.start_training(presets.get("tutorial-1conv"), tiny_dataset,
-                                  Hyperparameters(epochs=engine_max_epochs()))
+    job_queue.set_max_jobs(1)
+    other = start.start_job(presets.get("tutorial-1conv"), tiny_dataset,
+                            Hyperparameters(epochs=max_epochs()), save=lambda run: None)
     try:
         at = app_at()
         at.button(key="home_quick").click().run()
         assert not at.exception, at.exception
-        assert session(at).job.snapshot().status == "queued"
+        assert session(at).job.state == "queued"
         assert len(at.main.get("progress")) == 1 and len(at.sidebar.get("progress")) == 0
         at.switch_page("pages/train.py").run()  # the Train page shows it larger, itself
         assert len(at.main.get("progress")) == 1 and len(at.sidebar.get("progress")) == 0
@@ -136,14 +137,14 @@ def test_one_progress_bar_per_page_until_the_model_is_ready(tiny_dataset):
         at.switch_page("pages/home.py").run()
     finally:
         other.stop()
-        engine.set_max_jobs(None)
+        job_queue.set_max_jobs(None)
     assert session(at).job.wait(TIMEOUT)
     at.run()
     assert at.get("progress") == []
     assert any(s.value.startswith("Model ready: **two-conv-1**") for s in at.success)
 
 
-def engine_max_epochs() -> int:
+def max_epochs() -> int:
     from cnnlab.runs import records
 
     return records.MAX_EPOCHS

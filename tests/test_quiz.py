@@ -5,7 +5,7 @@ import pytest
 
 from cnnlab.architecture import presets, shapes
 from cnnlab.learn import quiz
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 TWO_CONV = shapes.summarize(presets.get("two-conv"))
 CONV_2 = next(row for row in TWO_CONV.rows if row.name == "conv_2")  # 13x13x32 -> 11x11x64

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from cnnlab.architecture import layer_types, shapes, spec
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 # Window layers whose gradient reaches every input pixel they see (max pooling picks one).
 WINDOW_TYPES = [name for name, kind in layer_types.REGISTRY.items()

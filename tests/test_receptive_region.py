@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from cnnlab.architecture import presets, shapes, spec
 from cnnlab.inspect import preprocess, receptive
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 SHAPE = (23, 21, 1)
 

@@ -24,14 +24,12 @@ OLD_METRICS_KEYS = {"test_loss", "test_accuracy", "test_samples", "confusion_mat
 def resized_run(tiny_dataset):
     from cnnlab.architecture import presets
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
     data = dataclasses.replace(tiny_dataset, ref=refs.recorded("clothes"),
                                preparation=kinds.RESIZE)
-    job = engine.start_training(presets.get("tutorial-1conv"), data,
-                                Hyperparameters(epochs=1, batch_size=64, validation_fraction=0))
-    assert job.wait(120) and job.snapshot().status == "finished"
-    return job.result()
+    return routine.train(presets.get("tutorial-1conv"), data,
+                         Hyperparameters(epochs=1, batch_size=64, validation_fraction=0))
 
 
 def test_data_sets_say_how_their_images_were_made():

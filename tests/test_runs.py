@@ -9,9 +9,10 @@ import pytest
 
 from cnnlab.architecture import presets, spec, spec_json
 from cnnlab.inspect import inference
+from cnnlab.models import builder, optimizers
 from cnnlab.runs import run_files
-from cnnlab.runs.records import OPTIMIZERS, Curve, EpochRecord, Hyperparameters
-from cnnlab.training import builder, evaluation
+from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters
+from cnnlab.training import evaluation
 
 
 @pytest.fixture(scope="module")
@@ -191,11 +192,11 @@ def test_records_round_trip_through_json():
         EpochRecord.from_dict(dict(record.to_dict(), loss="x"))
 
 
-@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("name", optimizers.NAMES)
 def test_each_optimizer_name_makes_the_keras_optimizer_of_that_name(name):
     import keras
 
-    made = builder.make_optimizer(name, 0.01)
+    made = optimizers.make(name, 0.01)
     assert type(made) is type(keras.optimizers.get(name))
     assert float(made.learning_rate.numpy()) == pytest.approx(0.01)
     assert Hyperparameters(optimizer=name).optimizer == name
@@ -206,4 +207,4 @@ def test_an_optimizer_outside_the_list_is_refused_naming_the_list():
     with pytest.raises(ValueError, match=allowed):
         Hyperparameters(optimizer="adagrad")
     with pytest.raises(ValueError, match=allowed):
-        builder.make_optimizer("adagrad", 0.01)
+        optimizers.make("adagrad", 0.01)

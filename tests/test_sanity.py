@@ -17,7 +17,7 @@ from trained_digits import digit_images, digits_run, summary_of
 
 from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import attribution, sanity
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 IMAGES = range(8)
 

@@ -146,7 +146,8 @@ def test_a_write_failing_part_way_leaves_nothing_and_says_why(tiny_run, tmp_path
 def workspace_state(workspace: store.Workspace) -> tuple:
     runs = workspace.folder / store.RUNS
     files = sorted(str(p.relative_to(workspace.folder)) for p in workspace.folder.rglob("*"))
-    return workspace.run_folders(), workspace.current(), files, sorted(os.listdir(runs))
+    return (workspace.run_folders(), workspace.current(), files,
+            sorted(os.listdir(runs)) if runs.is_dir() else [])  # a first visit: nothing yet
 
 
 @pytest.mark.parametrize("fails", ["run", "index"])
@@ -198,7 +199,7 @@ def test_the_train_page_says_a_run_upload_could_not_be_saved_and_keeps_nothing(
 def test_a_training_whose_run_cannot_be_saved_says_so_and_keeps_the_workspace(monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from cnnlab.training import ownership
+    from cnnlab.jobs import ownership
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/train.py").run()
@@ -212,9 +213,10 @@ def test_a_training_whose_run_cannot_be_saved_says_so_and_keeps_the_workspace(mo
     at.number_input(key="train_epochs").set_value(1).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
-    assert ownership.last(workspace.token).saved.wait(120)  # the server tried to save it
+    job = ownership.last(workspace.token)
+    assert job.wait(120) and job.state == "failed"  # the job tried to save it, and says why
     at.run()
     assert not at.exception, at.exception
-    assert ("The run two-conv-1 could not be saved: the disk is full; free some space and save "
-            "again") in [e.value for e in at.error]
+    assert ("Training two-conv-1 failed: the run could not be saved: the disk is full; free some "
+            "space and save again") in [e.value for e in at.error]
     assert workspace_state(workspace) == before

@@ -7,7 +7,7 @@ import pytest
 from random_specs import random_valid_arch
 
 from cnnlab.architecture import layer_types, presets, shapes, spec, spec_json
-from cnnlab.training import builder
+from cnnlab.models import builder, optimizers
 
 
 def keras_rows(model: keras.Model) -> list[tuple[str, tuple, int]]:
@@ -73,7 +73,7 @@ def test_builder_rejects_invalid_spec():
         builder.build_model(arch)
 
 
-@pytest.mark.parametrize("optimizer", builder.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", optimizers.NAMES)
 def test_compile_helper(optimizer):
     model = builder.compile_model(builder.build_model(presets.get("tutorial-1conv")),
                                   optimizer, 0.01)

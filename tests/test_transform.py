@@ -7,7 +7,7 @@ import pytest
 
 from cnnlab.architecture import presets
 from cnnlab.inspect import inference, transform
-from cnnlab.training import builder
+from cnnlab.models import builder
 
 
 def digit(seed: int = 0) -> np.ndarray:

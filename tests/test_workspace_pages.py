@@ -40,11 +40,22 @@ def sidebar_text(at: AppTest) -> str:
     return " ".join(m.value for m in at.sidebar.markdown)
 
 
-def test_a_first_visit_makes_a_workspace_and_puts_its_token_in_the_url():
-    at = open_link()
+def test_a_first_visit_puts_a_token_in_the_url_and_its_first_write_makes_the_workspace():
+    before = set(store.root().iterdir()) if store.root().is_dir() else set()
+    at = open_link(None, "pages/build.py")
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
     token = token_of(at)
-    assert store.open_workspace(token).token == token
+    assert store.TOKEN_FORM.fullmatch(token)
+    assert not (store.root() / token).exists()  # a visit that writes nothing leaves nothing
+    assert (set(store.root().iterdir()) if store.root().is_dir() else set()) == before
     assert any("bookmark it" in c.value for c in at.sidebar.caption)
+    at.switch_page("pages/build.py").run()
+    at.selectbox(key="build_preset").set_value("lenet-5").run()
+    at.button(key="build_load").click().run()  # the first write: an edited network
+    assert not at.exception, at.exception
+    assert token_of(at) == token
+    assert store.open_workspace(token).architecture() == presets.get("lenet-5")
 
 
 def test_the_link_brings_back_the_current_model_and_the_runs(tiny_run):
@@ -63,11 +74,16 @@ def test_an_unknown_link_gets_a_new_workspace_and_says_so():
     at = open_link("Z" * 43)
     assert any("no workspace with this link" in w.value for w in at.sidebar.warning)
     assert token_of(at) != "Z" * 43
+    assert not (store.root() / token_of(at)).exists()
 
 
-def test_a_malformed_link_is_never_used_as_a_path():
-    at = open_link("../../../etc")
-    assert any("not a workspace token" in w.value for w in at.sidebar.warning)
+@pytest.mark.parametrize("link", ["../../../etc", "![x](http://example.com/x.png)",
+                                  "[click](http://example.com)"])
+def test_a_malformed_link_is_never_used_as_a_path_nor_shown(link):
+    at = open_link(link)
+    notices = " ".join(w.value for w in at.sidebar.warning)
+    assert "not a workspace token" in notices
+    assert "example.com" not in notices and "etc" not in notices  # the link's text: not echoed
 
 
 def test_the_architecture_being_built_is_kept_in_the_workspace():
@@ -89,17 +105,18 @@ def test_a_run_is_deleted_from_the_train_page(tiny_run):
 
 
 def test_a_reopened_link_reattaches_to_its_running_job_and_can_stop_it(tiny_dataset):
+    from cnnlab.jobs import ownership
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import ownership
 
     workspace = store.create()
-    owned = ownership.start(workspace, presets.get("tutorial-1conv"), tiny_dataset,
-                            Hyperparameters(epochs=100, batch_size=8), "long-1")
+    job = ownership.start(workspace, presets.get("tutorial-1conv"), tiny_dataset,
+                          Hyperparameters(epochs=100, batch_size=8), "long-1")
     at = open_link(workspace.token, "pages/train.py")
     keys = {button.key for button in at.button}
     assert "train_stop" in keys and "train_start" not in keys  # it is this workspace's job
     at.button(key="train_stop").click().run()
-    assert owned.saved.wait(TIMEOUT) and owned.job.snapshot().status == "stopped"
+    assert job.wait(TIMEOUT) and job.state == "saved"
+    assert job.message.startswith("stopped after ")
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[0].value == "Results of long-1 (stopped early)"
@@ -139,11 +156,11 @@ def test_a_runs_data_set_path_outside_the_data_roots_is_never_opened(tiny_run, m
 
 
 def test_quick_start_on_a_busy_server_says_how_many_wait(tiny_dataset, monkeypatch):
+    from cnnlab.jobs import job_queue, ownership
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine, ownership
 
     monkeypatch.setenv("CNNLAB_MAX_QUEUE", "0")
-    engine.set_max_jobs(1)
+    job_queue.set_max_jobs(1)
     try:
         other = ownership.start(store.create(), presets.get("tutorial-1conv"), tiny_dataset,
                                 Hyperparameters(epochs=100, batch_size=8), "other-1")
@@ -152,7 +169,7 @@ def test_quick_start_on_a_busy_server_says_how_many_wait(tiny_dataset, monkeypat
         assert not at.exception, at.exception
         assert any("the server is busy: 0 jobs are waiting" in e.value for e in at.error)
         assert ownership.last(token_of(at)) is None
-        other.job.stop()
-        assert other.saved.wait(TIMEOUT)
+        other.stop()
+        assert other.wait(TIMEOUT)
     finally:
-        engine.set_max_jobs(None)
+        job_queue.set_max_jobs(None)

@@ -4,6 +4,7 @@ of loaded runs, and the web app's data roots."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -88,14 +89,23 @@ def test_the_run_limit_refuses_with_what_to_delete(home, tiny_run, monkeypatch):
         workspace.check_room()
 
 
-def test_the_disk_quota_refuses_with_the_largest_runs(home, tiny_run, monkeypatch):
+def test_the_disk_quota_refuses_a_run_before_saving_it_with_the_largest_runs(home, tiny_run,
+                                                                              monkeypatch):
     monkeypatch.setenv("CNNLAB_WORKSPACE_MB", "1")
     workspace = store.create()
-    while workspace.usage() < 2**20:
-        folder = workspace.save_run(tiny_run)
-    with pytest.raises(store.WorkspaceError, match=f"of its 1 MB \\(CNNLAB_WORKSPACE_MB\\); "
-                                                   f"delete runs.*{folder}"):
-        workspace.check_room()
+    saved = []
+    with pytest.raises(store.WorkspaceError) as refused:
+        for _ in range(50):
+            saved.append(workspace.save_run(tiny_run))
+    assert len(saved) >= 1
+    assert re.search(f"the run {tiny_run.name} needs about .* MB on disk; this workspace has "
+                     f".* MB left of its 1 MB \\(CNNLAB_WORKSPACE_MB\\); delete runs or data "
+                     f"sets first, largest: run {saved[0]}", str(refused.value))
+    assert workspace.run_folders() == saved  # the refused run left nothing behind
+    assert workspace.usage().bytes <= 2**20  # never over the quota, as the disk counts it
+    assert not [p for p in (workspace.folder / "runs").iterdir() if p.name.startswith(".")]
+    with pytest.raises(store.WorkspaceError, match="CNNLAB_WORKSPACE_MB"):
+        workspace.check_files([2**20], "a megabyte")
 
 
 def test_the_architecture_is_kept_in_the_workspace(home):
@@ -105,18 +115,28 @@ def test_the_architecture_is_kept_in_the_workspace(home):
     assert store.open_workspace(workspace.token).architecture() == presets.get("lenet-5")
 
 
-def test_loaded_runs_are_a_bounded_least_recently_used_set(home, tiny_run, monkeypatch):
-    monkeypatch.setenv("CNNLAB_MODEL_CACHE", "2")
+def test_loaded_runs_are_weighed_in_bytes_against_the_memory_budget(home, tiny_run):
+    from cnnlab.memory import budget
+
     workspace = store.create()
     folders = [workspace.save_run(tiny_run) for _ in range(3)]
+    size = models.run_bytes(tiny_run)
+    assert size == sum(w.nbytes for w in tiny_run.model.get_weights()) + sum(
+        a.nbytes for arrays in tiny_run.epoch_weights.values() for a in arrays)
     models.forget(workspace.token)
-    first = models.get(workspace, folders[0])
-    models.get(workspace, folders[1])
-    assert models.get(workspace, folders[0]) is first  # used again: now the newest
-    models.get(workspace, folders[2])
-    mine = [key for key in models.loaded() if key[0] == workspace.token]
-    assert mine == [(workspace.token, folders[0]), (workspace.token, folders[2])]
-    assert models.get(workspace, folders[1]) is not None  # reloaded from disk
+    budget.BUDGET.set_limit(int(2.5 * size))  # room for two of them
+    try:
+        first = models.get(workspace, folders[0])
+        models.get(workspace, folders[1])
+        assert models.get(workspace, folders[0]) is first  # used again: now the newest
+        models.get(workspace, folders[2])
+        mine = [key for key in models.loaded() if key[0] == workspace.token]
+        assert mine == [(workspace.token, folders[0]), (workspace.token, folders[2])]
+        assert models.RUNS.nbytes() == 2 * size <= budget.BUDGET.limit_bytes()
+        assert models.get(workspace, folders[1]) is not None  # reloaded from disk
+    finally:
+        models.forget(workspace.token)
+        budget.BUDGET.set_limit(None)
 
 
 # --- data roots ------------------------------------------------------------------------------

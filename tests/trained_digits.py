@@ -13,13 +13,10 @@ def digits_run():
     from cnnlab.architecture import presets
     from cnnlab.data import datasets
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
-    job = engine.start_training(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
-                                Hyperparameters(epochs=2, seed=0))
-    assert job.wait(300)
-    assert job.snapshot().status == "finished", job.snapshot().message
-    return job.result()
+    return routine.train(presets.get("two-conv"), datasets.load_dataset("mnist-5k"),
+                         Hyperparameters(epochs=2, seed=0))
 
 
 @functools.cache

@@ -6,7 +6,9 @@ import numpy as np
 import streamlit as st
 
 from cnnlab.data import datasets
+from cnnlab.runs import augmentation
 from cnnlab.training import augment
+from ui import images
 
 PREVIEW_ROWS = 4  # training images shown, one per class while classes last
 PREVIEW_COPIES = 6  # augmented copies of each
@@ -14,12 +16,12 @@ PREVIEW_COPIES = 6  # augmented copies of each
 
 def choice(box, running: bool) -> str:
     """The augmentation select box, placed in ``box`` (the settings row); returns its name."""
-    return box.selectbox("augmentation", list(augment.NAMES), key="train_augment",
+    return box.selectbox("augmentation", list(augmentation.NAMES), key="train_augment",
                          disabled=running, width=130,
                          help="random shifts, small rotations and zoom of the training images, "
                               "new every epoch, only while training: " + "; ".join(
-                                  f"{name}: {augment.describe(name)}"
-                                  for name in augment.NAMES if name != "off"))
+                                  f"{name}: {augmentation.describe(name)}"
+                                  for name in augmentation.NAMES if name != "off"))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -40,6 +42,8 @@ def preview(data: datasets.Dataset | None, strength: str, seed: int) -> None:
     picks = np.concatenate(per_class)[:PREVIEW_ROWS]
     with st.spinner("augmenting a few examples…"):
         grid = _grid(np.ascontiguousarray(data.x_train[picks]), strength, seed)
-    st.image(grid, caption=f"augmentation {strength}: {augment.describe(strength)}. Left: a "
-             "training image; right: what training may see instead, a new draw every epoch "
-             "(test and validation images are never changed)")
+    images.picture(grid, alt=f"{len(picks)} training images, each followed by "
+                             f"{PREVIEW_COPIES} copies as augmentation {strength} changes them",
+                   caption=f"augmentation {strength}: {augmentation.describe(strength)}. Left: a "
+                   "training image; right: what training may see instead, a new draw every "
+                   "epoch (test and validation images are never changed)")

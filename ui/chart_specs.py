@@ -35,7 +35,11 @@ def spec(build: Callable[..., Any], *args: Any, **kwargs: Any) -> dict:
 
 
 def show(container: Any, build: Callable[..., Any], *args: Any, key: str,
-         **kwargs: Any) -> None:
+         description: str = "", **kwargs: Any) -> None:
     """``container.altair_chart(build(*args, **kwargs), key=key)``, the chart built only the
-    first time these arguments are shown (``container``: ``st`` or a column)."""
-    container.vega_lite_chart(spec=spec(build, *args, **kwargs), key=key)
+    first time these arguments are shown (``container``: ``st`` or a column); ``description``
+    is the chart's text for screen readers (its Vega-Lite ``description``, plain text)."""
+    shown = spec(build, *args, **kwargs)
+    if description:
+        shown = {**shown, "description": description}  # the cached spec stays as it was
+    container.vega_lite_chart(spec=shown, key=key)

@@ -120,4 +120,4 @@ def _probe(ref: refs.DatasetRef,
 def show_notes(data: datasets.Dataset) -> None:
     """What loading noticed (skipped files), under the preview."""
     for note in data.warnings[1:]:
-        st.caption(f"⚠ {text.md(note)}")
+        st.caption(f":material/warning: {text.md(note)}")

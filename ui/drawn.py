@@ -18,7 +18,7 @@ from cnnlab.runs import records
 from cnnlab.views import render
 from cnnlab.workspaces import drawn_sets
 from ui import canvas as canvas_ui
-from ui import jobs, state, text
+from ui import images, jobs, state, text
 
 THUMB_PX = 56
 PREVIEW_EXAMPLES = 4  # drawings shown with their copies in the preview
@@ -116,8 +116,10 @@ def thumbnails(drawn_set: drawn.DrawnSet, index: int) -> None:
     if not positions:
         st.caption("No examples yet: draw one and press **Add**.")
         return
-    st.image([render.thumbnail(drawn_set.images[p] / 255.0, size=THUMB_PX) for p in positions],
-             caption=[f"#{k}" for k in range(1, len(positions) + 1)], width=THUMB_PX)
+    name = drawn_set.names[index]
+    images.grid([render.thumbnail(drawn_set.images[p] / 255.0, size=THUMB_PX) for p in positions],
+                alts=[f"{name}, example {k}" for k in range(1, len(positions) + 1)],
+                captions=[f"#{k}" for k in range(1, len(positions) + 1)], width=THUMB_PX)
     doomed = st.multiselect("examples to delete", range(1, len(positions) + 1),
                             key=f"mine_doomed_{index}", format_func=lambda k: f"#{k}")
     if st.button("Delete selected", key=f"mine_delete_{index}", disabled=not doomed):
@@ -146,9 +148,10 @@ def preview(drawn_set: drawn.DrawnSet, copies: int, strength: str) -> None:
         made = multiply.multiplied(drawn_set.images[picks], min(copies, 6), strength, seed=0)
     for pick, row in zip(picks, made, strict=True):
         name = drawn_set.names[drawn_set.labels[pick]]
-        st.image([render.thumbnail(img / 255.0, size=THUMB_PX) for img in
-                  [drawn_set.images[pick], *row]], width=THUMB_PX,
-                 caption=[f"{text.md(name)}: drawn"] + ["copy"] * len(row))
+        images.grid([render.thumbnail(img / 255.0, size=THUMB_PX) for img in
+                     [drawn_set.images[pick], *row]], width=THUMB_PX,
+                    alts=[f"{name}: drawn"] + [f"{name}: copy {k}" for k in range(1, len(row) + 1)],
+                    captions=[f"{name}: drawn"] + ["copy"] * len(row))
 
 
 def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
@@ -168,8 +171,9 @@ def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,
 
 
 def download(drawn_set: drawn.DrawnSet) -> None:
-    st.download_button("⬇ Download as class folders (.zip)", drawn_zip.to_zip_bytes(drawn_set),
-                       file_name="my-classes.zip", mime="application/zip", key="mine_download")
+    st.download_button("Download as class folders (.zip)", drawn_zip.to_zip_bytes(drawn_set),
+                       file_name="my-classes.zip", mime="application/zip", key="mine_download",
+                       icon=":material/download:")
 
 
 def upload() -> None:

@@ -18,13 +18,14 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
-from ui import text
+from ui import images, numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
 SLIDERS = {"dx": "draw_tf_dx", "dy": "draw_tf_dy", "angle": "draw_tf_angle",
            "scale": "draw_tf_scale", "thickness": "draw_tf_thick"}  # transform's argument: key
 SCALE = 8  # screen pixels per input pixel in the pictures
 DRAWING_PX = 224  # width of the outlined drawing
+UNIT_BOX_PX = 136  # a unit's channel, row and column boxes: wide enough for Streamlit's +/-
 STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "dy": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
         "angle": transform.SWEEP_ANGLES[1] - transform.SWEEP_ANGLES[0]}
@@ -67,9 +68,10 @@ def transform_tab(image: np.ndarray, moved: np.ndarray) -> None:
     cols[1].slider("shift down (px)", -10, 10, 0, key=SLIDERS["dy"])
     cols[2].slider("rotate (°)", -45, 45, 0, 5, key=SLIDERS["angle"])
     cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key=SLIDERS["scale"])
-    cols[4].slider("thin ↔ thicken", -2, 2, 0, key=SLIDERS["thickness"])
+    cols[4].slider("thinner or thicker", -2, 2, 0, key=SLIDERS["thickness"])
     if not np.array_equal(moved, image):
-        st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
+        images.picture(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4,
+                       alt="your drawing as the sliders change it: what the model sees now")
 
 
 def stability_strip(run: Any, image: np.ndarray) -> None:
@@ -103,15 +105,19 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
                           format_func=lambda i: f"{run.class_names[i]} ({probs[i]:.0%})"
                           + (" · predicted" if i == top else ""))
     result = explainer.explain(image, picked)
-    pictures, captions = [], []
+    pictures, captions, alts = [], [], []  # captions are plain text (ui.images escapes)
+    name = run.class_names[picked]
     if result.gradcam is not None:
         pictures.append(overlay.heat_overlay(image, result.gradcam, SCALE))
         captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for "
-                        f"{text.md(run.class_names[picked])} came from")
+                        f"{name} came from")
+        alts.append(f"Grad-CAM heat map of {result.gradcam_layer} over the input: bright where "
+                    f"the evidence for {name} came from")
     pictures.append(overlay.heat_overlay(image, result.saliency, SCALE))
-    captions.append(f"saliency: pixels whose change moves {text.md(run.class_names[picked])}'s "
-                    "score most")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+    captions.append(f"saliency: pixels whose change moves {name}'s score most")
+    alts.append(f"saliency heat map over the input: bright at the pixels whose change moves "
+                f"{name}'s score most")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     if result.message:
         st.info(text.md(result.message))
     flat = gradcam_note(result, run.class_names[picked])
@@ -139,25 +145,34 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
                 "the whole image.")
         return
     by_name = {row.name: row for row in rows}
-    cols = st.columns(4)
-    name = cols[0].selectbox("layer", list(by_name), key=f"{key}_unit_layer")
+    # Boxes at their own widths, in a row that wraps: four equal columns put the last box's
+    # "+" at the column's right edge, under the pictures' fullscreen button (issue 22).
+    line = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
+    name = line.selectbox("layer", list(by_name), key=f"{key}_unit_layer", width=160)
     row = by_name[name]
     h, w, c = row.output_shape
-    channel = cols[1].number_input("channel", 0, c - 1, 0, key=f"{key}_unit_ch_{name}")
-    y = cols[2].number_input("row", 0, h - 1, h // 2, key=f"{key}_unit_row_{name}")
-    x = cols[3].number_input("column", 0, w - 1, w // 2, key=f"{key}_unit_col_{name}")
+    boxes = {"channel": ("ch", c, 0), "row": ("row", h, h // 2), "column": ("col", w, w // 2)}
+    picked = [numbers.whole_number(line, label, 0, size - 1, key=f"{key}_unit_{part}_{name}",
+                                   value=first, answer=st, note=f"{name}'s maps are {h}×{w}×{c}",
+                                   width=UNIT_BOX_PX)
+              for label, (part, size, first) in boxes.items()]
+    if None in picked:
+        return  # the reason is shown under the boxes
+    channel, y, x = picked
     box = receptive.input_region(summary, name, int(y), int(x))
     side = "×".join(map(str, summary.input_shape[:2]))  # 28×28 for a digits run
     size = f"{box[2] - box[0]}×{box[3] - box[1]}"
     value = maps[name][int(y), int(x), int(channel)] if name in maps else None
     shown = f"; its value now: {value:.3g}" if value is not None else ""
     pictures = [overlay.outlined(image, box, SCALE)]
+    alts = [f"the {side} input with the region {name} ({y}, {x}) sees outlined"]
     captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
                 f"{box[3] - 1} of the {side} input ({size}; every channel of a layer sees the "
                 f"same region){shown}"]
     if name in maps:
         pictures.append(unit_on_map(maps[name][..., int(channel)], int(y), int(x)))
         captions.append(f"the unit on {name}'s map, channel {channel}")
+        alts.append(f"{name}'s feature map, channel {channel}, with unit ({y}, {x}) outlined")
     drawing = None if prepared is None else prepared.steps[0][1]
     back = None if drawing is None else receptive.to_drawing(box, prepared.placement,
                                                              drawing.shape)
@@ -165,7 +180,8 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
         factor = max(1, DRAWING_PX // max(drawing.shape))
         pictures.append(overlay.outlined(drawing, back, factor, width=3))
         captions.append("the same region of your drawing")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+        alts.append(f"your drawing with the region {name} ({y}, {x}) sees outlined")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     if back is None and drawing is not None:
         st.caption("This region holds none of your drawing (it is in the margin added around "
                    f"it), so it is outlined on the {side} input only.")

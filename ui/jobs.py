@@ -1,11 +1,13 @@
-"""This workspace's training job: start it, stop it, and show its run when it ends.
+"""This workspace's training job: start it, stop it, and show its run once it is saved.
 
-Jobs belong to workspaces (:mod:`cnnlab.training.ownership`): the server refuses a second
-active job of a workspace, and saves every job's run to its workspace itself, so a closed
-tab loses nothing and a reload reattaches to the running job. ``app.py`` calls
-:func:`harvest` at the start of every script run, before the sidebar and the page are drawn,
-so both show the same runs and the same current model. Fragments that watch a job only ask
-for a full rerun when it has ended (:func:`ended`).
+Jobs belong to workspaces (:mod:`cnnlab.jobs.ownership`): the server refuses a second active
+job of a workspace, and every job saves its run to its workspace itself, so a closed tab loses
+nothing and a reload reattaches to the running job. A job's one state
+(:class:`cnnlab.jobs.job.State`) says everything a page needs: while it is not final the page
+shows progress; once it is final (saved, failed or cancelled) the page shows the result.
+``app.py`` calls :func:`harvest` at the start of every script run, before the sidebar and the
+page are drawn, so both agree; fragments that watch a job ask for one full rerun when its
+state becomes final (:func:`rerun_when_final`).
 """
 
 from __future__ import annotations
@@ -14,17 +16,26 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from cnnlab.training import ownership
-from ui import state, text
+from cnnlab.jobs import ownership
+from ui import state
 
 if TYPE_CHECKING:
     from cnnlab.architecture.spec import Architecture
     from cnnlab.data.datasets import Dataset
     from cnnlab.data.refs import DatasetRef
+    from cnnlab.jobs.job import Job
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training.engine import TrainingJob
 
 QUICK_EPOCHS = 3
+
+
+def client_address() -> str | None:
+    """The address of the computer this page is open on, for the per-client queue limit
+    (:func:`cnnlab.jobs.ownership.client_address`: a proxy's headers only from this machine)."""
+    try:
+        return ownership.client_address(st.context.ip_address, st.context.headers)
+    except Exception:  # no session context (a bare script run): unknown
+        return None
 
 
 def start(arch: Architecture, dataset: DatasetRef | Dataset,
@@ -33,8 +44,8 @@ def start(arch: Architecture, dataset: DatasetRef | Dataset,
     loaded by :func:`cnnlab.workspaces.data_roots.load` (this workspace's uploads and
     drawings, folders under the data roots); a Dataset (e.g. as previewed) is used as it is.
 
-    Raises ValueError (DatasetError, SpecError, BusyError, WorkspaceError included) with a
-    message to show.
+    Raises ValueError (DatasetError, SpecError, BusyError, WorkspaceError,
+    MemoryBudgetError included) with a message to show.
     """
     from cnnlab.data.refs import DatasetRef
     from cnnlab.workspaces import data_roots
@@ -43,7 +54,7 @@ def start(arch: Architecture, dataset: DatasetRef | Dataset,
     if isinstance(dataset, DatasetRef):
         dataset = data_roots.load(dataset, session.workspace)
     ownership.start(session.workspace, arch, dataset, hyperparameters,
-                    name=state.next_run_name(arch.name))
+                    name=state.next_run_name(arch.name), client=client_address())
 
 
 def stop() -> None:
@@ -53,50 +64,35 @@ def stop() -> None:
         job.stop()
 
 
-def job() -> TrainingJob | None:
-    """The workspace's last job in this server process (running or ended), or None."""
+def job() -> Job | None:
+    """The workspace's last job in this server process (active or ended), or None."""
     return state.session().job
 
 
-def active() -> TrainingJob | None:
-    """The workspace's job while it is queued, running, stopping, or ended with its run not
-    saved yet (the server saves it at once); None otherwise."""
-    owned = ownership.last(state.session().workspace.token)
-    return owned.job if owned is not None and owned.active else None
+def active() -> Job | None:
+    """The workspace's job while its state is not final (queued, running, stopping, saving);
+    None otherwise."""
+    current = state.session().job
+    return current if current is not None and not current.state.final else None
 
 
-def saving() -> bool:
-    """Whether the workspace's job has ended (its snapshot is final) and its run is not saved
-    yet: the thread is finishing or the server is saving the run right now (a page keeps
-    showing the job's progress until the run is there)."""
-    owned = ownership.last(state.session().workspace.token)
-    return owned is not None and owned.active and owned.job.snapshot().done
-
-
-def ended() -> bool:
-    """Whether the workspace's job has ended and this session has not shown its run yet."""
-    session = state.session()
-    owned = ownership.last(session.workspace.token)
-    return (owned is not None and owned.job.done and owned.saved.is_set()
-            and session.seen_job != id(owned.job))
+def _unseen_final(current: Job | None) -> bool:
+    """Whether ``current``'s state is final and this session has not shown it yet."""
+    return (current is not None and current.state.final
+            and state.session().seen_job != id(current))
 
 
 def harvest() -> None:
-    """Once per ended job and session, once the server has saved its run (it is then the
-    workspace's current model): mark it shown, and say if saving failed. Called by
-    ``app.py`` at the start of every script run, before anything is drawn.
-    """
-    if not ended():  # ended() already requires the run to be saved
-        return
-    session = state.session()
-    owned = ownership.last(session.workspace.token)
-    session.seen_job = id(owned.job)
-    if owned.error:
-        st.error(text.md(f"The run {owned.job.name} could not be saved: {owned.error}"))
+    """Once per job and session, when its state is final (its run saved, or it failed or was
+    cancelled): mark it shown. Called by ``app.py`` at the start of every script run, before
+    anything is drawn; the saved run is then the workspace's current model."""
+    current = state.session().job
+    if _unseen_final(current):
+        state.session().seen_job = id(current)
 
 
-def rerun_if_ended() -> None:
-    """In a fragment that watches the job: when it has ended, rerun the whole app, whose
-    start harvests the run, so every part of the page shows it."""
-    if ended():
+def rerun_when_final() -> None:
+    """In a fragment that watches the job: when its state has become final, rerun the whole
+    app, whose start harvests it, so every part of the page shows the result."""
+    if _unseen_final(state.session().job):
         st.rerun(scope="app")

@@ -13,7 +13,7 @@ import streamlit as st
 
 from cnnlab.learn import colour_image, kernels
 from cnnlab.views import grid_html
-from ui import text
+from ui import images, numbers, text
 
 SOURCES = ("a built-in digit", "my own image")
 COLOUR_MODES = {"each colour channel": "channels", "converted to grey": "grey"}
@@ -48,7 +48,8 @@ def own_image() -> tuple[Planes, str] | None:
         return colour_image.planes(rgb, "grey")[:1], f"your image, {rgb.shape[0]}×{rgb.shape[1]}"
     mode = st.radio("a colour image", tuple(COLOUR_MODES), key="img_colour_mode",
                     horizontal=True, persist_state=KEEP)
-    st.image(rgb, caption="your image", width=min(4 * rgb.shape[1], 256))
+    images.picture(rgb, alt=f"your image, {rgb.shape[0]}×{rgb.shape[1]} pixels, in colour",
+                   caption="your image", width=min(4 * rgb.shape[1], 256))
     if COLOUR_MODES[mode] == "grey":
         st.caption("Converted to grey (0.299·red + 0.587·green + 0.114·blue): one kernel, one "
                    "map, as on a grey network.")
@@ -73,8 +74,10 @@ def choose(digits: Callable[[str], tuple[np.ndarray, np.ndarray] | None]) -> (
         return own_image()
     loaded = digits("showing a hand-drawn 7 instead")
     images, labels = loaded if loaded else (kernels.sample_digit()[None], np.array([7]))
-    index = int(st.number_input("digit no.", 0, len(images) - 1, key="img_digit",
-                                persist_state=KEEP))
+    index = numbers.whole_number(st, "digit no.", 0, len(images) - 1, key="img_digit",
+                                 persist_state=KEEP)
+    if index is None:
+        return None
     return [("input", images[index])], f"digit no. {index}, a {labels[index]}"
 
 
@@ -85,13 +88,19 @@ def stages_row(image: np.ndarray, kernel: np.ndarray, padding: str, what: str) -
     vmax = float(np.abs(stages[1].values).max()) or 1.0
     st.markdown(" → ".join(f"{stage.name} **{stage.shape[0]}×{stage.shape[1]}**"
                            for stage in stages) + f" ({what})")
-    cols = st.columns([1.3, 2, 2, 2, 2])
-    cols[0].markdown(f"**Kernel {kernel.shape[0]}×{kernel.shape[1]}**")
-    cols[0].markdown(grid_html.grid_table(kernel, base="kernel", numbered=False),
-                     unsafe_allow_html=True)
-    for col, stage in zip(cols[1:], stages, strict=True):
+    # The kernel at its own width, the pictures share the rest: a column of a fixed share was
+    # too narrow for a 5×5 kernel on a 1024 px screen and cut its last column (issue 22).
+    row = st.container(horizontal=True, gap="medium")
+    with row.container(width="content"):
+        st.markdown(f"**Kernel {kernel.shape[0]}×{kernel.shape[1]}**")
+        st.markdown(grid_html.grid_table(kernel, base="kernel", numbered=False),
+                    unsafe_allow_html=True)
+    cols = row.container().columns(len(stages))
+    for col, stage in zip(cols, stages, strict=True):
         picture = grid_html.heat_image(stage.values, 1.0 if stage is stages[0] else vmax,
                                        diverging=stage is not stages[0])
-        col.image(picture, caption=f"{stage.name}: {stage.shape[0]}×{stage.shape[1]}")
+        with col:
+            images.picture(picture, caption=f"{stage.name}: {stage.shape[0]}×{stage.shape[1]}",
+                           alt=f"{what}: its {stage.name}, {stage.shape[0]}×{stage.shape[1]}")
         col.caption(stage.note)
     st.caption(f"blue: negative, white: 0, red: positive (full colour at ±{vmax:.2f})")

@@ -3,9 +3,10 @@
 While the workspace's job trains, :func:`show` mounts ``static/live_chart.js``, which polls
 ``/cnnlab-live/<feed id>`` (``ui/live_routes.py``, served by ``streamlit run serve.py``) for
 progress and new curve points and draws them itself; the page's script does not rerun. The
-element asks for one full rerun when the job's run is saved (the page then shows the result,
-as :func:`ui.jobs.rerun_if_ended` does for the fragment), or when it cannot reach the feed:
-this session then goes back to the fragment that reruns every second (no dead end).
+element asks for one full rerun when the feed answers 404 — the job's state is final, its run
+saved (the page then shows the result, as :func:`ui.jobs.rerun_when_final` does for the
+fragment) — or when it cannot reach the feed: this session then goes back to the fragment
+that reruns every second (no dead end).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from cnnlab.training import live_feed, ownership
+from cnnlab.jobs import live_feed
 from cnnlab.views import charts
-from ui import layout, state, text
+from ui import jobs, layout, state, text
 
 SCRIPT = Path(__file__).with_name("static") / "live_chart.js"
 OFF_KEY = "live_chart_off"  # set when this session's page could not reach the feed
@@ -38,12 +39,11 @@ def available() -> bool:
 def show() -> bool:
     """Mount the live view of the workspace's active job; False (nothing drawn) when the feed
     is not available or no job is active, so the page draws the fragment instead."""
-    owned = ownership.last(state.session().workspace.token)
-    if not available() or owned is None or not owned.active:
+    job = jobs.active()
+    if not available() or job is None:
         return False
-    job = owned.job
     snap = job.snapshot()
-    feed_id = live_feed.FEEDS.feed_id(job, owned.saved.is_set)
+    feed_id = live_feed.FEEDS.feed_id(job)
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     url = ("/" + base if base else "") + f"{live_feed.ROUTE}/{feed_id}"
     state.session().page_progress = True  # the sidebar shows no second, rerunning badge

@@ -1,7 +1,9 @@
 """The live feed's HTTP route, mounted by ``serve.py`` (``st.App(..., routes=...)``).
 
-``GET /cnnlab-live/<feed id>?after=N&per=P`` answers :func:`cnnlab.training.live_feed.payload`
-as JSON, never cached; an unknown id gets 404 and a bad number 400, each with a message. The
+``GET /cnnlab-live/<feed id>?after=N&per=P`` answers :func:`cnnlab.jobs.live_feed.payload`
+as JSON, never cached; an unknown id, or that of a job whose state is final (its run saved),
+gets 404 — the page then reruns once to show the result — and a bad number 400, each with a
+message. The
 job lives in this server process: behind several replicas the page's requests reach it through
 the same sticky session as its websocket.
 """
@@ -12,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cnnlab.training import live_feed
+from cnnlab.jobs import live_feed
 from ui import text
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -20,19 +22,18 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 async def feed(request: Request) -> JSONResponse:
     """One poll of a job's feed."""
-    found = live_feed.FEEDS.lookup(request.path_params["feed_id"])
-    if found is None:
-        return JSONResponse({"error": "no training job with this id on this server (it ended "
-                             "long ago or the server restarted): reload the page"},
-                            status_code=404, headers=NO_STORE)
+    job = live_feed.FEEDS.lookup(request.path_params["feed_id"])
+    if job is None:
+        return JSONResponse({"error": "no training job with this id is running on this server "
+                             "(it has ended and its run is saved, or the server restarted): "
+                             "reload the page"}, status_code=404, headers=NO_STORE)
     try:
         after = live_feed.query_int(request.query_params.get("after"), "after")
         per = live_feed.query_int(request.query_params.get("per"), "per")
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400, headers=NO_STORE)
-    job, saved = found
     snap = job.snapshot()
-    body = live_feed.payload(snap, after, per, saved(), text.progress_text(snap))
+    body = live_feed.payload(snap, after, per, text.progress_text(snap))
     return JSONResponse(body, headers=NO_STORE)
 
 

@@ -62,7 +62,7 @@ def _check(row, progress: dict, key: str) -> None:
 
 
 def _mark(right: bool, guessed: str) -> str:
-    return "✓" if right else f"✗ you said {guessed}"
+    return ":material/check:" if right else f":material/close: you said {guessed}"
 
 
 def _revealed(verdict: quiz.Verdict, description: str) -> None:

@@ -3,7 +3,9 @@
 Everything a user makes (architecture, runs, current model, job) belongs to a workspace
 (:mod:`cnnlab.workspaces.store`), on disk under ``CNNLAB_HOME``, named by an unguessable
 token kept in the page's URL (``?w=...``): a reload, a server restart or the same link on
-another computer returns to it. ``st.session_state`` holds only the token's workspace and
+another computer returns to it. A first visit only draws a token; the workspace's folder is
+made by its first write (:func:`cnnlab.workspaces.store.new`), so a visit that writes nothing
+leaves nothing on disk. ``st.session_state`` holds only the token's workspace and
 per-session widget bits; loaded models come from the process-wide LRU
 (:mod:`cnnlab.workspaces.models`); nothing per-user goes into ``st.cache_resource``.
 """
@@ -17,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from cnnlab.architecture import presets, shapes, spec
-from cnnlab.training import ownership
-from cnnlab.workspaces import models, store
+from cnnlab.jobs import ownership
+from cnnlab.workspaces import models, settings, store
 
 if TYPE_CHECKING:
     from cnnlab.inspect.inference import Predictor
+    from cnnlab.jobs.job import Job
     from cnnlab.runs.records import Run
-    from cnnlab.training.engine import TrainingJob
     from cnnlab.workspaces.run_info import RunInfo
 
 KEY = "cnnlab"  # the one st.session_state entry this package owns
@@ -39,7 +41,7 @@ class SessionState:
         workspace: the workspace (runs, current model, saved architecture) this session shows.
         arch: the architecture being built (saved to the workspace on every change).
         layer_ids: one widget id per layer of ``arch``, in order.
-        seen_job: ``id`` of the last ended job whose run this session has shown.
+        seen_job: ``id`` of the last job whose final state this session has shown.
         notice: a message for the page (e.g. the link's workspace was not found), or "".
         uploaded: file ids of run uploads already added (an upload widget keeps its file).
         predictors: the current run's compiled predictor, by ``id(run)`` (one at a time).
@@ -75,15 +77,14 @@ class SessionState:
         return folders.index(folder) if folder in folders else None
 
     @property
-    def job(self) -> TrainingJob | None:
+    def job(self) -> Job | None:
         """The workspace's last training job in this server process, if any."""
-        owned = ownership.last(self.workspace.token)
-        return owned.job if owned is not None else None
+        return ownership.last(self.workspace.token)
 
     def add_run(self, run: Run, uploaded: bool = False) -> None:
         """Save a run to the workspace and make it the current model (ValueError, saying
-        what to delete, if the workspace is full); ``uploaded`` for a run from a run zip."""
-        self.workspace.check_room()
+        what to delete, if it does not fit: checked before anything is written); ``uploaded``
+        for a run from a run zip."""
         models.put(self.workspace.token, self.workspace.save_run(run, uploaded=uploaded), run)
 
     def current_run(self) -> Run | None:
@@ -98,15 +99,24 @@ class SessionState:
             return None
 
 
+NOT_A_TOKEN = ("This page's link has a w=... part that is not a workspace token, so this is "
+               "a new, empty workspace; use the link CNN Lab gave you.")
+NO_WORKSPACE = ("There is no workspace with this link on this server: nothing was saved under "
+                "it, or it went unused for {days:g} days and was removed. This is a new, empty "
+                "workspace.")
+
+
 def _open(token: str | None) -> tuple[store.Workspace, str]:
-    """The workspace of the link's token, or a new one (with a notice why, if a token was
-    given)."""
-    if token:
-        try:
-            return store.open_workspace(token), ""
-        except store.WorkspaceError as exc:
-            return store.create(), str(exc)
-    return store.create(), ""
+    """The workspace of the link's token, or a new one, not on disk until its first write
+    (with a notice why, if a token was given: never the link's own text)."""
+    if not token:
+        return store.new(), ""
+    if not isinstance(token, str) or not store.TOKEN_FORM.fullmatch(token):
+        return store.new(), NOT_A_TOKEN
+    try:
+        return store.open_workspace(token), ""
+    except store.WorkspaceError:
+        return store.new(), NO_WORKSPACE.format(days=settings.workspace_days())
 
 
 def init() -> SessionState:
@@ -123,6 +133,7 @@ def init() -> SessionState:
         st.session_state[KEY] = current
     if token != current.workspace.token:
         st.query_params[TOKEN_PARAM] = current.workspace.token
+    current.workspace.record_visit()  # for pruning: a stat, and a touch at most once an hour
     ownership.beat(current.workspace.token)
     _attach(current.workspace.token)
     return current
@@ -233,6 +244,14 @@ def next_run_name(base: str) -> str:
 def current_run() -> Run | None:
     """The run the Feature maps and Draw pages use, or None."""
     return session().current_run()
+
+
+def current_info() -> RunInfo | None:
+    """The current run as its JSON files tell it (name, data set, accuracy...), or None:
+    without loading its model, so a page that only names it (Home, the sidebar) does not
+    import TensorFlow."""
+    folder = session().workspace.current()
+    return next((info for info in session().runs if info.folder == folder), None)
 
 
 def select_run(index: int) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # progress imports Keras
-    from cnnlab.training.progress import Snapshot
+if TYPE_CHECKING:
+    from cnnlab.jobs.job import Snapshot
 
 
 JOINER = "\u2060"  # WORD JOINER: zero-width, no break; splits a pattern without showing
@@ -48,26 +48,47 @@ def md(value: object) -> str:
 
 
 def progress_text(snap: Snapshot) -> str:
-    """One line: where a job is (queued, building, compiling, training, testing)."""
-    if snap.status == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.cluster)
-        return f"⏳ {snap.name}: {snap.message}"
-    if snap.status == "queued":
-        return (f"⏳ {snap.name}: waiting, place {snap.queue_position} in the queue "
+    """One line: where a job is (queued, building, compiling, training, testing, saving)."""
+    if snap.state == "queued" and snap.message:  # a Dask cluster's queue (cnnlab.jobs.cluster)
+        return f"{snap.name}: {snap.message}"
+    if snap.state == "queued":
+        return (f"{snap.name}: waiting, place {snap.queue_position} in the queue "
                 f"(other users are training)")
+    if snap.state == "saving":
+        return f"{snap.name}: saving the run…"
     if snap.phase in ("waiting", "building"):
-        return f"⚙️ {snap.name}: building the model…"
+        return f"{snap.name}: building the model…"
     if snap.phase == "training" and snap.epoch <= 1 and snap.batch == 0:
-        return f"⚙️ {snap.name}: preparing the first batch (TensorFlow compiles the model)…"
+        return f"{snap.name}: preparing the first batch (TensorFlow compiles the model)…"
     if snap.phase == "evaluating":
-        return f"🧮 {snap.name}: testing on the test images…"
+        return f"{snap.name}: testing on the test images…"
     parts = [f"{snap.name}: epoch {snap.epoch}/{snap.epochs}, batch {snap.batch}/"
              f"{snap.batches_per_epoch}"]
     if snap.samples_per_second:
         parts.append(f"{snap.samples_per_second:,.0f} images/s")
     if snap.seconds_left is not None:
         parts.append(f"about {snap.seconds_left:.0f} s left")
-    if snap.status == "stopping":
+    if snap.state == "stopping":
         parts.append("stopping after this batch")
     if snap.message:  # e.g. a cluster job's "a worker was lost; resumed from epoch 2"
         parts.append(snap.message)
-    return "🟢 " + " · ".join(parts)
+    return " · ".join(parts)
+
+
+def bars_description(title: str, values, class_names, limit: int = 20) -> str:
+    """A bar chart's text for screen readers (its Vega-Lite ``description``, the chart's
+    ``aria-label``): what it shows and each class's value as a percentage, the first
+    ``limit`` classes; plain text, not Markdown."""
+    pairs = [f"{name} {float(value):.0%}" for name, value in zip(class_names, values,
+                                                                   strict=True)]
+    more = f", and {len(pairs) - limit} more" if len(pairs) > limit else ""
+    return f"bar chart, {title} of each class: " + ", ".join(pairs[:limit]) + more
+
+
+def confusion_description(matrix, class_names, run_name: str) -> str:
+    """A confusion matrix's text for screen readers: what it shows and how many were right."""
+    total = sum(sum(row) for row in matrix)
+    right = sum(row[i] for i, row in enumerate(matrix))
+    return (f"confusion matrix of {run_name}: rows are the true class, columns the predicted "
+            f"class, {len(class_names)} classes; {right} of {total} test images on the "
+            "diagonal, predicted right")

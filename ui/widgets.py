@@ -11,8 +11,8 @@ from cnnlab.architecture import presets, shapes
 from ui import jobs, state, text
 
 if TYPE_CHECKING:
+    from cnnlab.jobs.job import Snapshot
     from cnnlab.runs.records import Run
-    from cnnlab.training.progress import Snapshot
 
 
 def show_progress(snap: Snapshot) -> None:
@@ -26,10 +26,10 @@ def job_badge() -> None:
     current = jobs.job()
     if current is None:
         return
-    snap = current.snapshot()  # before asking whether it ended: no empty refresh in between
-    if snap.done and not jobs.saving():  # the bar stays while the server saves the run
-        jobs.rerun_if_ended()  # the app's rerun draws the result where the bar was
-        if snap.status == "failed":
+    snap = current.snapshot()  # one state for the whole drawing: no empty refresh in between
+    if snap.state.final:
+        jobs.rerun_when_final()  # the app's rerun draws the result where the bar was
+        if snap.state == "failed":
             st.error(text.md(f"{snap.name} failed: {snap.message}"))
         return
     show_progress(snap)
@@ -38,7 +38,7 @@ def job_badge() -> None:
 def sidebar() -> None:
     """The current model, drawn before the page; see :func:`sidebar_after_page`."""
     with st.sidebar:
-        run = state.current_run()
+        run = state.current_info()  # not the model: the first page must not wait on TF
         st.markdown("**Current model**")
         if run is None:
             st.caption("none trained yet — train one on the Train page, or use Quick start on "
@@ -68,26 +68,27 @@ def workspace_note() -> None:
     """Where this student's work lives: the page's link (and why a new workspace was made)."""
     current = state.session()
     if current.notice:
-        st.warning(text.md(current.notice))  # it quotes the link's ?w= value
+        st.warning(text.md(current.notice))  # it never quotes the link; escaped all the same
         current.notice = ""
-    st.caption("Your work is saved on this server under this page's link (its `?w=` part): "
-               "bookmark it to come back, from any computer. Anyone with the link sees it.")
+    st.caption("Your work is saved on this server under this page's link (its `?w=` part) "
+               "from your first run, upload, drawing or edited network: bookmark it to come "
+               "back, from any computer. Anyone with the link sees it.")
 
 
 def quick_start_panel(key: str) -> None:
     """Train the default network on the built-in digits in one click, with progress shown."""
     if jobs.active() is not None:
         st.fragment(run_every=0.5)(job_badge)()
-        st.button("■ Stop", key=f"{key}_quick_stop", on_click=jobs.stop)
+        st.button("Stop", key=f"{key}_quick_stop", icon=":material/stop:", on_click=jobs.stop)
         return
-    run = state.current_run()
+    run = state.current_info()
     if run is not None:
         st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.1%}. "
                    "Now draw a digit and see what it answers.")
         st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
         return
-    if st.button("▶ Quick start: train the default network (about 15 s)", key=f"{key}_quick",
-                 type="primary"):
+    if st.button("Quick start: train the default network (about 15 s)", key=f"{key}_quick",
+                 type="primary", icon=":material/play_arrow:"):
         from cnnlab.data import refs
         from cnnlab.runs import records
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cnnlab.architecture import fields, layer_types, spec
 from cnnlab.architecture.layer_types import Misfit, Out
-from cnnlab.architecture.resource_guard import resource_problems
+from cnnlab.architecture.resource_guard import GUARD_BATCH, resource_problems
 from cnnlab.architecture.rows import Row, Shape, Summary
 from cnnlab.architecture.spec import Architecture, Layer, Problem, SpecError
 
@@ -42,7 +42,7 @@ def _needs_map(position: int, layer: Layer, shape: Shape) -> Problem:
 
 def summarize(
     arch: Architecture, input_shape: tuple[int, int, int] | None = None,
-    num_classes: int | None = None,
+    num_classes: int | None = None, batch_size: int = GUARD_BATCH,
 ) -> Summary:
     """Walk the layers and compute every row; collect every problem instead of raising.
 
@@ -50,6 +50,8 @@ def summarize(
         arch: the architecture.
         input_shape: overrides ``arch.input_shape`` (a data set supplies it); default 28×28×1.
         num_classes: overrides ``arch.num_classes``; default 10.
+        batch_size: the batch size the feature maps' memory is checked at (the resource
+            guard, :mod:`cnnlab.architecture.resource_guard`); training checks its own.
     Returns:
         A :class:`Summary`; rows stop at the first layer whose shape cannot be computed.
 
@@ -122,19 +124,19 @@ def summarize(
             auto_flatten()
         head = spec.Layer(type=layer_types.HEAD, units=classes, activation="softmax")
         add_row(layer_types.REGISTRY[layer_types.HEAD], head, None, "output")
-        problems.extend(resource_problems(rows))
+        problems.extend(resource_problems(rows, batch_size))
     return Summary(tuple(shape_in), classes, tuple(rows), tuple(problems))
 
 
 def checked_summary(
     arch: Architecture, input_shape: tuple[int, int, int] | None = None,
-    num_classes: int | None = None,
+    num_classes: int | None = None, batch_size: int = GUARD_BATCH,
 ) -> Summary:
     """The summary of a valid architecture; raises :class:`SpecError` listing its problems.
 
     The builder, the code export and ``cnnlab summary`` all go through it.
     """
-    summary = summarize(arch, input_shape, num_classes)
+    summary = summarize(arch, input_shape, num_classes, batch_size)
     if summary.problems:
         raise SpecError(list(summary.problems))
     return summary

@@ -26,7 +26,7 @@ from typing import Any
 from cnnlab.architecture import fields, layer_types, shapes, spec, spec_json
 from cnnlab.architecture.resource_guard import MAX_PARAMS
 from cnnlab.architecture.spec import Architecture
-from cnnlab.data import datasets
+from cnnlab.data import datasets, refs
 from cnnlab.runs.records import MAX_EPOCHS
 from cnnlab.workspaces import run_info
 
@@ -210,12 +210,6 @@ def short(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _dataset_name(dataset: Any) -> tuple[str, str]:
-    """(kind, name) of a run's recorded data set: a label (a run saved before data-set
-    refs) or a ref with ``kind`` and ``name`` (:mod:`cnnlab.data.refs`)."""
-    return str(getattr(dataset, "kind", "named")), str(getattr(dataset, "name", dataset))
-
-
 def check_run(folder: Path, challenge: Challenge | None,
               data: DataShape | None) -> tuple[RunFacts | None, list[str]]:
     """Whether the run in ``folder`` fits ``challenge``: its facts and every reason it does not.
@@ -237,13 +231,13 @@ def check_run(folder: Path, challenge: Challenge | None,
         params, problem = None, str(exc)
     else:
         problem = None
-    kind, dataset = _dataset_name(info.dataset)
+    ref = info.dataset  # a DatasetRef; a run saved before refs, or from a zip, is "recorded"
     facts = RunFacts(short(info.name), short(info.architecture.name), params, len(info.history),
-                     short(dataset), tuple(r.val_accuracy for r in info.history))
+                     short(ref.label), tuple(r.val_accuracy for r in info.history))
     if challenge is None:
         return facts, ["the teacher has not set a challenge yet"]
     reasons = [short(problem, 4 * MAX_TEXT)] if problem else []
-    if dataset != challenge.dataset or kind not in ("named", "recorded"):
+    if ref.name != challenge.dataset or ref.kind not in (refs.NAMED, refs.RECORDED):
         reasons.append(f"trained on {facts.dataset}; the challenge is on {challenge.dataset}")
     elif data is not None and (info.architecture.input_shape != data.image_shape
                                or info.architecture.num_classes != data.num_classes):

@@ -5,9 +5,9 @@ split, never from what a run reports about itself.
 (a workspace token and a run folder), it is called by whoever saves a run into a workspace,
 without knowing classes exist:
 
-- the job layer, when a job reaches ``saved`` (issue 21's state machine: where the job's run
-  has just been saved into its workspace by ``Workspace.save_run``; today
-  ``cnnlab/training/ownership.py``'s harvest), from the job's thread;
+- the job layer, when a job reaches ``saved`` (issue 21's state machine, ``cnnlab/jobs/``:
+  where the job's run has just been saved into its workspace by ``Workspace.save_run``), from
+  the job's thread;
 - the Train page's run-zip upload, after ``Workspace.save_run``: an uploaded run is scored
   like any other.
 

@@ -1,6 +1,7 @@
 """The ``cnnlab`` command line: ``summary``, ``presets``, ``code``, the training commands
 (:mod:`cnnlab.cli.run_commands`), ``explain`` and ``attack``
-(:mod:`cnnlab.cli.explain_commands`) and ``class`` (:mod:`cnnlab.cli.class_commands`).
+(:mod:`cnnlab.cli.explain_commands`), ``class`` (:mod:`cnnlab.cli.class_commands`) and
+``workspaces`` (:mod:`cnnlab.cli.workspace_commands`).
 
 Every bad input ends with exit status 2 and one ``error:`` line on stderr, never a traceback;
 a run that cannot be saved (a full disk, a folder that cannot be written) with exit status 1
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnlab.architecture import codegen, presets, shapes
-from cnnlab.cli import class_commands, explain_commands, run_commands
+from cnnlab.cli import class_commands, explain_commands, run_commands, workspace_commands
 from cnnlab.runs import atomic
 
 
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_commands.add_commands(sub)  # train, predict, datasets: they import TensorFlow when run
     explain_commands.add_commands(sub)  # explain, attack: the same
     class_commands.add_commands(sub)  # class new, results, challenge, ...: no TensorFlow
+    workspace_commands.add_commands(sub)  # workspaces prune, workspaces usage
     return parser
 
 

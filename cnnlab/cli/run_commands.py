@@ -6,7 +6,10 @@ loss diverged), or the run could not be saved (a full disk, a file-size limit, a
 cannot be written; checked before training where it can be, and nothing is left behind); 2
 bad input; each with one ``error:`` line. 130: ``train`` was interrupted with Ctrl-C or
 SIGTERM: it stops after the current batch, evaluates, and still writes the run folder; a
-second Ctrl-C only says so, a third quits without saving and says the run was not saved.
+second Ctrl-C only says so, a third quits without saving and says the run was not saved (a
+folder already being written is finished first: it is written whole or not at all).
+Training is a job (:func:`cnnlab.jobs.start.start_job`), here or on a Dask cluster, whose
+``save`` writes the ``--out`` folder.
 
 ``predict`` reports a blank image (nothing drawn) as ``class_index`` null with a note,
 rather than failing the whole command; an unreadable image file is bad input (status 2).
@@ -22,13 +25,14 @@ import json
 import os
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 from cnnlab.cli import data_options
-from cnnlab.runs.records import OPTIMIZERS
-from cnnlab.training.augment import NAMES as AUGMENT_NAMES
+from cnnlab.models import optimizers
+from cnnlab.runs import augmentation
 
 BLANK_NOTE = "blank image: nothing drawn"
 
@@ -42,13 +46,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
     p.add_argument("--epochs", type=int, default=5, help="default 5")
     p.add_argument("--batch-size", type=int, default=64, help="default 64")
-    p.add_argument("--optimizer", default="adam", metavar="|".join(OPTIMIZERS),
+    p.add_argument("--optimizer", default="adam", metavar="|".join(optimizers.NAMES),
                    help="default adam")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="default 0.001")
     p.add_argument("--validation-split", type=float, default=0.1, metavar="F",
                    help="share of the training images held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="default 0")
-    p.add_argument("--augment", default="off", metavar="|".join(AUGMENT_NAMES),
+    p.add_argument("--augment", default="off", metavar="|".join(augmentation.NAMES),
                    help="random shifts, rotations and zoom of the training images while "
                         "training (light: up to 10%%, 10 degrees, 10%%; strong: up to 20%%, "
                         "20 degrees, 25%%); default off")
@@ -143,18 +147,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset = data_options.load(args)  # class folders: --image-size, --color
     out = Path(args.out)
     import_tensorflow()
+    from cnnlab.jobs import start
+    from cnnlab.jobs.job import State
     from cnnlab.runs import atomic, run_files
+    from cnnlab.training import routine
 
     atomic.check_target(out, run_files.RUN_FILES)  # fail now, not after training
-    from cnnlab.training import engine
 
-    def print_epoch(event: engine.JobEvent) -> None:
+    def print_epoch(event) -> None:
         if event.kind == "epoch":
             print(epoch_line(event.record, hyperparameters.epochs), flush=True)
-        elif event.kind == "status" and event.message and event.status in ("queued", "running"):
+        elif event.kind == "state" and event.message and event.state in ("queued", "running"):
             print(event.message, file=sys.stderr, flush=True)  # a cluster's queue, a lost worker
 
-    arch = engine.prepare_architecture(arch, dataset)  # errors before the header line
+    abandoned = threading.Event()  # a third Ctrl-C: quit without saving
+
+    def save(run) -> Path:
+        if abandoned.is_set():
+            raise RuntimeError("interrupted again before saving")
+        return run_files.save_run(run, out)
+
+    # errors before the header line
+    arch = routine.prepare_architecture(arch, dataset, hyperparameters.batch_size)
     print(f"training {arch.name} on {dataset.name} ({len(dataset.y_train):,} training images) "
           f"for {hyperparameters.epochs} epochs; Ctrl-C stops after the current batch",
           flush=True)
@@ -162,41 +176,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     # background job, some CI runners), which Python would otherwise keep; SIGTERM the same.
     interrupts = _Interrupts()
     saved = {s: signal.signal(s, interrupts) for s in (signal.SIGINT, signal.SIGTERM)}
-    if address:
-        from cnnlab.cluster import job as cluster_job  # imports TensorFlow: after the above
-
-        job = cluster_job.start_training(arch, dataset, hyperparameters,
-                                         listeners=[print_epoch], scheduler=address)
-    else:
-        job = engine.start_training(arch, dataset, hyperparameters, listeners=[print_epoch])
     try:
+        job = start.start_job(arch, dataset, hyperparameters, save=save, scheduler=address,
+                              listeners=[print_epoch])
         try:
-            while not job.wait(0.25):
-                pass
+            try:
+                while not job.wait(0.25):
+                    pass
+            except KeyboardInterrupt:
+                print("stopping after the current batch...", file=sys.stderr, flush=True)
+                job.stop()
+                while not job.wait(0.25):
+                    pass
+            interrupted = interrupts.count > 0
+            interrupts.count = max(interrupts.count, 1)  # from now on one Ctrl-C is only noted
         except KeyboardInterrupt:
-            print("stopping after the current batch...", file=sys.stderr, flush=True)
+            abandoned.set()
             job.stop()
-            while not job.wait(0.25):
-                pass
-        interrupted = interrupts.count > 0
-        interrupts.count = max(interrupts.count, 1)  # from now on one Ctrl-C is only noted
-        snapshot = job.snapshot()
-        run = job.result()
-        if run is None:
-            print(f"error: training failed: {snapshot.message}", file=sys.stderr)
-            return 1
-        run_files.save_run(run, out)
-        if snapshot.status == "failed":  # a cluster job that lost its scheduler: a partial run
-            print(f"error: training failed: {snapshot.message}; saved to {out}", file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        job.stop()
-        print(f"error: interrupted again; the run was not saved to {out}", file=sys.stderr)
-        return 130
+            if job.state is State.SAVING:  # a folder is written whole or not at all: a moment
+                job.wait()
+            if job.saved_to is None:
+                print(f"error: interrupted again; the run was not saved to {out}",
+                      file=sys.stderr)
+                return 130
+            interrupted = True
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)
-    metrics = run.metrics
+    snapshot = job.snapshot()
+    if job.save_error:  # a full disk, a file-size limit: nothing is left behind
+        print(f"error: {job.save_error}", file=sys.stderr)
+        return 1
+    if job.state is State.FAILED:
+        kept = f"; saved to {out}" if job.saved_to else ""  # a cluster's lost scheduler
+        print(f"error: training failed: {snapshot.message}{kept}", file=sys.stderr)
+        return 1
+    metrics = job.metrics
     print(f"test accuracy {_percent(metrics.test_accuracy)} (loss "
           f"{_number(metrics.test_loss)}) on {metrics.test_samples:,} test images, "
           f"{snapshot.elapsed:.1f}s; run saved to {out}")

@@ -1,11 +1,16 @@
-"""What runs ON a Dask worker: load the data, build the model, train, publish, evaluate.
+"""What runs ON a Dask worker: the training routine, its events published, its run sent back.
 
-:func:`train` is the task :mod:`cnnlab.cluster.job` submits. It publishes every batch's
-running means, every epoch's record and weights to the job's ``distributed.Queue`` (the
-server replays them into a :class:`~cnnlab.training.progress.Progress`, so curves and rates
-are the same as a local job's), checks the job's ``distributed.Event`` for a stop after every
-batch, and keeps the last finished epoch's weights in the job's ``distributed.Variable``: if
-the worker dies, Dask runs the task again on another worker, which resumes from there.
+:func:`train` is the task :mod:`cnnlab.jobs.cluster` submits. It loads the data
+(:func:`load_data`; :func:`data_spec` is the server's side: how the worker finds them), then
+calls :func:`cnnlab.training.routine.train` — the same routine a job in the server's own
+process runs — with a listener that publishes every
+:class:`~cnnlab.training.progress.TrainingEvent` to the job's ``distributed.Queue`` (the
+server replays them into the job's progress, so curves and rates are the same as a local
+job's), a stop signal that reads the job's ``distributed.Event`` after every batch, and keeps
+the last finished epoch's weights in the job's ``distributed.Variable``: if the worker dies,
+Dask runs the task again on another worker, which resumes from there (``start_epoch``,
+``start_weights``). The run comes back as plain data: its final weights, test metrics and
+mistakes (the server holds the history, the curve and the epoch weights from the events).
 
 Queue and Variable values are msgpack, so weights travel as ``.npz`` bytes (read back with
 ``allow_pickle=False``). TensorFlow is imported when the task runs, not with this module.
@@ -14,12 +19,11 @@ Queue and Variable values are msgpack, so weights travel as ``.npz`` bytes (read
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import numpy as np
 
-from cnnlab.training.progress import JobEvent, Progress, ProgressCallback
+SEND_LIMIT_BYTES = 100 * 2**20  # a data set the workers cannot load by name travels with the job
 
 
 def pack_weights(weights: list[np.ndarray]) -> bytes:
@@ -35,8 +39,36 @@ def unpack_weights(data: bytes) -> list[np.ndarray]:
         return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
+def data_spec(dataset: Any) -> dict[str, Any]:
+    """How a worker finds the data: its ref (:meth:`cnnlab.data.refs.DatasetRef.to_dict`), and
+    unless it is a named set, its arrays when they are small (up to :data:`SEND_LIMIT_BYTES`);
+    a larger folder set is read from the same path on the worker.
+
+    Raises:
+        DatasetError: a larger set that only this server has (an upload, drawings, one made
+            in memory), which the job cannot take along.
+    """
+    from cnnlab.data import datasets, refs
+
+    ref = dataset.ref
+    spec: dict[str, Any] = {"ref": ref.to_dict()}
+    if ref.kind == refs.NAMED:
+        return spec
+    arrays = {k: getattr(dataset, k) for k in ("x_train", "y_train", "x_test", "y_test")}
+    size = sum(a.nbytes for a in arrays.values())
+    if size <= SEND_LIMIT_BYTES:
+        return spec | {"class_names": list(dataset.class_names), "arrays": arrays,
+                       "preparation": dataset.preparation}
+    if ref.kind == refs.FOLDER:
+        return spec
+    raise datasets.DatasetError(
+        f"the data set {ref.label} holds {size / 2**20:,.0f} MB, more than the "
+        f"{SEND_LIMIT_BYTES / 2**20:.0f} MB a job takes to the cluster; a larger set must be a "
+        "named one or a folder at the same path on every worker")
+
+
 def load_data(spec: dict[str, Any], worker: str) -> Any:
-    """The job's data set on this worker (``spec`` from :func:`cnnlab.cluster.job.data_spec`):
+    """The job's data set on this worker (``spec`` from :func:`data_spec`):
     from the arrays sent, else loaded by its ref (a named set, or a folder at the same path).
 
     Raises:
@@ -59,7 +91,7 @@ def load_data(spec: dict[str, Any], worker: str) -> Any:
 
 
 class _StopFlag:
-    """The job's ``distributed.Event`` behind the ``is_set()`` the callback asks per batch."""
+    """The job's ``distributed.Event`` behind the ``is_set()`` the routine asks per batch."""
 
     def __init__(self, event: Any) -> None:
         self.event, self.seen = event, False
@@ -69,97 +101,46 @@ class _StopFlag:
         return self.seen
 
 
-class Publisher(ProgressCallback):
-    """The engine's callback (a local Progress, the stop check), publishing what it sees."""
-
-    def __init__(self, progress: Progress, stop: _StopFlag, events: Any, resume: Any) -> None:
-        super().__init__(progress, stop, self._publish_epoch, self._hold)
-        self.events, self.resume = events, resume
-        self._weights: tuple[int, list[np.ndarray]] | None = None
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        super().on_epoch_begin(epoch, logs)
-        self.events.put({"kind": "epoch_begin", "epoch": epoch + 1})
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        self.events.put({"kind": "batch", "batch": batch + 1,
-                         "loss": float(logs.get("loss", math.nan)),
-                         "accuracy": float(logs.get("accuracy", 0.0))})
-        super().on_train_batch_end(batch, logs)
-
-    def _hold(self, epoch: int, weights: list[np.ndarray]) -> None:
-        self._weights = (epoch, weights)
-
-    def _publish_epoch(self, event: JobEvent) -> None:
-        if event.kind != "epoch" or self._weights is None:
-            return
-        packed = pack_weights(self._weights[1])
-        self.events.put({"kind": "epoch", "record": event.record.to_dict(), "weights": packed})
-        if event.record.complete:  # where a rerun on another worker starts
-            self.resume.set({"epoch": event.epoch, "weights": packed})
-
-
 def train(job: dict[str, Any]) -> dict[str, Any]:
-    """Train one job on this worker; the Dask task :mod:`cnnlab.cluster.job` submits.
+    """Train one job on this worker; the Dask task :mod:`cnnlab.jobs.cluster` submits.
 
     Args:
-        job: ``architecture`` (JSON text), ``hyperparameters`` (dict), ``data`` (see
-            :func:`load_data`), and the names of its ``events`` Queue, ``stop`` Event and
-            ``resume`` Variable.
+        job: ``name``, ``architecture`` (JSON text), ``hyperparameters`` (dict), ``data``
+            (see :func:`load_data`), and the names of its ``events`` Queue, ``stop`` Event
+            and ``resume`` Variable.
     Returns:
-        ``weights`` (the final ``get_weights()``), ``metrics`` and ``misclassified`` (from
-        :func:`cnnlab.training.evaluation.evaluate`), ``train_samples``,
-        ``validation_samples``.
+        The run as plain data: ``weights`` (the final ``get_weights()``), ``test`` (the
+        test metrics of :func:`cnnlab.training.evaluation.evaluate`) and ``misclassified``.
     Raises:
         ValueError: the data are missing here (DatasetError), or training diverged.
     """
-    import keras
     from distributed import Event, Queue, Variable, get_worker
 
     from cnnlab.architecture import spec_json
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import builder, evaluation, feeding, memory
+    from cnnlab.training import evaluation, memory, routine
 
     worker = get_worker().address
     events, resume = Queue(job["events"]), Variable(job["resume"])
-    stop = _StopFlag(Event(job["stop"]))
-    state = resume.get(timeout=30)  # the server's initial weights, later each epoch's
+    state = resume.get(timeout=30)  # nothing at first, later each finished epoch's weights
     start = int(state["epoch"])
     events.put({"kind": "started", "worker": worker, "resumed_from": start})
     data = load_data(job["data"], worker)
-    arch = spec_json.architecture_from_json(job["architecture"])
-    hp = Hyperparameters.from_dict(job["hyperparameters"])
-    keras.utils.set_random_seed(hp.seed)  # one job per worker thread: nothing interleaves
-    model = builder.build_model(arch, seed=hp.seed)
-    builder.compile_model(model, hp.optimizer, hp.learning_rate)
-    memory.create_training_variables(model, data.x_train[:1], data.y_train[:1])
-    model.set_weights(unpack_weights(state["weights"]))  # the server's start, or an epoch's
-    train_idx, val_idx = feeding.split(data.y_train, hp.validation_fraction, hp.seed)
-    batches = math.ceil(len(train_idx) / hp.batch_size)
-    progress = Progress(job["events"], hp.epochs)
-    progress.configure(batches, hp.batch_size, len(train_idx))
-    progress.set_status("running", "training")
-    events.put({"kind": "configure", "batches": batches, "batch_size": hp.batch_size,
-                "train_samples": len(train_idx),
-                "weights": None if start else state["weights"]})
-    callback = Publisher(progress, stop, events, resume)
-    if not stop.is_set() and start < hp.epochs:
-        validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
-        feed = feeding.training_batches(data.x_train, data.y_train, train_idx, hp.batch_size,
-                                        hp.epochs, hp.seed, hp.augment).skip(start * batches)
-        model.fit(feed, epochs=hp.epochs, initial_epoch=start, steps_per_epoch=batches,
-                  validation_data=validation, validation_batch_size=evaluation.EVAL_BATCH_SIZE,
-                  callbacks=[callback], verbose=0, shuffle=False)
-    if callback.diverged_at is not None:
-        epoch, batch = callback.diverged_at
-        raise ValueError(f"training diverged: the loss became NaN or infinite at epoch "
-                         f"{epoch}, batch {batch}; try a smaller learning rate")
-    events.put({"kind": "evaluating"})
-    metrics, misclassified = evaluation.evaluate(model, data.x_test, data.y_test)
-    weights = model.get_weights()
-    memory.release_training_state(model)
-    del model
+
+    def publish(event: Any) -> None:
+        item = event.to_wire(pack_weights)
+        events.put(item)
+        if event.kind == "epoch" and event.record.complete:  # where a rerun starts
+            resume.set({"epoch": event.epoch, "weights": item["weights"]})
+
+    run = routine.train(spec_json.architecture_from_json(job["architecture"]), data,
+                        Hyperparameters.from_dict(job["hyperparameters"]), listener=publish,
+                        stop=_StopFlag(Event(job["stop"])), start_epoch=start,
+                        start_weights=None if state["weights"] is None
+                        else unpack_weights(state["weights"]), name=job["name"])
+    result = {"weights": run.model.get_weights(),
+              "test": {key: getattr(run.metrics, key) for key in evaluation.TEST_METRICS},
+              "misclassified": run.misclassified}
+    del run
     memory.return_freed_memory()
-    return {"weights": weights, "metrics": metrics, "misclassified": misclassified,
-            "train_samples": len(train_idx), "validation_samples": len(val_idx)}
+    return result

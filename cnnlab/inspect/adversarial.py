@@ -130,11 +130,11 @@ def checked_eps(eps: float) -> float:
 
 class Attacker:
     """Targeted and untargeted attacks on one Keras model (from
-    :func:`cnnlab.training.builder`), grey or colour.
+    :func:`cnnlab.models.builder`), grey or colour.
 
     Example:
         >>> from cnnlab.architecture import presets, shapes
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> arch = presets.get("two-conv")
         >>> attacker = Attacker(builder.build_model(arch), shapes.summarize(arch))
         >>> attacker.attack(np.zeros((28, 28), np.uint8), 0.1, target=3).largest_change <= 0.1

@@ -117,14 +117,14 @@ def _normalised(values: np.ndarray) -> np.ndarray:
 
 
 class Explainer:
-    """Saliency and Grad-CAM of one Keras model (from :func:`cnnlab.training.builder`).
+    """Saliency and Grad-CAM of one Keras model (from :func:`cnnlab.models.builder`).
 
     Grey and colour (rgb) networks alike: saliency takes the largest gradient over the
     input's channels.
 
     Example:
         >>> from cnnlab.architecture import presets, shapes
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> arch = presets.get("two-conv")
         >>> explainer = Explainer(builder.build_model(arch), shapes.summarize(arch))
         >>> result = explainer.explain(np.zeros((28, 28), np.uint8), 3, layer="conv_1")

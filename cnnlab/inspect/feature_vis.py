@@ -132,7 +132,7 @@ def _linear_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
 
 
 class Visualizer:
-    """Feature visualizations of one Keras model (from :func:`cnnlab.training.builder`).
+    """Feature visualizations of one Keras model (from :func:`cnnlab.models.builder`).
 
     Args:
         model: the network.
@@ -142,7 +142,7 @@ class Visualizer:
 
     Example:
         >>> from cnnlab.architecture import presets, shapes
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> arch = presets.get("two-conv")
         >>> visualizer = Visualizer(builder.build_model(arch, seed=0), shapes.summarize(arch))
         >>> found = visualizer.unit("conv_1", 3, Settings(steps=8))

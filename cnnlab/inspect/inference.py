@@ -145,7 +145,7 @@ class Predictor:
 
     Example:
         >>> from cnnlab.architecture import presets
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> predictor = Predictor(builder.build_model(presets.get("two-conv")))
         >>> predictor.probabilities(np.zeros((28, 28), np.uint8)).shape
         (10,)
@@ -155,7 +155,7 @@ class Predictor:
         """Wrap ``model``; tracing happens on the first call of each kind.
 
         Args:
-            model: a functional model from :func:`cnnlab.training.builder.build_model` (uint8-range
+            model: a functional model from :func:`cnnlab.models.builder.build_model` (uint8-range
                 inputs, softmax output).
             jit_compile: compile the calls with XLA: ~0.1-0.2 ms faster per call but ~0.25 s
                 more on the first call of each kind (a plain trace takes ~30 ms).
@@ -268,7 +268,7 @@ def predict_batch(model: keras.Model, images: np.ndarray, batch_size: int = 256)
     """Class probabilities for many images by direct calls, one batch at a time.
 
     Args:
-        model: a model from :func:`cnnlab.training.builder.build_model`.
+        model: a model from :func:`cnnlab.models.builder.build_model`.
         images: ``(n, h, w, c)`` (or ``(n, h, w)`` for one channel) uint8 or float 0..255.
         batch_size: images per call; each batch is cast to float32 on its own.
     Returns:

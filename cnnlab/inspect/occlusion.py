@@ -99,11 +99,11 @@ def _checked(name: str, value: float, low: float, high: float) -> None:
 
 
 class Occluder:
-    """Occlusion maps of one Keras model (from :func:`cnnlab.training.builder`), grey or colour.
+    """Occlusion maps of one Keras model (from :func:`cnnlab.models.builder`), grey or colour.
 
     Example:
         >>> from cnnlab.architecture import presets, shapes
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> arch = presets.get("two-conv")
         >>> occluder = Occluder(builder.build_model(arch), shapes.summarize(arch))
         >>> occluder.map(np.zeros((28, 28), np.uint8), 3).resolution

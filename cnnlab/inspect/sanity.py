@@ -68,7 +68,7 @@ def randomised(model: keras.Model, summary: Summary, from_layer: str,
     re-initialised; the layers below keep their trained weights.
 
     Args:
-        model: a model from :func:`cnnlab.training.builder.build_model`.
+        model: a model from :func:`cnnlab.models.builder.build_model`.
         summary: its shape summary (the rows name the layers).
         from_layer: the lowest layer to randomise (one of :func:`randomisable_layers`); the
             first of them randomises the whole network.
@@ -81,7 +81,7 @@ def randomised(model: keras.Model, summary: Summary, from_layer: str,
 
     Example:
         >>> from cnnlab.architecture import presets, shapes
-        >>> from cnnlab.training import builder
+        >>> from cnnlab.models import builder
         >>> arch = presets.get("two-conv")
         >>> model, summary = builder.build_model(arch, seed=0), shapes.summarize(arch)
         >>> copy = randomised(model, summary, "dense_1", seed=1)

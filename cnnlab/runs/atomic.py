@@ -60,10 +60,14 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+def json_text(data: Any) -> str:
+    """``data`` as strict JSON (NaN and infinities as null), indented, as written to files."""
+    return json.dumps(_json_ready(data), indent=1, allow_nan=False) + "\n"
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as strict JSON (NaN and infinities as null), indented."""
-    path.write_text(json.dumps(_json_ready(data), indent=1, allow_nan=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(json_text(data), encoding="utf-8")
 
 
 

@@ -1,7 +1,7 @@
 """What one training run is: its settings, its per-epoch history, its curve and its result.
 
-A :class:`Run` is what :mod:`cnnlab.training.engine` hands back when a job ends (finished or
-stopped) and what :func:`cnnlab.runs.run_files.load_run` rebuilds from a run folder.
+A :class:`Run` is what :func:`cnnlab.training.routine.train` hands back when training ends
+(finished or stopped) and what :func:`cnnlab.runs.run_files.load_run` rebuilds from a run folder.
 The hyperparameters are validated here, once, with messages that quote the value and
 the allowed range.
 No TensorFlow here, so the command line can check its arguments before importing it.
@@ -18,13 +18,12 @@ import numpy as np
 from cnnlab.architecture.spec import Architecture
 from cnnlab.data.kinds import MNIST_DIGITS
 from cnnlab.data.refs import DatasetRef
+from cnnlab.models import optimizers
+from cnnlab.runs import augmentation
 from cnnlab.runs.metrics import Metrics, MetricsView
-from cnnlab.training import augment as augmentation
 
 if TYPE_CHECKING:
     import keras
-
-OPTIMIZERS = ("adam", "sgd", "rmsprop")  # the one list: builder, the Train page and the CLI
 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 4096
@@ -60,7 +59,7 @@ class Hyperparameters:
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
     seed: int = 0
-    augment: str = "off"  # cnnlab.training.augment.NAMES; runs saved before it load as off
+    augment: str = "off"  # cnnlab.runs.augmentation.NAMES; runs saved before it load as off
 
     def __post_init__(self) -> None:
         if not _is_int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -69,8 +68,8 @@ class Hyperparameters:
         if not _is_int(self.batch_size) or not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise ValueError(f"batch size must be an integer from 1 to {MAX_BATCH_SIZE}; "
                              f"received {self.batch_size!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; "
+        if self.optimizer not in optimizers.NAMES:
+            raise ValueError(f"optimizer must be one of {', '.join(optimizers.NAMES)}; "
                              f"received {self.optimizer!r}")
         rate = self.learning_rate
         if not _is_number(rate) or not math.isfinite(rate) or not 0 < rate <= MAX_LEARNING_RATE:
@@ -214,7 +213,8 @@ class Run(MetricsView):
         curve: the thinned per-batch training curve.
         epoch_weights: ``model.get_weights()`` copies by epoch: 0 is before training, ``k``
             after epoch ``k`` (matching ``history[k - 1]``). A long run of a large model keeps
-            every other epoch (see ``engine.EPOCH_WEIGHTS_BUDGET``), so keys may skip.
+            every other epoch (see ``cnnlab.training.memory.EPOCH_WEIGHTS_BUDGET``), so keys
+            may skip.
         input_preparation: how the data set's images were made
             (:data:`cnnlab.data.kinds.PREPARATIONS`); a drawing is prepared the same way.
     """

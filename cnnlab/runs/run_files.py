@@ -17,14 +17,22 @@ Loading never unpickles and never deserialises Keras objects: the architecture i
 and validated like any user file, a fresh model is built from it, and only the weight
 arrays are read into it. Every file read is size-limited, and checked before its data is read
 (:mod:`cnnlab.runs.run_checks`); a run is saved whole or not at all (:mod:`cnnlab.runs.atomic`).
+
+What a run costs is known before it is written or loaded: :func:`file_sizes` is what saving
+it writes (a workspace checks it against its quota first); loading checks the memory its
+weights declare (the model's and every epoch's) against the server's budget
+(:mod:`cnnlab.memory.budget`) before a model is built, and a run zip's declared file sizes
+against the room its caller gives (``fits``) before anything is unpacked.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +42,12 @@ import numpy as np
 
 from cnnlab.architecture import spec_json
 from cnnlab.data import kinds, refs
+from cnnlab.memory import budget
+from cnnlab.models import builder
 from cnnlab.runs import atomic, run_checks
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters, Misclassified, Run
 from cnnlab.runs.run_checks import MAX_JSON_BYTES, MAX_WEIGHTS_BYTES
-from cnnlab.training import builder
 
 ARCHITECTURE, WEIGHTS, HYPERPARAMETERS = "architecture.json", "model.weights.h5", \
     "hyperparameters.json"
@@ -48,6 +57,8 @@ RUN_FILES = (*REQUIRED_FILES, EPOCH_WEIGHTS)
 MAX_ZIP_BYTES = 2 * MAX_WEIGHTS_BYTES + 4 * MAX_JSON_BYTES
 _LIMITS = {name: MAX_WEIGHTS_BYTES if name in (WEIGHTS, EPOCH_WEIGHTS) else MAX_JSON_BYTES
            for name in RUN_FILES}
+H5_BYTES_PER_ARRAY, H5_BASE_BYTES = 4096, 8192  # HDF5's metadata (measured: ~3.6 kB an array)
+NPY_BYTES_PER_ARRAY = 256  # .npy header and zip entry of one array in epoch_weights.npz
 
 
 def save_run(run: Run, folder: str | Path) -> Path:
@@ -90,26 +101,60 @@ def weights_file_bytes(model: keras.Model) -> bytes:
     return buffer.getvalue()
 
 
-def _write_run(run: Run, folder: Path) -> None:
-    # Every file is made in memory (or streamed by numpy) and written with plain Python I/O:
-    # a full disk or a file-size limit is then an OSError, never a crash inside HDF5.
-    spec_json.save_architecture(run.architecture, folder / ARCHITECTURE)
-    (folder / WEIGHTS).write_bytes(weights_file_bytes(run.model))
-    atomic.write_json(folder / HYPERPARAMETERS, run.hyperparameters.to_dict())
-    atomic.write_json(folder / HISTORY, {"name": run.name,
-                                   "epochs": [r.to_dict() for r in run.history],
-                                   "batch_curve": run.curve.to_dict()})
+def _texts(run: Run) -> dict[str, str]:
+    """The run's JSON files, as they are written."""
     metrics = dict(run.metrics.to_dict(), dataset=run.dataset.label,
                    dataset_ref=run.dataset.to_dict(), class_names=list(run.class_names),
                    input_preparation=run.input_preparation,
                    input=kinds.input_format(run).to_dict())
     metrics["misclassified"] = [vars(m) for m in run.misclassified]
-    atomic.write_json(folder / METRICS, metrics)
+    return {ARCHITECTURE: spec_json.architecture_to_json(run.architecture),
+            HYPERPARAMETERS: atomic.json_text(run.hyperparameters.to_dict()),
+            HISTORY: atomic.json_text({"name": run.name,
+                                       "epochs": [r.to_dict() for r in run.history],
+                                       "batch_curve": run.curve.to_dict()}),
+            METRICS: atomic.json_text(metrics)}
+
+
+def _write_run(run: Run, folder: Path) -> None:
+    # Every file is made in memory (or streamed by numpy) and written with plain Python I/O:
+    # a full disk or a file-size limit is then an OSError, never a crash inside HDF5.
+    for name, text in _texts(run).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / WEIGHTS).write_bytes(weights_file_bytes(run.model))
     arrays = {f"e{epoch}_{i}": w for epoch, weights in run.epoch_weights.items()
               for i, w in enumerate(weights)}
     if arrays:
         with open(folder / EPOCH_WEIGHTS, "wb") as out:  # numpy closes its zip on errors too
             np.savez(out, **arrays)
+
+
+def file_sizes(run: Run) -> list[int]:
+    """The bytes of each file :func:`save_run` will write for ``run``, known before writing:
+    the JSON files exactly, the weight files from their arrays' sizes (a little over what HDF5
+    and ``.npz`` add). ``disk.new_folder(file_sizes(run), block)`` is what the folder takes.
+
+    Example:
+        >>> file_sizes(run)  # doctest: +SKIP
+        [575, 143, 1408, 715, 937232, 2697068]
+    """
+    variables = list(run.model.weights)
+    optimizer = getattr(run.model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        variables += list(optimizer.variables)  # save_weights writes them too
+    weights = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+    sizes = [len(text.encode("utf-8")) for text in _texts(run).values()]
+    sizes.append(weights + H5_BYTES_PER_ARRAY * len(variables) + H5_BASE_BYTES)
+    arrays = [a for epoch in run.epoch_weights.values() for a in epoch]
+    if arrays:
+        sizes.append(sum(a.nbytes + NPY_BYTES_PER_ARRAY for a in arrays) + 22)
+    return sizes
+
+
+def memory_need(arch: Any, epoch_bytes: int) -> int:
+    """Bytes a loaded run of ``arch`` holds: its weights (float32) and ``epoch_bytes`` of
+    per-epoch weights (an upper bound: the ``epoch_weights.npz`` file's declared size)."""
+    return 4 * builder.checked_summary(arch).total_params + epoch_bytes
 
 
 def _checked_path(folder: Path, name: str) -> Path:
@@ -170,14 +215,16 @@ def load_run(folder: str | Path) -> Run:
     return _load(Path(folder), None)
 
 
-def _built(folder: Path) -> tuple[Any, keras.Model]:
-    """(architecture, fresh model) of a run folder's architecture.json."""
+def _built(folder: Path, epoch_bytes: int) -> tuple[Any, keras.Model]:
+    """(architecture, fresh model) of a run folder's architecture.json, once the memory the
+    run declares (its weights, and ``epoch_bytes`` of per-epoch weights) fits the server's
+    budget (MemoryBudgetError, before a model is built, otherwise)."""
     arch = spec_json.load_architecture(folder / ARCHITECTURE)
     if arch.input_shape is None or arch.num_classes is None:
         raise ValueError(f"{folder / ARCHITECTURE}: a run's architecture needs input_shape and "
                          f"num_classes")
-    builder.checked_summary(arch)
-    return arch, builder.build_model(arch)
+    budget.BUDGET.check(memory_need(arch, epoch_bytes), f"this run ({arch.name})")
+    return arch, builder.build_model(arch)  # checked: SpecError for an invalid one
 
 
 def _misclassified(entries: Any, classes: int) -> tuple[Misclassified, ...]:
@@ -194,7 +241,9 @@ def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
         raise ValueError(f"{folder} is not a run folder (no such directory)")
     for name in REQUIRED_FILES:
         _checked_path(folder, name)
-    arch, model = built or _built(folder)
+    epochs_file = folder / EPOCH_WEIGHTS
+    arch, model = built or _built(folder, epochs_file.stat().st_size
+                                  if epochs_file.is_file() else 0)
     try:
         hyperparameters = Hyperparameters.from_dict(_read_json(folder, HYPERPARAMETERS))
         history_data = _read_json(folder, HISTORY)
@@ -277,21 +326,27 @@ def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limit: 
         raise run_checks.RunFileError(f"{info.filename} in the zip cannot be read: {exc}") from None
 
 
-def run_from_zip_bytes(data: bytes, max_bytes: int = MAX_ZIP_BYTES) -> Run:
+def run_from_zip_bytes(data: bytes, max_bytes: int = MAX_ZIP_BYTES,
+                       fits: Callable[[list[int]], None] | None = None) -> Run:
     """Load a run from a zip's bytes (its files at the top or in one folder), checked first.
 
     Every member's declared size is checked before it is unpacked (each file's limit, and
-    ``run_checks.MAX_UNPACKED_BYTES`` in all); the weight files only after the architecture is read,
-    against the largest files its weights can make, then their arrays' declared shapes.
+    ``run_checks.MAX_UNPACKED_BYTES`` in all, and ``fits``); the weight files only after the
+    architecture is read and the memory it declares fits the server's budget, against the
+    largest files its weights can make, then their arrays' declared shapes.
 
     Args:
         data: the zip file's contents.
         max_bytes: the largest zip accepted.
+        fits: called with the sizes the run's files declare (the zip's directory), before
+            anything is unpacked; raises (e.g. for a workspace's quota) to refuse the zip.
     Returns:
         The :class:`Run`, loaded as :func:`load_run` does.
     Raises:
         ValueError: too large, not a zip, unsafe, unexpected or encrypted members, files
-            over their limits, arrays that do not fit, or any :func:`load_run` problem.
+            over their limits, arrays that do not fit, more memory than the budget
+            (``MemoryBudgetError``), what ``fits`` raises, or any :func:`load_run` problem;
+            messages name the zip's members, never the temporary folder they are unpacked in.
     """
     if len(data) > max_bytes:
         raise ValueError(f"the zip is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
@@ -301,22 +356,36 @@ def run_from_zip_bytes(data: bytes, max_bytes: int = MAX_ZIP_BYTES) -> Run:
         raise ValueError("not a zip file") from None
     with archive, tempfile.TemporaryDirectory(prefix="cnnlab-upload-") as tmp:
         folder = Path(tmp)
-        members = run_checks.zip_members(archive, _LIMITS)
-        missing = [name for name in REQUIRED_FILES if name not in members]
-        if missing:
-            raise ValueError(f"the zip is not a complete run: {missing[0]} is missing")
-        for name, info in members.items():
-            if name not in (WEIGHTS, EPOCH_WEIGHTS):
-                _unpack(archive, info, folder / name, _LIMITS[name])
-        built = _built(folder)
-        shapes = [tuple(w.shape) for w in built[1].weights]
-        largest = {WEIGHTS: run_checks.largest_h5(shapes),
-                   EPOCH_WEIGHTS: run_checks.largest_npz(shapes)}
-        for name in (WEIGHTS, EPOCH_WEIGHTS):
-            if name in members:
-                if members[name].file_size > largest[name]:
-                    raise ValueError(f"{name} in the zip is {members[name].file_size:,} bytes; "
-                                     f"a run of this architecture has at most "
-                                     f"{largest[name]:,}")
-                _unpack(archive, members[name], folder / name, largest[name])
-        return _load(folder, built)
+        try:
+            return _from_zip(archive, folder, fits)
+        except ValueError as exc:
+            text = str(exc).replace(f"{folder}/", "").replace(str(folder), "the zip")
+            if text == str(exc):
+                raise
+            raise ValueError(text) from None
+
+
+def _from_zip(archive: zipfile.ZipFile, folder: Path,
+              fits: Callable[[list[int]], None] | None) -> Run:
+    members = run_checks.zip_members(archive, _LIMITS)
+    missing = [name for name in REQUIRED_FILES if name not in members]
+    if missing:
+        raise ValueError(f"the zip is not a complete run: {missing[0]} is missing")
+    if fits is not None:
+        fits([info.file_size for info in members.values()])
+    for name, info in members.items():
+        if name not in (WEIGHTS, EPOCH_WEIGHTS):
+            _unpack(archive, info, folder / name, _LIMITS[name])
+    epochs = members.get(EPOCH_WEIGHTS)
+    built = _built(folder, epochs.file_size if epochs is not None else 0)
+    shapes = [tuple(w.shape) for w in built[1].weights]
+    largest = {WEIGHTS: run_checks.largest_h5(shapes),
+               EPOCH_WEIGHTS: run_checks.largest_npz(shapes)}
+    for name in (WEIGHTS, EPOCH_WEIGHTS):
+        if name in members:
+            if members[name].file_size > largest[name]:
+                raise ValueError(f"{name} in the zip is {members[name].file_size:,} bytes; "
+                                 f"a run of this architecture has at most "
+                                 f"{largest[name]:,}")
+            _unpack(archive, members[name], folder / name, largest[name])
+    return _load(folder, built)

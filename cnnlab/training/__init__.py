@@ -1,2 +1,3 @@
-"""Training: the Keras builder, the engine and its job queue, progress, feeding,
-evaluation, memory, hints. Imports TensorFlow."""
+"""Training: the one routine that builds, fits and evaluates (``routine.py``), the progress
+it reports (``progress.py``), feeding, augmentation, evaluation, memory, hints. Imports
+TensorFlow (``progress.py`` does not)."""

@@ -1,14 +1,6 @@
 """Augmentation: random shifts, small rotations and zoom of training images, by name.
 
-Three strengths, one name each (the run's ``Hyperparameters.augment``):
-
-============  ===================  =================  =================
-name          shift (each axis)    rotation           zoom (each axis)
-============  ===================  =================  =================
-``off``       none                 none               none
-``light``     up to 10 % of side   up to 10 degrees   up to 10 % in/out
-``strong``    up to 20 % of side   up to 20 degrees   up to 25 % in/out
-============  ===================  =================  =================
+The strengths (``off``, ``light``, ``strong``) are :mod:`cnnlab.runs.augmentation`.
 
 The work is done by Keras's preprocessing layers (``RandomTranslation``,
 ``RandomRotation``, ``RandomZoom``), applied in the ``tf.data`` input pipeline
@@ -21,76 +13,26 @@ around a digit, the border colour around a photo).
 Seeded: the layers draw from Keras seed generators started from the run's seed, so the same
 seed gives the same augmented batches. Images stay uint8 (augmented values are rounded).
 
-TensorFlow and Keras are imported inside the functions: :mod:`cnnlab.runs.records` reads
-:data:`NAMES` and :func:`check` without importing them.
-
-Example:
-    >>> check("light")
-    'light'
-    >>> STRENGTHS["strong"].rotation_degrees
-    20.0
+TensorFlow and Keras are imported inside the functions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from cnnlab.runs.augmentation import STRENGTHS, check
+
 MAX_EXAMPLES = 64  # augmented copies per image that augmented_examples makes at most
 MAX_PIXELS = 64 * 2**20  # uint8 values augmented_examples returns at most (64 MB)
-
-
-@dataclass(frozen=True)
-class Strength:
-    """How far each random change may go; 0 switches it off.
-
-    Attributes:
-        shift: the largest shift along each axis, as a fraction of the image's side.
-        rotation_degrees: the largest rotation either way, in degrees.
-        zoom: the largest zoom in or out along each axis, as a fraction of the side.
-    """
-
-    shift: float
-    rotation_degrees: float
-    zoom: float
-
-    @property
-    def active(self) -> bool:
-        """Whether anything changes at all."""
-        return bool(self.shift or self.rotation_degrees or self.zoom)
-
-
-STRENGTHS = {
-    "off": Strength(0.0, 0.0, 0.0),
-    "light": Strength(0.10, 10.0, 0.10),
-    "strong": Strength(0.20, 20.0, 0.25),
-}
-NAMES = tuple(STRENGTHS)  # the one list: records, the Train page and the CLI
-
-
-def check(name: Any) -> str:
-    """``name`` if it names a strength; otherwise a ``ValueError`` that lists the names."""
-    if not isinstance(name, str) or name not in STRENGTHS:
-        raise ValueError(f"augment must be one of {', '.join(NAMES)}; received {name!r}")
-    return name
-
-
-def describe(name: str) -> str:
-    """One line for people: ``"shifts up to 10 %, rotations up to 10°, zoom up to 10 %"``."""
-    s = STRENGTHS[check(name)]
-    if not s.active:
-        return "no augmentation: every epoch sees the training images as they are"
-    return (f"shifts up to {s.shift:.0%}, rotations up to {s.rotation_degrees:g}°, "
-            f"zoom up to {s.zoom:.0%}")
 
 
 def keras_layers(name: str, seed: int) -> list:
     """The Keras preprocessing layers for strength ``name``, seeded (empty for ``off``).
 
     Args:
-        name: one of :data:`NAMES`.
+        name: one of :data:`cnnlab.runs.augmentation.NAMES`.
         seed: the run's seed; each layer starts its own seed generator from it.
     Returns:
         ``[RandomTranslation, RandomRotation, RandomZoom]`` (those that are active), to be
@@ -149,7 +91,7 @@ def augmented_examples(images: np.ndarray, count: int, strength: str = "light",
     Args:
         images: uint8 ``(n, height, width, channels)`` or ``(n, height, width)``.
         count: copies per image, 1 to :data:`MAX_EXAMPLES`.
-        strength: one of :data:`NAMES` (``off`` gives plain copies).
+        strength: one of :data:`cnnlab.runs.augmentation.NAMES` (``off`` gives plain copies).
         seed: the same seed and inputs always give the same copies.
     Returns:
         uint8 ``(n, count, height, width[, channels])``, the input's layout with a copy axis.
@@ -192,7 +134,7 @@ def preview_grid(images: np.ndarray, count: int, strength: str, seed: int = 0,
     Args:
         images: uint8 ``(n, height, width[, channels])``, channels 1 or 3.
         count: augmented copies per row (see :func:`augmented_examples`).
-        strength: one of :data:`NAMES`.
+        strength: one of :data:`cnnlab.runs.augmentation.NAMES`.
         seed: the copies' seed.
         scale: each pixel becomes ``scale`` x ``scale`` (nearest neighbour), to be seen.
         gap: grey pixels between the tiles, before scaling.
@@ -215,6 +157,5 @@ def preview_grid(images: np.ndarray, count: int, strength: str, seed: int = 0,
     return grid[..., 0] if channels == 1 else grid
 
 
-__all__ = ["MAX_EXAMPLES", "NAMES", "STRENGTHS", "Strength", "augment_batch",
-           "augmented_examples", "check", "describe", "keras_layers", "pipeline_map",
-           "preview_grid"]
+__all__ = ["MAX_EXAMPLES", "augment_batch", "augmented_examples", "keras_layers",
+           "pipeline_map", "preview_grid"]

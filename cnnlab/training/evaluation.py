@@ -12,6 +12,8 @@ from cnnlab.runs.records import Misclassified
 
 MAX_MISCLASSIFIED = 100
 EVAL_BATCH_SIZE = 500
+TEST_METRICS = ("test_loss", "test_accuracy", "test_samples", "confusion_matrix",
+                "per_class_accuracy", "misclassified_count")  # what evaluate() measures
 _EPSILON = 1e-7  # Keras's clip for the cross-entropy of probabilities
 
 

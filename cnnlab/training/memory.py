@@ -11,6 +11,11 @@ TensorFlow does not): about 5 MB per two-conv training, see ``bench/engine_bench
 After training, a run's model keeps only its weights (:func:`release_training_state`), and the
 job collects its garbage and hands freed memory back to the system
 (:func:`return_freed_memory`).
+
+Before a job trains, :func:`training_bytes` estimates what it will hold (weights, gradients,
+optimizer slots, a batch of feature maps at the batch size chosen, the per-epoch weight copies
+a run keeps); the job reserves that much of the server's memory budget
+(:mod:`cnnlab.memory.budget`) while it trains.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ import gc
 
 import keras
 import numpy as np
+
+from cnnlab.architecture import resource_guard, shapes
+from cnnlab.architecture.spec import Architecture
+from cnnlab.models import optimizers
+from cnnlab.runs.records import Hyperparameters
+
+EPOCH_WEIGHTS_BUDGET = 100 * 2**20  # bytes of per-epoch weight copies kept per run
 
 
 def release_training_state(model: keras.Model) -> None:
@@ -60,3 +72,35 @@ def create_training_variables(model: keras.Model, images: np.ndarray,
     batch = images.astype(np.float32)  # (1, height, width, channels)
     model.compute_metrics(batch, labels, model(batch, training=False), sample_weight=None)
     model.reset_metrics()
+
+
+def training_bytes(arch: Architecture, hyperparameters: Hyperparameters,
+                   batch_size: int | None = None) -> int:
+    """What training ``arch`` (its input shape filled in) holds in memory, estimated: the
+    resource guard's weights, gradients, optimizer slots and a batch's feature maps
+    (:func:`cnnlab.architecture.resource_guard.training_bytes`), plus the per-epoch weight
+    copies the run keeps (at most :data:`EPOCH_WEIGHTS_BUDGET`).
+
+    Args:
+        arch: the architecture, with the data set's shape and class count.
+        hyperparameters: the batch size, optimizer and epochs come from here.
+        batch_size: another batch size to estimate for (default the hyperparameters').
+    """
+    batch = hyperparameters.batch_size if batch_size is None else batch_size
+    rows = list(shapes.summarize(arch, batch_size=1).rows)
+    params = sum(row.params for row in rows)
+    copies = min((hyperparameters.epochs + 1) * params * resource_guard.FLOAT_BYTES,
+                 EPOCH_WEIGHTS_BUDGET)
+    return copies + resource_guard.training_bytes(
+        rows, batch, optimizers.SLOTS[hyperparameters.optimizer])
+
+
+def largest_batch_within(arch: Architecture, hyperparameters: Hyperparameters,
+                         nbytes: int) -> int:
+    """The largest batch size (a power of two, up to the one chosen) whose training fits in
+    ``nbytes``; 0 if not even a batch of one does."""
+    batch, fits = 1, 0
+    while batch <= hyperparameters.batch_size and training_bytes(arch, hyperparameters,
+                                                                 batch) <= nbytes:
+        fits, batch = batch, batch * 2
+    return fits

@@ -1,84 +1,82 @@
-"""A training job's live progress: what the Keras callback records and what snapshots copy.
+"""A training's progress as numbers: the events training sends, and what they add up to.
+
+:func:`cnnlab.training.routine.train` tells its listener what happens as
+:class:`TrainingEvent` values (plain data: the Dask task sends them over the wire as they are,
+see :mod:`cnnlab.cluster.task`); a :class:`Progress` folds them into the epoch, batch, rate,
+history and curve that snapshots copy. The routine keeps one for the run it returns, a job
+keeps one for its pages (fed by the same events, in its thread or replayed from a worker).
 
 Per-batch values: in Keras 3 the ``loss`` and ``accuracy`` a batch callback receives are
 running means over the epoch so far, weighted by samples. :class:`Progress` turns them back
 into each batch's own value, ``b_i = (S_i·m_i − S_(i−1)·m_(i−1)) / n_i`` (``S`` samples so far,
 ``m`` the running mean, ``n_i`` the batch's samples), and the curve shows those, averaged
 into at most :data:`MAX_CURVE_POINTS` points. Per-epoch values are Keras's epoch means.
+
+No TensorFlow here.
 """
 
 from __future__ import annotations
 
 import collections
-import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import keras
 import numpy as np
 
 from cnnlab.runs.records import Curve, EpochRecord
 
 MAX_CURVE_POINTS = 500
 RATE_WINDOW = 50  # batches the samples-per-second estimate looks back over
-FINAL_STATUSES = ("stopped", "finished", "failed")
+PHASES = ("waiting", "building", "training", "evaluating")
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """A consistent copy of a job's progress, safe to read from any thread.
+class TrainingEvent:
+    """One thing that happened in a training, by ``kind``:
 
-    ``status`` is one of queued, running, stopping, stopped, finished, failed; ``phase``
-    says what a running job is doing: waiting, building, training, evaluating or done.
-    ``epoch`` is the 1-based epoch in progress (or last run), ``batch`` the batches done in
-    it. ``queue_position`` is 1 for the next job to start, None unless queued.
-    ``seconds_left`` is an estimate of the training time left (None until measurable).
-    """
-
-    name: str
-    status: str
-    phase: str
-    message: str | None
-    queue_position: int | None
-    epoch: int
-    epochs: int
-    batch: int
-    batches_per_epoch: int
-    samples_per_second: float | None
-    seconds_left: float | None
-    elapsed: float
-    history: tuple[EpochRecord, ...]
-    curve: Curve
-
-    @property
-    def done(self) -> bool:
-        """Whether the job has ended (stopped, finished or failed)."""
-        return self.status in FINAL_STATUSES
-
-    @property
-    def fraction(self) -> float:
-        """How much of the planned training has run, 0..1."""
-        total = self.epochs * self.batches_per_epoch
-        done = max(self.epoch - 1, 0) * self.batches_per_epoch + self.batch
-        return min(done / total, 1.0) if total else 0.0
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    """What a listener receives: ``kind`` is "status", "batch" or "epoch".
-
-    ``record`` is the epoch's :class:`EpochRecord` for "epoch" events, else None.
+    - ``phase``: ``phase`` (building, training or evaluating) begins.
+    - ``configure``: the split is known: ``batches`` per epoch of ``batch_size`` images,
+      ``train_samples`` and ``validation_samples``; ``epoch`` is the epoch training starts
+      after (0, or where a rerun resumes) and ``weights`` the weights it starts from.
+    - ``epoch_begin``: epoch ``epoch`` (1-based) starts.
+    - ``batch``: batch ``batch`` of epoch ``epoch`` ended; ``loss`` and ``accuracy`` are
+      Keras's running means over the epoch so far.
+    - ``epoch``: epoch ``epoch`` ended with ``record``; ``weights`` are the model's after it.
     """
 
     kind: str
-    name: str
-    status: str
-    epoch: int
-    batch: int
+    epoch: int = 0
+    batch: int = 0
+    phase: str | None = None
+    loss: float | None = None
+    accuracy: float | None = None
     record: EpochRecord | None = None
-    message: str | None = None
+    weights: list[np.ndarray] | None = None
+    batches: int = 0
+    batch_size: int = 0
+    train_samples: int = 0
+    validation_samples: int = 0
+
+    def to_wire(self, pack: Any) -> dict[str, Any]:
+        """Plain data (msgpack: no arrays, no dataclasses); ``pack(weights)`` makes bytes."""
+        data = {k: v for k, v in vars(self).items() if v is not None}
+        if self.record is not None:
+            data["record"] = self.record.to_dict()
+        if self.weights is not None:
+            data["weights"] = pack(self.weights)
+        return data
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any], unpack: Any) -> TrainingEvent:
+        """The event :meth:`to_wire` made; ``unpack(bytes)`` gives the weights back."""
+        values = dict(data)
+        if "record" in values:
+            values["record"] = EpochRecord.from_dict(values["record"])
+        if "weights" in values:
+            values["weights"] = unpack(values["weights"])
+        return cls(**values)
 
 
 class CurveBuilder:
@@ -117,15 +115,19 @@ class CurveBuilder:
 
 
 class Progress:
-    """The mutable, lock-guarded progress of one job; the engine and callback write it."""
+    """The numbers of one training, fed by :class:`TrainingEvent` values; thread-safe.
 
-    def __init__(self, name: str, epochs: int, batches_per_epoch: int = 0,
-                 batch_sizes: tuple[int, int] = (1, 1)) -> None:
+    Args:
+        epochs: the epochs planned.
+    """
+
+    def __init__(self, epochs: int) -> None:
         self._lock = threading.Lock()
-        self.name = name
-        self.status, self.phase, self.message = "queued", "waiting", None
-        self.epochs, self.batches_per_epoch = epochs, batches_per_epoch
-        self._full_batch, self._last_batch = batch_sizes
+        self.epochs = epochs
+        self.phase = "waiting"
+        self.batches_per_epoch = 0
+        self.train_samples = self.validation_samples = 0
+        self._full_batch = self._last_batch = 1
         self.epoch = self.batch = 0
         self._samples_seen = 0  # over the whole run
         self._epoch_samples = 0
@@ -137,41 +139,47 @@ class Progress:
         self._curve_cache: Curve | None = None
         self.history: list[EpochRecord] = []
 
-    def configure(self, batches_per_epoch: int, batch_size: int, train_samples: int) -> None:
+    def apply(self, event: TrainingEvent) -> bool:
+        """Fold ``event`` in; False if it changed nothing (an epoch already recorded: a lost
+        worker's, published again by the rerun that resumed it)."""
+        kind = event.kind
+        if kind == "phase":
+            self.set_phase(event.phase or "waiting")
+        elif kind == "configure":
+            self.configure(event.batches, event.batch_size, event.train_samples,
+                           event.validation_samples)
+        elif kind == "epoch_begin":
+            self.epoch_begin(event.epoch)
+        elif kind == "batch":
+            self.batch_end(event.batch, float(event.loss), float(event.accuracy))
+        elif kind == "epoch":
+            return self.epoch_end(event.record)
+        else:
+            raise ValueError(f"unknown training event {kind!r}")
+        return True
+
+    def configure(self, batches_per_epoch: int, batch_size: int, train_samples: int,
+                  validation_samples: int = 0) -> None:
         """Set the epoch's shape once the data split is known."""
         with self._lock:
             self.batches_per_epoch = batches_per_epoch
+            self.train_samples, self.validation_samples = train_samples, validation_samples
             last = train_samples - (batches_per_epoch - 1) * batch_size
             self._full_batch, self._last_batch = batch_size, last
 
-    def set_status(self, status: str, phase: str | None = None,
-                   message: str | None = None) -> None:
-        """Change status (and phase, message); starts and stops the clock."""
-        with self._lock:
-            self.status = status
-            if phase is not None:
-                self.phase = phase
-            if message is not None:
-                self.message = message
-            now = time.monotonic()
-            if status == "running" and self._started is None:
-                self._started = now
-            if status in FINAL_STATUSES:
-                self._ended = now
-                self.phase = "done"
-
     def set_phase(self, phase: str) -> None:
-        """What a running job is doing now (building, training, evaluating)."""
+        """What the training is doing now (building, training, evaluating); the clock starts
+        with the first phase."""
         with self._lock:
             self.phase = phase
+            if self._started is None:
+                self._started = time.monotonic()
 
-    def mark_stopping(self) -> bool:
-        """Running → stopping, atomically; False if the job was not running."""
+    def stop_clock(self) -> None:
+        """Training is over: the elapsed time stops here (the first call counts)."""
         with self._lock:
-            if self.status != "running":
-                return False
-            self.status = "stopping"
-            return True
+            if self._ended is None:
+                self._ended = time.monotonic()
 
     def epoch_begin(self, epoch: int) -> None:
         """Epoch ``epoch`` (1-based) starts."""
@@ -197,10 +205,13 @@ class Progress:
             self._curve_cache = None
             self._rate.append((time.monotonic(), self._samples_seen))
 
-    def epoch_end(self, record: EpochRecord) -> None:
-        """Append an epoch's record to the history."""
+    def epoch_end(self, record: EpochRecord) -> bool:
+        """Append an epoch's record to the history, unless that epoch is there already."""
         with self._lock:
+            if any(kept.epoch == record.epoch for kept in self.history):
+                return False
             self.history.append(record)
+            return True
 
     def _samples_per_second(self) -> float | None:
         if len(self._rate) < 2:
@@ -208,83 +219,24 @@ class Progress:
         (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 else None
 
-    def snapshot(self, queue_position: int | None = None) -> Snapshot:
-        """A frozen, consistent copy of the progress."""
+    def numbers(self, training: bool = True) -> dict[str, Any]:
+        """A consistent copy of the numbers: phase, epoch, epochs, batch, batches_per_epoch,
+        samples_per_second and seconds_left (None unless ``training`` and measurable),
+        elapsed, history and curve."""
         with self._lock:
-            rate = self._samples_per_second() if self.status in ("running", "stopping") else None
+            rate = self._samples_per_second() if training and self._ended is None else None
             seconds_left = None
-            if rate and self.phase == "training" and self.status == "running":
+            if rate and self.phase == "training":
                 per_epoch = (self.batches_per_epoch - 1) * self._full_batch + self._last_batch
                 remaining = max(self.epochs * per_epoch - self._samples_seen, 0)
                 seconds_left = remaining / rate
             now = self._ended if self._ended is not None else time.monotonic()
             if self._curve_cache is None:
                 self._curve_cache = self._builder.curve(max(self.batches_per_epoch, 1))
-            return Snapshot(
-                name=self.name, status=self.status, phase=self.phase, message=self.message,
-                queue_position=queue_position if self.status == "queued" else None,
-                epoch=self.epoch, epochs=self.epochs, batch=self.batch,
-                batches_per_epoch=self.batches_per_epoch, samples_per_second=rate,
-                seconds_left=seconds_left,
-                elapsed=0.0 if self._started is None else now - self._started,
-                history=tuple(self.history), curve=self._curve_cache,
-            )
-
-
-
-class ProgressCallback(keras.callbacks.Callback):
-    """Feeds a job's :class:`Progress` from Keras and stops training within one batch.
-
-    Keras 3.15's TensorFlow ``fit`` loop checks ``model.stop_training`` after every batch
-    (and then still validates and ends the epoch), so setting it here is enough.
-
-    Args:
-        progress: where to record.
-        stop: set by another thread to ask for a stop.
-        emit: called with each :class:`JobEvent` (in the training thread).
-        keep_weights: called with (epoch, ``model.get_weights()``) after each epoch.
-    """
-
-    def __init__(self, progress: Progress, stop: threading.Event,
-                 emit: Callable[[JobEvent], None],
-                 keep_weights: Callable[[int, list[np.ndarray]], None]) -> None:
-        super().__init__()
-        self.progress, self.stop, self.emit, self.keep_weights = progress, stop, emit, keep_weights
-        self.diverged_at: tuple[int, int] | None = None
-        self._epoch_started = 0.0
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.diverged_at = None
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch_started = time.perf_counter()
-        self.progress.epoch_begin(epoch + 1)
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        loss, accuracy = float(logs.get("loss", math.nan)), float(logs.get("accuracy", 0.0))
-        self.progress.batch_end(batch + 1, loss, accuracy)
-        if not math.isfinite(loss) and self.diverged_at is None:
-            self.diverged_at = (self.progress.epoch, batch + 1)
-        self.emit(JobEvent("batch", self.progress.name, self.progress.status,
-                           self.progress.epoch, batch + 1))
-        # Checked after the listeners, so a stop asked for in one takes effect at once.
-        if self.stop.is_set() or self.diverged_at is not None:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        val_loss, val_accuracy = logs.get("val_loss"), logs.get("val_accuracy")
-        batches = self.progress.batch
-        record = EpochRecord(
-            epoch=epoch + 1, loss=float(logs.get("loss", math.nan)),
-            accuracy=float(logs.get("accuracy", math.nan)),
-            val_loss=None if val_loss is None else float(val_loss),
-            val_accuracy=None if val_accuracy is None else float(val_accuracy),
-            seconds=time.perf_counter() - self._epoch_started, batches=batches,
-            complete=batches >= self.progress.batches_per_epoch,
-        )
-        self.keep_weights(epoch + 1, self.model.get_weights())
-        self.progress.epoch_end(record)
-        self.emit(JobEvent("epoch", self.progress.name, self.progress.status, epoch + 1,
-                           batches, record))
+            return {
+                "phase": self.phase, "epoch": self.epoch, "epochs": self.epochs,
+                "batch": self.batch, "batches_per_epoch": self.batches_per_epoch,
+                "samples_per_second": rate, "seconds_left": seconds_left,
+                "elapsed": 0.0 if self._started is None else now - self._started,
+                "history": tuple(self.history), "curve": self._curve_cache,
+            }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import textwrap
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -14,6 +16,11 @@ from cnnlab.runs.records import Curve, EpochRecord
 
 SERIES_CAPTION = ("light blue: training, each batch (smoothed) · dark blue: training, each epoch "
                   "· orange: validation, each epoch")
+LINE_CHARS = 14  # a class label's lines, at most: ~110 px at 13 px, ~150 px at 18 px
+UPRIGHT_LINE_CHARS = 24  # the lines of an upright (turned) label may be longer
+CHAR_WIDTH = 0.62  # an average character of the labels' font, in font sizes
+MIN_PLOT_WIDTH = 200  # px: the narrowest a confusion matrix's cells get (1024 px, two columns)
+CURVE_DATA = "curve"  # the name of the loss and accuracy charts' data set
 SERIES_COLOURS = {
     "train, per batch (smoothed)": "#90caf9",
     "train, per epoch": "#1565c0",
@@ -31,6 +38,11 @@ def text_config(presentation: bool = False) -> dict:
     return {"axis": {"labelFontSize": label, "titleFontSize": title},
             "legend": {"labelFontSize": label, "titleFontSize": title},
             "title": {"fontSize": title + 2}}
+
+
+# Streamlit fits a chart into its column, width and height ("fit"): a chart whose rows must
+# each keep room for their labels fits its width only, and is as tall as its rows need.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def _sized(chart: alt.TopLevelMixin, presentation: bool) -> alt.TopLevelMixin:
@@ -97,9 +109,10 @@ def _made_once(build: Callable[..., dict]) -> Callable[..., dict]:
 def training_spec(metric: str, epochs: int | None = None, presentation: bool = False) -> dict:
     """The Vega-Lite spec of the loss or accuracy chart, without its data.
 
-    The data are :func:`curve_frame`'s rows, passed alongside: while a job trains, the spec
-    stays the same from one refresh to the next and only the data change, so the browser
-    updates the chart in place instead of building it anew (cheap for a class of them).
+    The data are :func:`curve_frame`'s rows, named :data:`CURVE_DATA` in the spec and passed
+    with it by :func:`training_chart`: while a job trains, the spec stays the same from one
+    refresh to the next and only the data change, so the browser updates the chart in place
+    instead of building it anew (cheap for a class of them).
 
     Args:
         metric: ``loss`` or ``accuracy``.
@@ -123,11 +136,22 @@ def training_spec(metric: str, epochs: int | None = None, presentation: bool = F
                                    ).mark_point(filled=True, size=40)
     spec = alt.layer(lines, points).properties(height=260, title=metric).to_dict()
     spec.pop("datasets", None)  # Altair's placeholder for "no data": the page passes the data
-    spec.pop("data", None)
+    # A named data set, not data passed beside the spec: Streamlit draws a chart with such
+    # unnamed data once before it has any, and Vega warns "Infinite extent for field value"
+    # at each drawing (30 warnings while a job trained).
+    spec["data"] = {"name": CURVE_DATA}
     for layer in spec["layer"]:
         layer.pop("data", None)
     spec["config"] = {**spec.get("config", {}), **text_config(presentation)}
     return spec
+
+
+def training_chart(curve: Curve, history: Sequence[EpochRecord], metric: str,
+                   epochs: int | None = None, presentation: bool = False) -> dict:
+    """:func:`training_spec` with its data (:func:`curve_frame`), for ``st.vega_lite_chart``,
+    which sends the named data set beside the spec (unchanged from one refresh to the next)."""
+    return {**training_spec(metric, epochs, presentation),
+            "datasets": {CURVE_DATA: curve_frame(curve, history, metric)}}
 
 
 def compare_chart(histories: dict[str, Sequence[EpochRecord]],
@@ -158,39 +182,126 @@ def compare_chart(histories: dict[str, Sequence[EpochRecord]],
     return _sized(chart, presentation)
 
 
+def label_lines(name: str, width: int = LINE_CHARS) -> list[str]:
+    """A class name as the lines of its axis label: broken at spaces (and inside a word
+    longer than ``width``), at most ``width`` characters each.
+
+    Example:
+        >>> label_lines("a very long class name three")
+        ['a very long', 'class name', 'three']
+    """
+    return textwrap.wrap(name, width, break_on_hyphens=False) or [name]
+
+
+@dataclass(frozen=True)
+class ClassAxis:
+    """How class names are drawn on a chart's axis: one label per class, always all of them.
+
+    Vega-Lite hides axis labels it thinks overlap (``labelOverlap``) and cuts long ones at
+    180 px (``labelLimit``): a 1024 px projector lost every other digit. Here nothing is hidden
+    or cut; instead each class gets room for its label: long names are wrapped onto lines
+    (the data carry the lines joined by a newline, which ``labelExpr`` splits) and each row
+    of a chart is as tall as its longest label.
+
+    Attributes:
+        names: the class names, in order (for tooltips).
+        labels: the axis values, unique, in order: the names wrapped with newlines.
+        lines: the largest number of lines of a label.
+        font: the labels' font size, px.
+    """
+
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    lines: int
+    font: int
+
+    @classmethod
+    def of(cls, class_names: Sequence[str], presentation: bool,
+           width: int = LINE_CHARS) -> ClassAxis:
+        names = tuple(str(name) for name in class_names)
+        wrapped = tuple("\n".join(label_lines(name, width)) for name in names)
+        if len(set(wrapped)) < len(names):  # wrapping made two names alike: keep them whole
+            wrapped = names
+        return cls(names, wrapped, max(label.count("\n") + 1 for label in wrapped),
+                   text_config(presentation)["axis"]["labelFontSize"])
+
+    @property
+    def line_height(self) -> int:
+        return self.font + 3
+
+    @property
+    def step(self) -> int:
+        """The height of one class's row, px: its label's lines and a margin."""
+        return self.lines * self.line_height + 6
+
+    @property
+    def height(self) -> int:
+        """The plot's height, px: a row per class. A number, not ``alt.Step``: Streamlit fits
+        a chart to its column, and Vega-Lite warns when that meets a height in steps; this
+        is the plot's own height (:data:`FIT_WIDTH`), the axes come on top."""
+        return self.step * len(self.labels)
+
+    def longest_line(self) -> int:
+        return max(len(line) for label in self.labels for line in label.split("\n"))
+
+    def axis(self, angle: int = 0, **options) -> alt.Axis:
+        """The axis: every label shown, whole, on its lines."""
+        # Vega puts a label's first line at its tick and the others after it: move each label
+        # back by half its extra lines, so that its middle line sits at the tick.
+        centre = f"-(length(split(datum.value, '\\n')) - 1) * {self.line_height / 2:g}"
+        # labelFlush off: Streamlit's theme turns it on, which moves the first and last labels
+        # of a heat map's rows inside the plot, off their rows.
+        return alt.Axis(labelOverlap=False, labelLimit=0, labelAngle=angle, labelFlush=False,
+                        labelExpr="split(datum.label, '\\n')", labelOffset=alt.ExprRef(centre),
+                        labelLineHeight=self.line_height, labelPadding=4, **options)
+
+
 def confusion_chart(matrix: Sequence[Sequence[int]], class_names: Sequence[str],
                     presentation: bool = False) -> alt.LayerChart:
     """The confusion matrix as a heat map with counts: rows true class, columns predicted;
-    counts in 13 px (20 px in presentation mode)."""
-    names = list(class_names)
-    rows = [{"true": names[i], "predicted": names[j], "count": int(count)}
+    counts in 13 px (20 px in presentation mode). Every class is labelled on both axes
+    (:class:`ClassAxis`); a column's labels turn upright when they would not fit across it."""
+    rows_axis = ClassAxis.of(class_names, presentation)
+    across = rows_axis.longest_line() * CHAR_WIDTH * rows_axis.font <= (
+        MIN_PLOT_WIDTH / len(rows_axis.labels) - 6)
+    columns_axis = rows_axis if across else ClassAxis.of(class_names, presentation,
+                                                         UPRIGHT_LINE_CHARS)
+    rows = [{"true": rows_axis.labels[i], "predicted": columns_axis.labels[j],
+             "true class": rows_axis.names[i], "predicted class": rows_axis.names[j],
+             "count": int(count)}
             for i, row in enumerate(matrix) for j, count in enumerate(row)]
     frame = pd.DataFrame(rows)
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", sort=names, title="predicted"),
-        y=alt.Y("true:N", sort=names, title="true class"))
+        x=alt.X("predicted:N", sort=list(columns_axis.labels), title="predicted",
+                axis=columns_axis.axis(0 if across else -90)),
+        y=alt.Y("true:N", sort=list(rows_axis.labels), title="true class",
+                axis=rows_axis.axis()))
     heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"),
                                                    legend=None),
-                                   tooltip=["true", "predicted", "count"])
+                                   tooltip=["true class", "predicted class", "count"])
     text = base.mark_text(fontSize=20 if presentation else 13).encode(
         text="count:Q",
         color=alt.condition(alt.datum.count > frame["count"].max() / 2, alt.value("white"),
                             alt.value("#263238")))
-    chart = (heat + text).properties(height=420 if presentation else 320,
-                                     title="confusion matrix")
+    chart = (heat + text).properties(height=rows_axis.height, title="confusion matrix",
+                                     autosize=FIT_WIDTH)
     return _sized(chart, presentation)
 
 
 def class_bar_chart(values: Sequence[float], class_names: Sequence[str], title: str,
                     highlight: int | None = None, presentation: bool = False) -> alt.Chart:
-    """A bar per class (per-class accuracy, or the probabilities of one prediction)."""
-    names = list(class_names)
-    frame = pd.DataFrame({"class": names, "value": [float(v) for v in values],
-                          "top": [i == highlight for i in range(len(names))]})
+    """A bar per class (per-class accuracy, or the probabilities of one prediction): one row
+    per class, its name on the left, however long (:class:`ClassAxis`), the bar to the right."""
+    axis = ClassAxis.of(class_names, presentation)
+    frame = pd.DataFrame({"label": axis.labels, "class": axis.names,
+                          "value": [float(v) for v in values],
+                          "top": [i == highlight for i in range(len(axis.names))]})
     chart = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("class:N", sort=names, title=None),
-        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=title),
+        y=alt.Y("label:N", sort=list(axis.labels), title=None, axis=axis.axis()),
+        x=alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), title=title,
+                axis=alt.Axis(format="%", values=[0, 0.5, 1], labelFlush=True,
+                              titleAnchor="end")),  # in a narrow column, not cut at its right
         color=alt.condition(alt.datum.top, alt.value("#ef6c00"), alt.value("#1e88e5")),
         tooltip=["class", alt.Tooltip("value:Q", format=".1%")],
-    ).properties(height=220)
+    ).properties(height=axis.height, autosize=FIT_WIDTH)
     return _sized(chart, presentation)

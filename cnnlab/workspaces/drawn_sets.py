@@ -7,8 +7,9 @@ after its size and every array header are checked (:mod:`cnnlab.files.archives`)
 ``images``  uint8 ``(n, 28, 28)``, the examples in drawing order;
 ``labels``  int64 ``(n,)``, each example's class.
 
-It counts toward the workspace's disk quota (``CNNLAB_WORKSPACE_MB``); a save that would pass
-the quota is refused, saying how much is used. Limits (environment, read each time):
+It counts toward the workspace's disk quota (``CNNLAB_WORKSPACE_MB``, in whole blocks) and
+file limit; a save that would pass them is refused before anything is written, saying how much
+is used. Limits (environment, read each time):
 
 =============================  =======  =========================================
 setting                        default  what
@@ -27,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data import drawn
-from cnnlab.files import archives, reading
+from cnnlab.files import archives, disk, reading
 from cnnlab.runs import atomic
-from cnnlab.workspaces import settings
+from cnnlab.workspaces import settings, store, usage
 from cnnlab.workspaces.store import Workspace
 
 FOLDER, FILE = "drawn", "drawn.npz"
@@ -96,26 +97,28 @@ def save(workspace: Workspace, drawn_set: drawn.DrawnSet) -> None:
     """Write the set atomically (the old file stays whole until the new one is complete).
 
     Raises:
-        DrawnError: the workspace's quota would be passed; SaveError: the disk refused.
+        WorkspaceError: the quota or file limit would be passed (nothing is written then),
+            or the disk refused (the message names no server folder).
     """
     buffer = io.BytesIO()
     np.savez(buffer, names=np.array(drawn_set.names, dtype=str),
              images=np.asarray(drawn_set.images), labels=np.asarray(drawn_set.labels))
     payload = buffer.getvalue()
     file = path(workspace)
-    old = file.stat().st_size if file.exists() else 0
-    used, quota = workspace.usage() - old, settings.workspace_bytes()
-    if used + len(payload) > quota:
-        raise drawn.DrawnError(
-            f"saving the drawn set ({len(payload) / 2**20:.1f} MB) would pass this workspace's "
-            f"{quota / 2**20:.0f} MB (CNNLAB_WORKSPACE_MB; {used / 2**20:.1f} MB used); delete "
-            "runs on the Train page or examples here first")
-    atomic.replace_folder(file.parent, lambda staging: (staging / FILE).write_bytes(payload),
-                          len(payload), owned=[FILE])
+    with usage.recording(workspace.folder, FOLDER):
+        need = disk.new_folder([len(payload)], disk.block_bytes(workspace.folder))
+        workspace.check_room(need - disk.measure(file.parent), "the drawn set", runs=False)
+        try:
+            atomic.replace_folder(file.parent,
+                                  lambda staging: (staging / FILE).write_bytes(payload),
+                                  len(payload), owned=[FILE])
+        except atomic.SaveError as exc:  # its reason names no server folder
+            raise store.WorkspaceError(f"the drawn set cannot be saved: {exc.reason}") from None
 
 
 def delete(workspace: Workspace) -> None:
     """Remove the workspace's drawn set, if any."""
     file = path(workspace)
     if file.exists():
-        file.unlink()
+        with usage.recording(workspace.folder, f"{FOLDER}/{FILE}"):
+            file.unlink()

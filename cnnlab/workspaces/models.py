@@ -1,44 +1,48 @@
-"""The runs loaded in memory, process-wide: a bounded least-recently-used set.
+"""The runs loaded in memory, process-wide: a cache weighed in bytes, not counted in runs.
 
-Keyed by (workspace token, run folder); at most ``CNNLAB_MODEL_CACHE`` runs (Keras models)
-are kept, the rest reload from disk when asked for. A run just trained is put in at once, so
-its first use does not reload it. TensorFlow is imported when a run is loaded, not before.
+Keyed by (workspace token, run folder), each run counted by what it holds: its model's weights
+(:func:`cnnlab.memory.budget.weights_bytes`) and its per-epoch weights (``nbytes``). The cache
+draws from the server's one memory budget (``CNNLAB_MEMORY_MB``, :mod:`cnnlab.memory.budget`):
+when another entry of any cache needs room, the least recently used goes, and a run reloads
+from disk when asked for again. Before a run is loaded, the memory it declares is checked
+against the budget (:func:`cnnlab.runs.run_files.load_run`). A run just trained is put in at
+once, so its first use does not reload it. TensorFlow is imported when a run is loaded, not
+before.
 """
 
 from __future__ import annotations
 
-import collections
-import threading
 from typing import TYPE_CHECKING
 
-from cnnlab.workspaces import settings
+from cnnlab.memory import budget
 
 if TYPE_CHECKING:
     from cnnlab.runs.records import Run
     from cnnlab.workspaces.store import Workspace
 
 Key = tuple[str, str]
-_RUNS: collections.OrderedDict[Key, Run] = collections.OrderedDict()
-_LOCK = threading.Lock()
+RUNS = budget.ByteCache("models")
+
+
+def run_bytes(run: Run) -> int:
+    """What ``run`` holds in memory: its model's weights and its per-epoch weights."""
+    return budget.weights_bytes(run.model) + sum(
+        int(array.nbytes) for arrays in run.epoch_weights.values() for array in arrays)
 
 
 def put(token: str, folder: str, run: Run) -> None:
-    """Keep ``run`` as the newest entry; the least recently used beyond the limit go."""
-    with _LOCK:
-        _RUNS[(token, folder)] = run
-        _RUNS.move_to_end((token, folder))
-        while len(_RUNS) > settings.model_cache():
-            _RUNS.popitem(last=False)
+    """Keep ``run`` as the newest entry, weighed by :func:`run_bytes`; older entries of any
+    cache go when the budget needs the room."""
+    RUNS.put((token, folder), run, run_bytes(run))
 
 
 def get(workspace: Workspace, folder: str) -> Run:
     """The run in ``workspace``'s ``folder``, from memory or loaded from disk (ValueError if
-    it cannot be read)."""
+    it cannot be read; MemoryBudgetError if it declares more memory than the budget has)."""
     key = (workspace.token, folder)
-    with _LOCK:
-        if key in _RUNS:
-            _RUNS.move_to_end(key)
-            return _RUNS[key]
+    run = RUNS.get(key)
+    if run is not None:
+        return run
     from cnnlab.runs import run_files
 
     run = run_files.load_run(workspace.run_path(folder))
@@ -48,12 +52,9 @@ def get(workspace: Workspace, folder: str) -> Run:
 
 def forget(token: str, folder: str | None = None) -> None:
     """Drop one run (or every run of a workspace) from memory."""
-    with _LOCK:
-        for key in [k for k in _RUNS if k[0] == token and folder in (None, k[1])]:
-            del _RUNS[key]
+    RUNS.discard_where(lambda key: not (key[0] == token and folder in (None, key[1])))
 
 
 def loaded() -> list[Key]:
     """The keys in memory, least recently used first."""
-    with _LOCK:
-        return list(_RUNS)
+    return list(RUNS.keys())

@@ -11,10 +11,12 @@ from pathlib import Path
 
 HOME_DEFAULT = "~/.cnnlab"
 WORKSPACE_MB_DEFAULT = 200  # per workspace: about 20 runs of the default network
+WORKSPACE_FILES_DEFAULT = 20_000  # per workspace: a 10,000-image class-folder zip, twice
+WORKSPACE_DAYS_DEFAULT = 30  # days without a write or a visit before `cnnlab workspaces prune`
 MAX_RUNS_DEFAULT = 20  # runs kept per workspace
 MAX_QUEUE_DEFAULT = 30  # jobs waiting for a slot, server-wide: one per student of a class
+MAX_QUEUE_PER_CLIENT_DEFAULT = 2  # jobs waiting from one client address
 ORPHAN_GRACE_S_DEFAULT = 60.0  # seconds with no open page before a workspace's job ends
-MODEL_CACHE_DEFAULT = 16  # loaded runs (Keras models) kept in memory, server-wide
 DECODE_SECONDS_DEFAULT = 30.0  # estimated CPU seconds one data set's images may take to decode
 HELD_BACK_PERCENT_DEFAULT = 50  # of a named data set's test split, scored only by the server
 CLASS_STUDENTS_DEFAULT = 60  # students one class takes: a class of 30 twice over
@@ -41,8 +43,21 @@ def home() -> Path:
 
 
 def workspace_bytes() -> int:
-    """``CNNLAB_WORKSPACE_MB`` (default 200): disk quota of one workspace, in bytes."""
+    """``CNNLAB_WORKSPACE_MB`` (default 200): disk quota of one workspace, in bytes, counted
+    as the disk allocates them (whole blocks: a one-byte file costs 4 kB on ext4)."""
     return int(_number("CNNLAB_WORKSPACE_MB", WORKSPACE_MB_DEFAULT, 1)) * 2**20
+
+
+def workspace_files() -> int:
+    """``CNNLAB_WORKSPACE_FILES`` (default 20,000): files and folders one workspace may hold
+    (each takes an inode, even an empty one)."""
+    return int(_number("CNNLAB_WORKSPACE_FILES", WORKSPACE_FILES_DEFAULT, 10))
+
+
+def workspace_days() -> float:
+    """``CNNLAB_WORKSPACE_DAYS`` (default 30): days without a write or a visit after which
+    ``cnnlab workspaces prune`` removes a workspace."""
+    return float(_number("CNNLAB_WORKSPACE_DAYS", WORKSPACE_DAYS_DEFAULT, 1, whole=False))
 
 
 def max_runs() -> int:
@@ -55,15 +70,17 @@ def max_queue() -> int:
     return int(_number("CNNLAB_MAX_QUEUE", MAX_QUEUE_DEFAULT, 0))
 
 
+def max_queue_per_client() -> int:
+    """``CNNLAB_MAX_QUEUE_PER_CLIENT`` (default 2): jobs one client address may have waiting
+    for a training slot (or a cluster's worker). A class behind one address (a school's NAT
+    with no proxy header) needs it as large as the class."""
+    return int(_number("CNNLAB_MAX_QUEUE_PER_CLIENT", MAX_QUEUE_PER_CLIENT_DEFAULT, 1))
+
+
 def orphan_grace_s() -> float:
     """``CNNLAB_ORPHAN_GRACE_S`` (default 60): seconds without an open page of a workspace
     after which its queued job is cancelled and its running job stopped (and saved)."""
     return float(_number("CNNLAB_ORPHAN_GRACE_S", ORPHAN_GRACE_S_DEFAULT, 0.5, whole=False))
-
-
-def model_cache() -> int:
-    """``CNNLAB_MODEL_CACHE`` (default 16): loaded runs kept in memory, server-wide."""
-    return int(_number("CNNLAB_MODEL_CACHE", MODEL_CACHE_DEFAULT, 1))
 
 
 def data_dirs() -> list[Path]:

@@ -1,6 +1,8 @@
 """A workspace's own data sets: zips of class folders uploaded in the web app, unpacked (after
 :mod:`cnnlab.data.class_zip`'s checks) into ``<workspace>/datasets/<name>/``, counted in the
-workspace's quota (``CNNLAB_WORKSPACE_MB``) like its runs.
+workspace's quota (``CNNLAB_WORKSPACE_MB``) and file limit (``CNNLAB_WORKSPACE_FILES``) like
+its runs: what a zip would take on disk, in blocks and files, is checked against the room left
+before anything is unpacked, and the zip itself is never written to disk.
 
 An uploaded set is known by its name (:func:`cnnlab.data.refs.upload`, shown as ``pets (your
 upload)``), never by its path, which holds the workspace's token: a run records its data set,
@@ -11,14 +13,12 @@ the file the user gave, never the temporary file or folder it is unpacked throug
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 from cnnlab.data import class_zip
-from cnnlab.workspaces import settings, store
+from cnnlab.workspaces import store, usage
 
 DATASETS = "datasets"
 MAX_NAME = 40
@@ -60,35 +60,26 @@ def add_zip(ws: store.Workspace, filename: str, data: bytes) -> Path:
 
     Args:
         ws: the workspace.
-        filename: the upload's name; the set is named after it (made safe, made unique).
-        data: the zip's bytes.
+        filename: the upload's name; the set is named after it (made safe, made unique), and
+            messages name it.
+        data: the zip's bytes (never written to disk: only the images are unpacked).
     Returns:
         The folder to load (see :func:`path_of`).
     Raises:
         DatasetError: the zip is refused (see :mod:`cnnlab.data.class_zip`).
-        WorkspaceError: it does not fit the workspace's quota.
+        WorkspaceError: what it would take on disk passes the workspace's quota or file limit.
     """
-    quota = settings.workspace_bytes()
-    room = quota - ws.usage()
-    if len(data) * 2 > room:  # the zip and at least as much unpacked
-        raise store.WorkspaceError(
-            f"{filename} ({len(data) / 2**20:.1f} MB) does not fit: this workspace has "
-            f"{max(room, 0) / 2**20:.1f} MB left of its {quota / 2**20:.0f} MB "
-            "(CNNLAB_WORKSPACE_MB); delete runs or data sets first")
-    base = folder(ws)
-    base.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".upload-", suffix=".zip", dir=base)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        return class_zip.unpack(temp, base / _free_name(ws, filename),
-                                max_bytes=room - len(data), shown=Path(filename).name)
-    finally:
-        os.unlink(temp)
+    shown = Path(filename).name or "the upload"
+    name = _free_name(ws, filename)
+    with usage.recording(ws.folder, f"{DATASETS}/{name}"):  # the workspace made if need be
+        return class_zip.unpack(
+            data, folder(ws) / name, shown=shown,
+            fits=lambda need: ws.check_room(need, f"the data set {shown}", runs=False))
 
 
 def delete(ws: store.Workspace, name: str) -> None:
     """Remove the uploaded set ``name`` from the workspace."""
     if name not in names(ws):
         raise store.WorkspaceError(f"this workspace has no data set {name!r}")
-    shutil.rmtree(folder(ws) / name)
+    with usage.recording(ws.folder, f"{DATASETS}/{name}"):
+        shutil.rmtree(folder(ws) / name)

@@ -64,13 +64,13 @@ def test_curves_grow_without_reruns_and_the_result_follows(live_app):
     app.click("train_start")
     live = app.page.locator(LIVE)
     expect(live).to_be_visible()
-    app.page.locator(LIVE + "[data-status=running]").wait_for()
+    app.page.locator(LIVE + "[data-state=running]").wait_for()
     expect(live).not_to_have_attribute("data-points", "0", timeout=TRAINING_MS)
     first = points(app)
     frames.clear()
     expect(live).not_to_have_attribute("data-points", str(first), timeout=TRAINING_MS)
     grown = points(app)
-    assert live.get_attribute("data-status") == "running"  # 5 epochs of 8 images a batch
+    assert live.get_attribute("data-state") == "running"  # 5 epochs of 8 images a batch
     assert grown > first
     # the points grew with no message over the websocket: no script run
     assert frames == [], f"{len(frames)} websocket messages while the curve grew"
@@ -92,6 +92,9 @@ def test_curves_grow_without_reruns_and_the_result_follows(live_app):
 
     results = app.main.get_by_role("heading", name=re.compile(r"^Results of "))
     expect(results).to_be_visible(timeout=TRAINING_MS)  # one rerun when the run is saved
+    with pytest.raises(urllib.error.HTTPError) as ended:  # saved: the feed says no more
+        urllib.request.urlopen(feed + "?after=0&per=1", timeout=10)
+    assert ended.value.code == 404
     app.idle()
     expect(live).to_have_count(0)
     app.shot("live-feed-result")

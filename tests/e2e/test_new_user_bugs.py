@@ -16,7 +16,6 @@ import zipfile
 import numpy as np
 import pytest
 
-from . import conftest
 from .conftest import SERVER_START_SECONDS, SHOTS, AppPage, harness, import_expect
 
 expect = import_expect()
@@ -107,16 +106,16 @@ def clothes_zip(tmp_path_factory):
     from cnnlab.data import datasets, refs
     from cnnlab.runs import run_files
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
 
     digits = datasets.load_dataset("mnist-5k")
     data = datasets.Dataset(ref=refs.recorded("clothes"), class_names=FASHION,
                             x_train=digits.x_train[:256], y_train=digits.y_train[:256],
                             x_test=digits.x_test[:64], y_test=digits.y_test[:64])
-    job = engine.start_training(presets.get("tutorial-1conv"), data,
-                                Hyperparameters(epochs=1, batch_size=64, validation_fraction=0))
-    assert job.wait(conftest.TRAINING_MS / 1000) and job.snapshot().status == "finished"
-    folder = run_files.save_run(job.result(), tmp_path_factory.mktemp("clothes-run"))
+    run = routine.train(presets.get("tutorial-1conv"), data,
+                        Hyperparameters(epochs=1, batch_size=64, validation_fraction=0),
+                        name="tutorial-1conv-1")
+    folder = run_files.save_run(run, tmp_path_factory.mktemp("clothes-run"))
     metrics = json.loads((folder / run_files.METRICS).read_text())
     metrics["input_preparation"] = "resize"  # what the data set says about its images
     (folder / run_files.METRICS).write_text(json.dumps(metrics))

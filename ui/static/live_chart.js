@@ -1,9 +1,9 @@
 // CNN Lab's live training view (st.components.v2): polls the job's feed, /cnnlab-live/<id>,
 // once a second for the curve points after those it holds, and draws the progress bar and the
 // loss and accuracy charts itself (plain SVG, nothing loaded from elsewhere). The page's script
-// does not rerun while the job trains: the component asks for one rerun when the job's run is
-// saved ("ended"), or when the feed cannot be reached ("lost", the page then refreshes itself
-// the old way).
+// does not rerun while the job trains: the component asks for one rerun when the feed answers
+// 404 ("ended": the job's state is final, its run saved, so the page shows the result), or when
+// the feed cannot be reached ("lost", the page then refreshes itself the old way).
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = { batch: "#90caf9", epoch: "#1565c0", validation: "#ef6c00" };
 const POLL_MS = 1000;
@@ -93,7 +93,7 @@ function draw(state) {
   root.querySelector(".live-text").textContent = state.text;
   root.querySelector(".live-fill").style.width = (100 * state.fraction).toFixed(1) + "%";
   root.dataset.points = String(state.points.length);
-  root.dataset.status = state.status;
+  root.dataset.state = state.jobState;
   const charts = root.querySelector(".live-charts");
   charts.style.display = state.points.length || state.history.length ? "flex" : "none";
   const each = Math.floor((width - 16) / 2);
@@ -109,7 +109,7 @@ function apply(state, body) {
   state.history = body.history;
   state.epochs = body.epochs || state.epochs;
   state.text = body.text;
-  state.status = body.status;
+  state.jobState = body.state;
   state.fraction = body.fraction;
 }
 
@@ -119,13 +119,12 @@ async function poll(state) {
     try {
       const url = `${state.url}?after=${state.points.length}&per=${state.perPoint}`;
       const response = await fetch(url, { cache: "no-store", credentials: "same-origin" });
-      if (response.status === 404) return state.lost("the feed does not know this job");
+      if (response.status === 404) return state.ended();  // final: the run is saved
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.json();
       state.failures = 0;
       apply(state, body);
       draw(state);
-      if (body.ended) return state.ended();
     } catch (error) {
       state.failures += 1;
       if (state.failures >= FAILURES_BEFORE_LOST) return state.lost(String(error));
@@ -154,7 +153,7 @@ export default function (component) {
   if (!state || state.url !== data.url) {
     if (state) state.stopped = true;
     state = { url: data.url, points: [], perPoint: 1, curveBatches: 1, history: [],
-              epochs: data.epochs, text: data.text, status: "", fraction: 0, failures: 0 };
+              epochs: data.epochs, text: data.text, jobState: "", fraction: 0, failures: 0 };
     parentElement.__cnnlabLive = state;
   }
   Object.assign(state, build(parentElement), { font: data.font, stopped: false });

@@ -2,7 +2,8 @@
 
 Every user of a server shares it: at most :func:`max_jobs` jobs train at the same time
 (``CNNLAB_MAX_JOBS``, default the CPU count, since more would only share the same cores);
-later jobs wait first-in, first-out. No TensorFlow here.
+later jobs wait first-in, first-out. A job training on a Dask cluster waits in the cluster's
+queue instead (:mod:`cnnlab.jobs.cluster`). No TensorFlow here.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Protocol
 
 
 class Launchable(Protocol):
-    """What the queue needs of a job: a way to start it once admitted."""
+    """What the queue needs of an entry: a way to start it once admitted."""
 
-    def _launch(self) -> None: ...
+    def launch(self) -> None: ...
 
 
 class JobQueue:
@@ -25,7 +26,7 @@ class JobQueue:
     Example:
         >>> queue = JobQueue(limit=1)
         >>> class Job:
-        ...     def _launch(self): print("started")
+        ...     def launch(self): print("started")
         >>> first, second = Job(), Job()
         >>> queue.submit(first)
         started
@@ -38,7 +39,6 @@ class JobQueue:
         self._limit = limit
         self._running = 0
         self._waiting: collections.deque[Launchable] = collections.deque()
-        self._names: set[str] = set()
 
     def limit(self) -> int:
         """The limit in force, reading ``CNNLAB_MAX_JOBS`` the first time if none was set."""
@@ -63,7 +63,7 @@ class JobQueue:
     @staticmethod
     def _launch_all(jobs: list[Launchable]) -> None:
         for job in jobs:  # outside the lock: a launch may take a moment
-            job._launch()
+            job.launch()
 
     def submit(self, job: Launchable) -> None:
         """Queue ``job``; it is launched at once if a slot is free."""
@@ -107,17 +107,6 @@ class JobQueue:
         """(jobs running, jobs waiting) right now."""
         with self._lock:
             return self._running, len(self._waiting)
-
-    def reserve_name(self, base: str, name: str | None = None) -> str:
-        """``name`` if given, else ``base-<n>`` with the first n not used in this process."""
-        with self._lock:
-            if name is None:
-                number = 1
-                while f"{base}-{number}" in self._names:
-                    number += 1
-                name = f"{base}-{number}"
-            self._names.add(name)
-            return name
 
 
 JOBS = JobQueue()

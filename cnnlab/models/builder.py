@@ -8,7 +8,7 @@ from keras import layers
 from cnnlab.architecture import layer_types, shapes
 from cnnlab.architecture.shapes import checked_summary
 from cnnlab.architecture.spec import Architecture
-from cnnlab.runs.records import OPTIMIZERS
+from cnnlab.models import optimizers
 
 RESCALE_NAME = "rescale"  # inputs are uint8-range images; the model scales them to [0, 1]
 
@@ -38,7 +38,8 @@ def build_model(
         >>> build_model(presets.get("two-conv")).count_params()
         225034
     """
-    summary = checked_summary(arch, input_shape, num_classes)
+    # batch 1: the feature maps' memory is checked where the batch size is chosen (training)
+    summary = checked_summary(arch, input_shape, num_classes, batch_size=1)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=summary.input_shape, name="image")
@@ -53,22 +54,12 @@ def _model_name(name: str) -> str:
     return cleaned or "cnn"
 
 
-def make_optimizer(optimizer: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """Adam, SGD with momentum 0.9, or RMSprop at ``learning_rate``."""
-    if optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
-    if optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; received {optimizer!r}")
-
-
 def compile_model(model: keras.Model, optimizer: str = "adam",
                   learning_rate: float = 1e-3) -> keras.Model:
-    """Compile with sparse categorical cross-entropy and accuracy; returns the model."""
+    """Compile with sparse categorical cross-entropy and accuracy (the optimizer by its name in
+    :data:`cnnlab.models.optimizers.NAMES`); returns the model."""
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0; received {learning_rate}")
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate),
+    model.compile(optimizer=optimizers.make(optimizer, learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model

@@ -8,7 +8,9 @@ with :func:`payload`: the progress in numbers and words, and only the curve's po
 ``N - 1`` on (the last point the page holds may still be filling, see
 :class:`~cnnlab.training.progress.CurveBuilder`). When the curve has merged its points
 (its ``per_point`` is no longer the page's ``P``) the answer starts again from 0 with
-``reset`` set. Unknown ids get nothing (the route answers 404).
+``reset`` set. Unknown ids, and the ids of jobs whose state is final (the run saved, or the
+job failed or was cancelled), get nothing: the route answers 404, and the page reruns once to
+show the result.
 
 ``CNNLAB_LIVE_FEED=0`` turns the feed off: pages then rerun a fragment every second as before.
 """
@@ -20,12 +22,10 @@ import os
 import secrets
 import threading
 import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # progress imports Keras; the route's module stays light
-    from cnnlab.training.progress import Snapshot
+if TYPE_CHECKING:
+    from cnnlab.jobs.job import Job, Snapshot
 
 ID_BYTES = 24  # 32 URL-safe characters, 192 random bits
 MAX_FEEDS = 512  # ids kept; the oldest go first (their pages fall back to reruns)
@@ -38,45 +38,37 @@ def enabled() -> bool:
     return FEEDS.serving and os.environ.get("CNNLAB_LIVE_FEED", "1").strip() != "0"
 
 
-@dataclass(frozen=True)
-class Feed:
-    """A job's feed: the job (while it exists) and whether its run has been saved."""
-
-    job: weakref.ref
-    saved: Callable[[], bool]
-
-
 class FeedRegistry:
     """Feed ids of jobs, process-wide and thread-safe; jobs are held weakly."""
 
     def __init__(self, limit: int = MAX_FEEDS) -> None:
         self._lock = threading.Lock()
         self._limit = limit
-        self._feeds: dict[str, Feed] = {}  # insertion order: oldest first
+        self._feeds: dict[str, weakref.ref[Job]] = {}  # insertion order: oldest first
         self._ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.serving = False  # set by the server's route when it is mounted
 
-    def feed_id(self, job: Any, saved: Callable[[], bool]) -> str:
-        """The job's feed id, made on first use. ``saved`` says whether its run is saved."""
+    def feed_id(self, job: Job) -> str:
+        """The job's feed id, made on first use."""
         with self._lock:
             known = self._ids.get(job)
             if known is not None and known in self._feeds:
                 return known
             new = secrets.token_urlsafe(ID_BYTES)
-            self._feeds[new] = Feed(weakref.ref(job), saved)
+            self._feeds[new] = weakref.ref(job)
             self._ids[job] = new
-            for old in [k for k, feed in self._feeds.items() if feed.job() is None]:
+            for old in [k for k, ref in self._feeds.items() if ref() is None]:
                 del self._feeds[old]
             while len(self._feeds) > self._limit:
                 del self._feeds[next(iter(self._feeds))]
             return new
 
-    def lookup(self, feed_id: str) -> tuple[Any, Callable[[], bool]] | None:
-        """(job, saved) of a known id whose job still exists, else None."""
+    def lookup(self, feed_id: str) -> Job | None:
+        """The job of a known id while it exists and its state is not final, else None."""
         with self._lock:
-            feed = self._feeds.get(feed_id)
-        job = feed.job() if feed is not None else None
-        return None if job is None else (job, feed.saved)
+            ref = self._feeds.get(feed_id)
+        job = ref() if ref is not None else None
+        return None if job is None or job.state.final else job
 
     def __len__(self) -> int:
         with self._lock:
@@ -103,14 +95,10 @@ def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def payload(snap: Snapshot, after: int, per_point: int, saved: bool, text: str) -> dict:
+def payload(snap: Snapshot, after: int, per_point: int, text: str) -> dict:
     """The feed's answer for a page holding ``after`` curve points made ``per_point`` batches
     each: the job's state, ``text`` (its progress in words), the epochs so far, and the
-    curve's points from ``start`` on as ``[step, loss, accuracy]``.
-
-    ``ended`` is true once the job has ended and its run is saved: the page then reruns once
-    to show the result.
-    """
+    curve's points from ``start`` on as ``[step, loss, accuracy]``."""
     curve = snap.curve
     reset = per_point != curve.batches_per_point or after > len(curve.steps)
     start = 0 if reset else max(after - 1, 0)
@@ -121,8 +109,8 @@ def payload(snap: Snapshot, after: int, per_point: int, saved: bool, text: str) 
                 "val_loss": _number(r.val_loss), "val_accuracy": _number(r.val_accuracy)}
                for r in snap.history]
     return {
-        "name": snap.name, "status": snap.status, "phase": snap.phase, "done": snap.done,
-        "ended": snap.done and saved, "text": text, "message": snap.message,
+        "name": snap.name, "state": str(snap.state), "phase": snap.phase, "text": text,
+        "message": snap.message,
         "fraction": snap.fraction, "epoch": snap.epoch, "epochs": snap.epochs,
         "batch": snap.batch, "batches_per_epoch": snap.batches_per_epoch,
         "queue_position": snap.queue_position,

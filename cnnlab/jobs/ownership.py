@@ -1,0 +1,199 @@
+"""Training jobs belong to workspaces: one active job each, bounded queues, no orphans.
+
+The web app starts jobs through :func:`start`, never :func:`cnnlab.jobs.start.start_job`
+directly:
+
+- at most one active (not final) job per workspace, checked here, on the server, whatever the
+  page's buttons show;
+- at most ``CNNLAB_MAX_QUEUE`` jobs wait for a slot server-wide, and at most
+  ``CNNLAB_MAX_QUEUE_PER_CLIENT`` of them come from one client address (a student cannot fill
+  the queue by opening many workspaces); past either :func:`start` says the server is busy
+  and how many jobs wait;
+- every script run of a workspace's page calls :func:`beat`, and each browser session of it
+  may :func:`attach` a probe saying whether its connection is still open (a background tab
+  whose timers the browser slows still counts as open); a watcher thread per job stops it (a
+  queued job is cancelled, a running one ends after its current batch, is evaluated and
+  saved) once no page of its workspace has beaten for ``CNNLAB_ORPHAN_GRACE_S`` seconds and
+  no attached session is connected;
+- the job saves its run to its workspace itself (and puts it in the process-wide model cache,
+  :mod:`cnnlab.workspaces.models`): nothing depends on a page being open to keep it.
+
+With ``CNNLAB_SCHEDULER`` set, jobs train on that Dask cluster (:mod:`cnnlab.jobs.cluster`)
+and wait in its queue, not this server's. Jobs live in this process; a reload of a page finds
+its workspace's job again by token (:func:`last`): after it ends, a small record (its state,
+message, saved folder, metrics and curves), never its model. This module imports TensorFlow
+only when a job starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.jobs.job import Job, State
+from cnnlab.jobs.job_queue import JOBS
+from cnnlab.workspaces import models, settings
+
+if TYPE_CHECKING:
+    from cnnlab.architecture.spec import Architecture
+    from cnnlab.runs.records import Hyperparameters, Run
+    from cnnlab.workspaces.store import Workspace
+
+
+class BusyError(ValueError):
+    """A job refused: the workspace has one already, or a queue is full."""
+
+
+_LOCK = threading.Lock()
+_JOBS: dict[str, Job] = {}  # the last job of each workspace, by token
+_BEATS: dict[str, float] = {}
+_PROBES: dict[str, dict[str, Callable[[], bool]]] = {}  # token -> {session id: connected?}
+
+
+def beat(token: str) -> None:
+    """A page of this workspace is open (called on every script and fragment run)."""
+    _BEATS[token] = time.monotonic()
+
+
+def attach(token: str, session_id: str, connected: Callable[[], bool]) -> None:
+    """Record a browser session of the workspace and how to ask if it is still connected."""
+    with _LOCK:
+        _PROBES.setdefault(token, {})[session_id] = connected
+
+
+def page_open(token: str, grace: float) -> bool:
+    """Whether a page of the workspace ran in the last ``grace`` seconds, or one of its
+    attached sessions is still connected (sessions found closed are forgotten)."""
+    if idle_seconds(token) <= grace:
+        return True
+    with _LOCK:
+        probes = dict(_PROBES.get(token, {}))
+    for session_id, connected in probes.items():
+        try:
+            if connected():
+                return True
+        except Exception:  # a probe that fails counts as a closed page
+            pass
+        with _LOCK:
+            _PROBES.get(token, {}).pop(session_id, None)
+    return False
+
+
+def idle_seconds(token: str) -> float:
+    """Seconds since a page of the workspace last ran (infinite if never)."""
+    last_beat = _BEATS.get(token)
+    return float("inf") if last_beat is None else time.monotonic() - last_beat
+
+
+def last(token: str) -> Job | None:
+    """The workspace's last job in this process (active or ended), or None."""
+    with _LOCK:
+        return _JOBS.get(token)
+
+
+def client_address(direct: str | None, headers: Mapping[str, str]) -> str | None:
+    """The address of the computer a page is open on, for the per-client queue limit.
+
+    Args:
+        direct: the address the connection came from, None when it came from this machine
+            (Streamlit's ``st.context.ip_address`` is None for 127.0.0.1 and ::1).
+        headers: the request's headers (case-insensitive mapping).
+    Returns:
+        ``direct`` when set (then headers are not trusted: anyone can send them); from this
+        machine — the nginx of ``deploy/`` — its ``X-Real-IP``, else the last address of its
+        ``X-Forwarded-For`` (the one nginx itself saw); None if neither says, or if that is
+        this machine too (a page opened on the server itself, like a direct local one).
+
+    Example:
+        >>> client_address(None, {"X-Forwarded-For": "6.6.6.6, 10.0.0.7"})
+        '10.0.0.7'
+        >>> client_address("10.0.0.8", {"X-Forwarded-For": "6.6.6.6"})
+        '10.0.0.8'
+    """
+    if direct:
+        return direct
+    real = (headers.get("X-Real-IP") or "").strip()
+    forwarded = [part.strip() for part in (headers.get("X-Forwarded-For") or "").split(",")]
+    address = real or forwarded[-1]
+    try:
+        local = ipaddress.ip_address(address).is_loopback
+    except ValueError:  # not an address: nothing to count by
+        return None
+    return None if local else address
+
+
+def _check_queues(client: str | None, cluster: bool) -> None:
+    """BusyError if the server's queue is full, or ``client`` has as many jobs waiting as
+    one computer may (the lock held)."""
+    if not cluster:
+        running, waiting = JOBS.counts()
+        queue = settings.max_queue()
+        if running >= JOBS.limit() and waiting >= queue:
+            raise BusyError(f"the server is busy: {waiting} jobs are waiting for its "
+                            f"{JOBS.limit()} training slot(s) (at most {queue} may wait, "
+                            "CNNLAB_MAX_QUEUE); try again in a few minutes")
+    if client is None:  # a page on this machine with no proxy header: no address to count
+        return
+    mine = sum(1 for job in _JOBS.values() if job.client == client and job.state is State.QUEUED)
+    limit = settings.max_queue_per_client()
+    if mine >= limit:
+        raise BusyError(f"this computer ({client}) already has {mine} training jobs waiting; "
+                        f"at most {limit} may wait per computer (CNNLAB_MAX_QUEUE_PER_CLIENT): "
+                        "stop one, or wait until one starts")
+
+
+def start(workspace: Workspace, arch: Architecture, dataset: Any,
+          hyperparameters: Hyperparameters, name: str, client: str | None = None) -> Job:
+    """Queue a job for ``workspace``, if it has none active, the queues have room, and the
+    workspace is within its limits; the job saves its run to the workspace.
+
+    Args:
+        workspace: whose job it is.
+        arch, dataset, hyperparameters, name: what to train (see
+            :func:`cnnlab.jobs.start.start_job`).
+        client: the address of the computer asking (:func:`client_address`), if known.
+    Raises:
+        BusyError: the workspace has an active job, ``CNNLAB_MAX_QUEUE`` jobs wait, or this
+            client has ``CNNLAB_MAX_QUEUE_PER_CLIENT`` jobs waiting.
+        WorkspaceError: the workspace is at its run limit or disk quota (says what to delete).
+        ValueError: the architecture does not fit the data set, or the memory budget.
+    """
+    from cnnlab.jobs import start as starting
+
+    address = settings.scheduler()
+    if address:  # the cluster's queue, not this server's (cnnlab.jobs.cluster); Dask only then
+        from cnnlab.cluster import client as cluster_client
+
+        cluster_client.connect(address)  # an unreachable scheduler fails here, unlocked
+    token = workspace.token
+
+    def save(run: Run) -> str:
+        folder = workspace.save_run(run)
+        models.put(token, folder, run)
+        return folder
+
+    with _LOCK:
+        current = _JOBS.get(token)
+        if current is not None and not current.state.final:
+            raise BusyError(f"this workspace is already training {current.name}; stop it "
+                            "(or wait for it to end) before starting another")
+        _check_queues(client, cluster=bool(address))
+        workspace.check_room()
+        job = starting.start_job(arch, dataset, hyperparameters, name=name, save=save,
+                                 scheduler=address, owner=token, client=client)
+        _JOBS[token] = job
+    beat(token)
+    threading.Thread(target=_watch, args=(job,), name=f"cnnlab-watch-{job.name}",
+                     daemon=True).start()
+    return job
+
+
+def _watch(job: Job) -> None:
+    """Stop the job once its workspace has no open page (it then saves what it has)."""
+    grace = settings.orphan_grace_s()
+    while not job.wait(min(1.0, grace / 4)):
+        if job.stop_reason is None and not page_open(job.owner, grace):
+            job.stop(reason=f"no page of its workspace was open for {grace:g} s")
