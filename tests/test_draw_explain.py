@@ -132,7 +132,7 @@ def test_only_the_open_tab_is_computed_and_after_the_answer(digits_run, monkeypa
     assert events == ["answer"] and not at.exception  # still on the unit tab
     assert any(c.startswith("conv_1 (") for c in captions(at))
 def test_a_unit_out_of_its_map_is_answered_by_the_map_s_size(digits_run):
-    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    at = open_tab(page("pages/draw.py", digits_run, canvas_with(a_one)), UNIT)
     at.selectbox(key="draw_unit_layer").set_value("conv_2").run()
     h, w, c = next(r for r in shapes.summarize(digits_run.architecture).rows
                    if r.name == "conv_2").output_shape
