@@ -3,11 +3,13 @@
 Every script run goes through here in this order: Streamlit patches, this session's state,
 the run of a training job that has just ended, then the sidebar and the page, which
 therefore agree on the session's runs and current model; last, the sidebar's foot: the network
-being built as the page left it, and a progress badge unless the page showed progress itself.
+being built as the page left it, and a progress badge unless the page showed progress itself;
+then TensorFlow's background warm-up may begin (``cnnlab/inspect/warmup.py``).
 """
 
 import streamlit as st
 
+from cnnlab.inspect import warmup
 from ui import jobs, layout, patches, state, widgets
 
 patches.keep_keras_state()
@@ -36,3 +38,4 @@ state.session().page_progress = False  # set by a page that shows the job's prog
 with patches.running_page():  # the page's use_app_navigation() knows app.py runs it
     page.run()
 widgets.sidebar_after_page()
+warmup.page_shown()  # TensorFlow's warm-up may begin: it waited not to hold this page back

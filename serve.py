@@ -2,11 +2,23 @@
 
 The same app as ``streamlit run app.py`` (this ``st.App`` runs ``app.py`` as its script),
 plus one route, ``/cnnlab-live/<id>`` (``ui/live_routes.py``), that a training page polls for
-new curve points and progress instead of rerunning its script every second.
+new curve points and progress instead of rerunning its script every second. At startup it
+begins warming TensorFlow up in the background (``cnnlab/inspect/warmup.py``).
 """
+
+import contextlib
 
 import streamlit as st
 
+from cnnlab.inspect import warmup
 from ui import live_routes
 
-app = st.App("app.py", routes=live_routes.routes())
+
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    """Server startup: the warm-up thread, which waits for the first page to be drawn."""
+    warmup.start()
+    yield
+
+
+app = st.App("app.py", routes=live_routes.routes(), lifespan=lifespan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pictures
 from test_app_pages import TIMEOUT, app_at, session
 
 from cnnlab.runs import augmentation
@@ -10,7 +11,7 @@ from cnnlab.training import augment
 
 
 def captions(at) -> list[str]:
-    return [c for image in at.image for c in image.captions]
+    return pictures.captions(at)
 
 
 def test_preview_follows_the_strength_and_the_run_records_it():

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pictures
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -155,11 +156,12 @@ def test_learn_convolves_a_colour_image_per_channel_or_in_grey():
     heads = [m.value for m in at.markdown if m.value.startswith("input **20×40**")]
     assert [h.rsplit("(", 1)[1] for h in heads] == [
         f"your colour image, 20×40: {c} channel)" for c in ("red", "green", "blue")]
-    assert len(at.image) == 1 + 3 * 4  # the image, then four stages per channel
+    assert len(pictures.shown(at)) == 1 + 3 * 4  # the image, then four stages per channel
     at.radio(key="img_colour_mode").set_value("converted to grey").run()
     heads = [m.value for m in at.markdown if m.value.startswith("input **20×40**")]
     assert len(heads) == 1 and heads[0].endswith("converted to grey)")
-    assert len(at.image) == 1 + 4 and any("Converted to grey" in c.value for c in at.caption)
+    assert len(pictures.shown(at)) == 1 + 4
+    assert any("Converted to grey" in c.value for c in at.caption)
 
     rgb = colour_image.learn_image(buffer.getvalue())
     np.testing.assert_array_equal(rgb, photo)  # small enough: unchanged

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pictures
 from test_draw_fm_pages import a_one, canvas_with, digits_run, page  # noqa: F401 (fixture)
 
 from cnnlab.inspect import inference, preprocess
@@ -49,7 +50,7 @@ def test_two_runs_answer_the_same_drawing_side_by_side(digits_run):
     first = f"{digits_run.name} says {int(np.argmax(probs))} ({probs.max():.0%})"
     said = [m.value for m in at.markdown if m.value.startswith(("Both agree", "They disagree"))]
     assert said == [f"They disagree: {first}, always-three says 3 (94%)."]  # e⁵ / (e⁵ + 9)
-    shown = [c for image in at.image for c in image.captions]
+    shown = pictures.captions(at)
     assert sum(c.startswith("first conv layer, conv_1 · 26×26×32") for c in shown) == 2
     assert any(c.startswith("Grad-CAM · conv_2 for 1") for c in shown)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pictures
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -177,7 +178,7 @@ def test_pooling_and_real_image_sections_render(at):
     assert "#ff9e80" in input_table(at)  # the winning cell is highlighted
     at.segmented_control(key="learn_section").set_value("On a real image").run()
     assert not at.exception
-    assert len(at.image) == 4
+    assert len(pictures.shown(at)) == 4
     assert any("26×26" in m.value and "13×13" in m.value for m in at.markdown)
 
 

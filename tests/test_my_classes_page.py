@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pictures
 from drawn_shapes import canvas
 from streamlit.testing.v1 import AppTest
 
@@ -88,7 +89,7 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
     at.slider(key="mine_copies").set_value(2).run()
     at.toggle(key="mine_preview").set_value(True).run()
     assert not at.exception, at.exception
-    captions = [c for image in at.image for c in image.captions]
+    captions = pictures.captions(at)
     assert "circle: drawn" in captions and captions.count("copy") >= 6
     at.number_input(key="mine_epochs").set_value(8).run()
     at.button(key="mine_train").click().run()
@@ -107,7 +108,7 @@ def test_from_naming_classes_to_a_trained_run_and_a_prediction():
 
     at.switch_page("pages/feature_maps.py").run()  # the run's held-out drawings, by class
     assert not at.exception and not errors(at), errors(at) or at.exception
-    captions = [c for image in at.image for c in image.captions]
+    captions = pictures.captions(at)
     assert any(re.fullmatch(r"test image 0: (circle|cross|line)", c) for c in captions), captions
 
     at.session_state["draw_test_image"] = canvas("cross", np.random.default_rng(99))

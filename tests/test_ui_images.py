@@ -8,10 +8,12 @@ import io
 import re
 
 import numpy as np
+import pictures
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
-from ui import images
+from ui import images, text
 
 
 def decoded(uri: str) -> np.ndarray:
@@ -57,9 +59,60 @@ def test_a_cell_grows_to_keep_its_caption_on_one_line_and_presentation_mode_enla
 
     page = images.grid_html([np.zeros((4, 4), np.uint8)], alts=["a"], captions=["2 → 7"],
                             width=64)
-    figure = re.search(r'<figure style="([^"]*)"', page).group(1)
+    figure = re.search(r'<figure [^>]*style="([^"]*)"', page).group(1)
     assert "min-width:64px" in figure and "width:max-content" in figure
     assert "max-width:192px" in figure
-    assert f'<figcaption class="{images.CAPTION_CLASS}"' in page
+    assert f'<figcaption class="{images.CAPTION_CLASS}"' in page  # presentation mode's
     assert "overflow-wrap:break-word" in page and "anywhere" not in page
     assert f"figcaption.{images.CAPTION_CLASS}" in layout._PRESENTATION_CSS
+
+
+def test_one_picture_keeps_its_pixels_size_alt_and_caption():
+    rgb = np.random.default_rng(3).integers(0, 256, (30, 40, 3), np.uint8)
+    page = images.picture_html(rgb, alt='layer "conv_1": 32 maps', caption="<b>x</b> · 1 < 2")
+    assert np.array_equal(decoded(re.search(r'src="(data:[^"]+)"', page).group(1)), rgb)
+    assert 'width="40"' in page and "max-width:100%" in page  # its own width, never wider
+    assert [(p.alt, p.caption) for p in pictures.in_html(page)] == [
+        ('layer "conv_1": 32 maps', "<b>x</b> · 1 < 2")]  # as a browser reads them
+    assert "<b>" not in page
+    shown = images.picture_html(np.zeros((8, 8)), alt="grey", width=64)
+    assert 'width="64"' in shown and "figcaption" not in shown
+
+
+def test_empty_alternative_text_is_refused():
+    for alt in ("", "  \n"):
+        with pytest.raises(ValueError, match="alternative text"):
+            images.picture_html(np.zeros((4, 4), np.uint8), alt=alt)
+        with pytest.raises(ValueError, match="alternative text"):
+            images.grid_html([np.zeros((4, 4), np.uint8)], alts=[alt])
+
+
+def test_a_grid_takes_float_pictures_and_says_which_is_which():
+    page = images.grid_html([np.full((4, 4), 0.5), np.ones((2, 3))], alts=["half", "white"],
+                            captions=["#1", "#2"], width=20)
+    sent = [decoded(uri) for uri in re.findall(r'src="(data:[^"]+)"', page)]
+    assert [s.tolist() for s in sent] == [np.full((4, 4), 128).tolist(),
+                                          np.full((2, 3), 255).tolist()]
+    assert [(p.alt, p.caption) for p in pictures.in_html(page)] == [("half", "#1"),
+                                                                    ("white", "#2")]
+
+
+def _large_picture_script():
+    import numpy as np
+
+    from ui import images
+
+    noise = np.random.default_rng(1).integers(0, 256, (300, 300, 3), np.uint8)
+    images.picture(noise, alt="noise, 300×300", caption="**not bold** [x](y)")
+    images.picture(noise[:8, :8], alt="a corner of it")
+
+
+def test_a_picture_too_large_to_inline_goes_to_st_image_with_its_alt():
+    """Past MAX_INLINE_BYTES the picture is an st.image media file, with the same alternative
+    text and the caption still literal (st.image's captions are Markdown)."""
+    at = AppTest.from_function(_large_picture_script).run()
+    assert not at.exception, at.exception
+    shown = pictures.shown(at)
+    assert [(p.alt, p.inline) for p in shown] == [("noise, 300×300", False),
+                                                  ("a corner of it", True)]
+    assert shown[0].caption == text.md("**not bold** [x](y)")

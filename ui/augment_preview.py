@@ -15,6 +15,7 @@ from cnnlab.data import datasets
 from cnnlab.memory import budget
 from cnnlab.runs import augmentation
 from cnnlab.training import augment
+from ui import images
 
 PREVIEW_ROWS = 4  # training images shown, one per class while classes last
 PREVIEW_COPIES = 6  # augmented copies of each
@@ -52,6 +53,8 @@ def preview(data: datasets.Dataset | None, strength: str, seed: int) -> None:
     picks = np.concatenate(per_class)[:PREVIEW_ROWS]
     with st.spinner("augmenting a few examples…"):
         grid = _grid(np.ascontiguousarray(data.x_train[picks]), strength, seed)
-    st.image(grid, caption=f"augmentation {strength}: {augmentation.describe(strength)}. Left: a "
-             "training image; right: what training may see instead, a new draw every epoch "
-             "(test and validation images are never changed)")
+    images.picture(grid, alt=f"{len(picks)} training images, each followed by "
+                             f"{PREVIEW_COPIES} copies as augmentation {strength} changes them",
+                   caption=f"augmentation {strength}: {augmentation.describe(strength)}. Left: a "
+                   "training image; right: what training may see instead, a new draw every "
+                   "epoch (test and validation images are never changed)")

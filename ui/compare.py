@@ -19,7 +19,7 @@ from cnnlab.data import kinds
 from cnnlab.inspect import attribution, compare, inference
 from cnnlab.views import charts, overlay, render
 from cnnlab.workspaces import models
-from ui import explain, layout, state, text
+from ui import explain, images, layout, state, text
 
 SCALE = 6  # screen pixels per input pixel in the pictures
 TITLE = "Compare two runs on this drawing"
@@ -54,14 +54,19 @@ def _column(side: compare.Side, dataset: str, key: str) -> None:
     st.markdown(f"Prediction: **{text.md(side.class_names[top])}** "
                 f"({side.probabilities[top]:.0%})")
     st.altair_chart(charts.class_bar_chart(side.probabilities, side.class_names, "probability",
-                                           top, layout.presentation()), key=f"{key}_probs")
+                                           top, layout.presentation()).properties(
+        description=text.bars_description(f"{side.name}'s probability", side.probabilities,
+                                          side.class_names)), key=f"{key}_probs")
     pictures = [overlay.grey_rgb(render.upscale(side.image, SCALE))]
-    captions = ["what this run sees"]
+    captions = ["what this run sees"]  # plain text: ui.images escapes it
+    alts = [f"your drawing as {side.name} prepares it"]
     if side.explanation is not None and side.explanation.gradcam is not None:
+        layer, name = side.explanation.gradcam_layer, side.class_names[top]
         pictures.append(overlay.heat_overlay(side.image, side.explanation.gradcam, SCALE))
-        captions.append(f"Grad-CAM · {side.explanation.gradcam_layer} for "
-                        f"{text.md(side.class_names[top])}")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+        captions.append(f"Grad-CAM · {layer} for {name}")
+        alts.append(f"Grad-CAM heat map of {side.name}'s {layer}: where its evidence for {name} "
+                    "came from")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     note = explain.gradcam_note(side.explanation, side.class_names[top]) \
         if side.explanation is not None else ""
     if side.message:
@@ -70,8 +75,11 @@ def _column(side: compare.Side, dataset: str, key: str) -> None:
         st.caption(note)  # Markdown already, the class name escaped
     if side.first_conv is not None:
         rgb, _, _ = render.channel_grid(side.first_conv.values, scale=2, cols=8)
-        st.image(rgb, caption=f"first conv layer, {side.first_conv.name} · "
-                              f"{'×'.join(map(str, side.first_conv.output_shape))}")
+        height, width, channels = side.first_conv.output_shape
+        images.picture(rgb, caption=f"first conv layer, {side.first_conv.name} · "
+                                    f"{height}×{width}×{channels}",
+                       alt=f"{side.name}'s first conv layer, {side.first_conv.name}: its "
+                           f"{channels} feature maps of your drawing, {height}×{width} each")
     else:
         st.caption("no conv layer: no feature maps to show")
 

@@ -17,7 +17,8 @@ from cnnlab.inspect import preprocess
 from cnnlab.runs import records
 from cnnlab.views import render
 from cnnlab.workspaces import drawn_sets
-from ui import jobs, state, text, widgets
+from ui import canvas as canvas_ui
+from ui import images, jobs, state, text
 
 THUMB_PX = 56
 PREVIEW_EXAMPLES = 4  # drawings shown with their copies in the preview
@@ -76,28 +77,37 @@ def name_classes() -> None:
         st.session_state[MESSAGE] = str(exc)
 
 
-def canvas_drawing(stroke: int) -> np.ndarray | None:
-    """The canvas prepared as an example (28×28 uint8), or None if empty or a speck.
+def canvas(stroke: int, drawn_set: drawn.DrawnSet, index: int) -> None:
+    """The canvas with its "Add to <class>" button (see :func:`ui.canvas.with_add`)."""
+    canvas_ui.with_add(stroke, "mine_canvas", drawn_set.names[index], on_add=add_example,
+                       on_refused=refused)
 
-    The canvas's key changes after each added example, which clears it.
-    """
-    key = f"mine_canvas_{st.session_state.get('mine_added', 0)}"
+
+def refused(message: str) -> None:
+    st.session_state[MESSAGE] = message
+
+
+def add_example(name: str, rgba: np.ndarray) -> None:
+    """Add a drawing (the canvas's RGBA pixels) to the class ``name`` as it was when Add was
+    pressed (a callback); a speck, or a class since renamed or removed, is refused in words."""
+    drawn_set = current()
+    if drawn_set is None:
+        return
+    if name not in drawn_set.names:
+        refused(f"there is no class {name!r} any more, so that drawing was not added; the "
+                f"classes are {', '.join(drawn_set.names)}")
+        return
     try:
-        rgba = widgets.canvas_rgba(stroke, key=key)
-        if rgba is None:
-            return None
         prepared = preprocess.preprocess_canvas(np.asarray(rgba))
     except ValueError as exc:
-        st.error(text.md(exc))
-        return None
-    return None if prepared.blank else prepared.as_uint8()
-
-
-def add_example(index: int, image: np.ndarray) -> None:
-    """Add ``image`` to class ``index`` and clear the canvas (a button's callback)."""
-    change(lambda s: s.add(index, image))
-    st.session_state.mine_added = st.session_state.get("mine_added", 0) + 1
-    st.session_state.pop("draw_test_image", None)  # the tests' canvas empties too
+        refused(str(exc))
+        return
+    if prepared.blank:
+        refused(f"that drawing was too small to learn from, so it was not added to {name!r}: "
+                "draw it larger")
+        return
+    change(lambda s: s.add(s.names.index(name), prepared.as_uint8()))
+    st.session_state.pop(canvas_ui.TEST_IMAGE, None)  # the tests' canvas empties too
 
 
 def thumbnails(drawn_set: drawn.DrawnSet, index: int) -> None:
@@ -106,8 +116,10 @@ def thumbnails(drawn_set: drawn.DrawnSet, index: int) -> None:
     if not positions:
         st.caption("No examples yet: draw one and press **Add**.")
         return
-    st.image([render.thumbnail(drawn_set.images[p] / 255.0, size=THUMB_PX) for p in positions],
-             caption=[f"#{k}" for k in range(1, len(positions) + 1)], width=THUMB_PX)
+    name = drawn_set.names[index]
+    images.grid([render.thumbnail(drawn_set.images[p] / 255.0, size=THUMB_PX) for p in positions],
+                alts=[f"{name}, example {k}" for k in range(1, len(positions) + 1)],
+                captions=[f"#{k}" for k in range(1, len(positions) + 1)], width=THUMB_PX)
     doomed = st.multiselect("examples to delete", range(1, len(positions) + 1),
                             key=f"mine_doomed_{index}", format_func=lambda k: f"#{k}")
     if st.button("Delete selected", key=f"mine_delete_{index}", disabled=not doomed):
@@ -136,9 +148,10 @@ def preview(drawn_set: drawn.DrawnSet, copies: int, strength: str) -> None:
         made = multiply.multiplied(drawn_set.images[picks], min(copies, 6), strength, seed=0)
     for pick, row in zip(picks, made, strict=True):
         name = drawn_set.names[drawn_set.labels[pick]]
-        st.image([render.thumbnail(img / 255.0, size=THUMB_PX) for img in
-                  [drawn_set.images[pick], *row]], width=THUMB_PX,
-                 caption=[f"{text.md(name)}: drawn"] + ["copy"] * len(row))
+        images.grid([render.thumbnail(img / 255.0, size=THUMB_PX) for img in
+                     [drawn_set.images[pick], *row]], width=THUMB_PX,
+                    alts=[f"{name}: drawn"] + [f"{name}: copy {k}" for k in range(1, len(row) + 1)],
+                    captions=[f"{name}: drawn"] + ["copy"] * len(row))
 
 
 def train(drawn_set: drawn.DrawnSet, epochs: int, copies: int, strength: str,

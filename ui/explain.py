@@ -8,6 +8,7 @@ pictures in :mod:`cnnlab.views.overlay`; the explainer is kept with its run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,11 @@ from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
 from cnnlab.workspaces import models
-from ui import numbers, text
+from ui import images, numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
+SLIDERS = {"dx": "draw_tf_dx", "dy": "draw_tf_dy", "angle": "draw_tf_angle",
+           "scale": "draw_tf_scale", "thickness": "draw_tf_thick"}  # transform's argument: key
 SCALE = 8  # screen pixels per input pixel in the pictures
 DRAWING_PX = 224  # width of the outlined drawing
 UNIT_BOX_PX = 136  # a unit's channel, row and column boxes: wide enough for Streamlit's +/-
@@ -47,18 +50,28 @@ def window_rows(summary: shapes.Summary) -> list:
             if {"kernel_size", "pool_size"} & set(layer_types.REGISTRY[row.type].field_names)]
 
 
-def transform_tab(image: np.ndarray) -> np.ndarray:
-    """Sliders that change the drawing before the prediction; returns the changed image."""
+def transformed(image: np.ndarray) -> np.ndarray:
+    """The drawing as the Transform tab's sliders move it, read before the sliders are drawn
+    (the prediction is shown first): their values from the last run, the defaults at first."""
+    values = {name: st.session_state[key] for name, key in SLIDERS.items()
+              if key in st.session_state}
+    return transform.transform(image, **values) if values else image
+
+
+def transform_tab(image: np.ndarray, moved: np.ndarray) -> None:
+    """Sliders that change the drawing before the prediction (:func:`transformed` read them
+    for this run), and what the model sees."""
+    st.caption("While this tab is open, the prediction above is for your drawing as these "
+               "sliders change it.")
     cols = st.columns(5)
-    dx = cols[0].slider("shift right (px)", -10, 10, 0, key="draw_tf_dx")
-    dy = cols[1].slider("shift down (px)", -10, 10, 0, key="draw_tf_dy")
-    angle = cols[2].slider("rotate (°)", -45, 45, 0, 5, key="draw_tf_angle")
-    scale = cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key="draw_tf_scale")
-    thick = cols[4].slider("thinner or thicker", -2, 2, 0, key="draw_tf_thick")
-    moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
+    cols[0].slider("shift right (px)", -10, 10, 0, key=SLIDERS["dx"])
+    cols[1].slider("shift down (px)", -10, 10, 0, key=SLIDERS["dy"])
+    cols[2].slider("rotate (°)", -45, 45, 0, 5, key=SLIDERS["angle"])
+    cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key=SLIDERS["scale"])
+    cols[4].slider("thinner or thicker", -2, 2, 0, key=SLIDERS["thickness"])
     if not np.array_equal(moved, image):
-        st.image(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4)
-    return moved
+        images.picture(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4,
+                       alt="your drawing as the sliders change it: what the model sees now")
 
 
 def stability_strip(run: Any, image: np.ndarray) -> None:
@@ -92,15 +105,19 @@ def why_tab(run: Any, summary: shapes.Summary, image: np.ndarray, probs: np.ndar
                           format_func=lambda i: f"{names[i]} ({probs[i]:.0%})"
                           + (" · predicted" if i == top else ""))
     result = explainer.explain(image, picked)
-    pictures, captions = [], []
+    pictures, captions, alts = [], [], []  # captions are plain text (ui.images escapes)
+    name = run.class_names[picked]
     if result.gradcam is not None:
         pictures.append(overlay.heat_overlay(image, result.gradcam, SCALE))
         captions.append(f"Grad-CAM · {result.gradcam_layer}: where the evidence for "
-                        f"{text.md(run.class_names[picked])} came from")
+                        f"{name} came from")
+        alts.append(f"Grad-CAM heat map of {result.gradcam_layer} over the input: bright where "
+                    f"the evidence for {name} came from")
     pictures.append(overlay.heat_overlay(image, result.saliency, SCALE))
-    captions.append(f"saliency: pixels whose change moves {text.md(run.class_names[picked])}'s "
-                    "score most")
-    st.image(pictures, caption=captions, width=28 * SCALE)
+    captions.append(f"saliency: pixels whose change moves {name}'s score most")
+    alts.append(f"saliency heat map over the input: bright at the pixels whose change moves "
+                f"{name}'s score most")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
     if result.message:
         st.info(text.md(result.message))
     flat = gradcam_note(result, run.class_names[picked])
@@ -119,7 +136,7 @@ def gradcam_note(result: attribution.Explanation, class_name: str) -> str:
 
 
 def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed | None,
-             moved: bool, maps: dict[str, np.ndarray], key: str = "draw") -> None:
+             maps: dict[str, np.ndarray], key: str = "draw") -> None:
     """Pick a unit of a conv or pooling layer; outline the input region it can see, on the input
     and (with ``prepared``) on the drawing, and mark the unit on its feature map."""
     rows = window_rows(summary)
@@ -148,24 +165,24 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
     value = maps[name][int(y), int(x), int(channel)] if name in maps else None
     shown = f"; its value now: {value:.3g}" if value is not None else ""
     pictures = [overlay.outlined(image, box, SCALE)]
+    alts = [f"the {side} input with the region {name} ({y}, {x}) sees outlined"]
     captions = [f"{name} ({y}, {x}) sees rows {box[0]}–{box[2] - 1}, columns {box[1]}–"
                 f"{box[3] - 1} of the {side} input ({size}; every channel of a layer sees the "
                 f"same region){shown}"]
     if name in maps:
         pictures.append(unit_on_map(maps[name][..., int(channel)], int(y), int(x)))
         captions.append(f"the unit on {name}'s map, channel {channel}")
+        alts.append(f"{name}'s feature map, channel {channel}, with unit ({y}, {x}) outlined")
     drawing = None if prepared is None else prepared.steps[0][1]
-    back = None if moved or drawing is None else receptive.to_drawing(box, prepared.placement,
-                                                                      drawing.shape)
+    back = None if drawing is None else receptive.to_drawing(box, prepared.placement,
+                                                             drawing.shape)
     if back is not None:
         factor = max(1, DRAWING_PX // max(drawing.shape))
         pictures.append(overlay.outlined(drawing, back, factor, width=3))
         captions.append("the same region of your drawing")
-    st.image(pictures, caption=captions, width=28 * SCALE)
-    if moved:
-        st.caption(f"The drawing is transformed, so the outline is shown on the {side} input "
-                   "only.")
-    elif back is None and drawing is not None:
+        alts.append(f"your drawing with the region {name} ({y}, {x}) sees outlined")
+    images.grid(pictures, alts, captions, width=28 * SCALE)
+    if back is None and drawing is not None:
         st.caption("This region holds none of your drawing (it is in the margin added around "
                    f"it), so it is outlined on the {side} input only.")
 
@@ -179,10 +196,22 @@ def unit_on_map(values: np.ndarray, y: int, x: int) -> np.ndarray:
     return overlay.outlined(scaled, (y, x, y + 1, x + 1), factor)
 
 
+def _keep_tab(key: str) -> None:
+    st.session_state[f"{key}_kept"] = st.session_state[key]
+
+
+def open_tabs(labels: tuple[str, ...], key: str) -> list:
+    """Tabs that know which one is open (``.open``), the last one chosen open at first."""
+    kept = st.session_state.get(f"{key}_kept")
+    return st.tabs(labels, key=key, default=kept if kept in labels else None,
+                   on_change=_keep_tab, args=(key,))
+
+
 def decision_tabs(run: Any, predictor: Any, image: np.ndarray, probs: np.ndarray,
                   key: str) -> None:
     """"Why this answer?" and "What does a unit see?" for any grey image (Feature maps' test
-    image or drawing); the outline is on the input only (there is no drawing to map back to)."""
+    image or drawing), the open one only; the outline is on the input only (there is no
+    drawing to map back to)."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]  # (height, width)
@@ -190,26 +219,36 @@ def decision_tabs(run: Any, predictor: Any, image: np.ndarray, probs: np.ndarray
         st.info("Saliency, Grad-CAM and a unit's region are shown for grey images only.")
         return
     summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
-    why, unit = st.tabs(TABS[:2])
-    with why:
-        why_tab(run, summary, image, probs, key)
-    with unit:
-        maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
-        unit_tab(summary, image, None, False, maps, key)
+    why, unit = open_tabs(TABS[:2], f"{key}_tabs")
+    if why.open:
+        with why:
+            why_tab(run, summary, image, probs, key)
+    if unit.open:
+        with unit:
+            maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
+            unit_tab(summary, image, None, maps, key)
 
 
-def panel(run: Any, predictor: Any, prepared: Preprocessed,
-          image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The three tabs; returns the image to predict (transformed) and its probabilities."""
+def panel(run: Any, predictor: Any, prepared: Preprocessed, image: np.ndarray,
+          answer: Callable[[np.ndarray, np.ndarray], None]) -> tuple[np.ndarray, np.ndarray]:
+    """The three tabs, of which only the open one is computed, after ``answer(image,
+    probabilities)`` has shown the prediction; returns the image predicted (moved by the
+    Transform tab while it is open) and its probabilities."""
+    why, unit, change = open_tabs(TABS, "draw_tabs")
+    moved = transformed(image) if change.open else image
+    probs = predictor.probabilities(moved)
+    answer(moved, probs)  # on screen before any explanation is computed
+    if change.open:
+        with change:
+            transform_tab(image, moved)
+            stability_strip(run, moved)  # around the drawing as the sliders leave it
+        return moved, probs
     summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
-    why, unit, change = st.tabs(TABS)
-    with change:
-        moved_image = transform_tab(image)
-        stability_strip(run, moved_image)  # around the drawing as the sliders leave it
-    probs = predictor.probabilities(moved_image)
-    with why:
-        why_tab(run, summary, moved_image, probs)
-    with unit:
-        maps = {m.name: m.values for m in predictor.feature_maps(moved_image) if m.spatial}
-        unit_tab(summary, moved_image, prepared, not np.array_equal(moved_image, image), maps)
-    return moved_image, probs
+    if why.open:
+        with why:
+            why_tab(run, summary, image, probs)
+    if unit.open:
+        with unit:
+            maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
+            unit_tab(summary, image, prepared, maps)
+    return moved, probs

@@ -31,14 +31,17 @@ _CSS = """
 [data-testid=stWidgetLabel], [data-testid=stWidgetLabel] p {
   word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
 [data-testid=stMetricValue] > div { overflow: visible; text-overflow: clip; }
+/* a picture's caption, Streamlit's or ui/images.py's inline one, at Streamlit's caption size */
+[data-testid=stImageCaption] { font-size: 0.875rem; }
 @media (max-width: 1400px) {
   [data-testid=stMainBlockContainer] { padding: 3.5rem 1.5rem 4rem 1.5rem; }
   /* set_page_config's width comes after the sidebar is drawn on a new session: enforce it */
   [data-testid=stSidebar][data-collapsed=false] { width: 220px !important;
     min-width: 220px !important; }
 }
-/* the drawing canvas's toolbar sits above the canvas: room for it under the pen-width slider */
-.st-key-draw_canvas { margin-top: 1.5rem; }
+/* code in a caption in the caption's colour: the theme's green code text, faded like the
+   caption, fell to 3:1 contrast (WCAG AA asks 4.5:1; see .streamlit/config.toml's [theme]) */
+[data-testid=stCaptionContainer] code { color: inherit; }
 @media (max-height: 800px) {  /* a projector's 768 or 576 px: page titles on one short line */
   [data-testid=stMainBlockContainer] h1 { font-size: 2.1rem; padding-top: 0.5rem; }
 }

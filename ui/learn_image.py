@@ -13,7 +13,7 @@ import streamlit as st
 
 from cnnlab.learn import colour_image, kernels
 from cnnlab.views import grid_html
-from ui import numbers, text
+from ui import images, numbers, text
 
 SOURCES = ("a built-in digit", "my own image")
 COLOUR_MODES = {"each colour channel": "channels", "converted to grey": "grey"}
@@ -48,7 +48,8 @@ def own_image() -> tuple[Planes, str] | None:
         return colour_image.planes(rgb, "grey")[:1], f"your image, {rgb.shape[0]}×{rgb.shape[1]}"
     mode = st.radio("a colour image", tuple(COLOUR_MODES), key="img_colour_mode",
                     horizontal=True, persist_state=KEEP)
-    st.image(rgb, caption="your image", width=min(4 * rgb.shape[1], 256))
+    images.picture(rgb, alt=f"your image, {rgb.shape[0]}×{rgb.shape[1]} pixels, in colour",
+                   caption="your image", width=min(4 * rgb.shape[1], 256))
     if COLOUR_MODES[mode] == "grey":
         st.caption("Converted to grey (0.299·red + 0.587·green + 0.114·blue): one kernel, one "
                    "map, as on a grey network.")
@@ -98,6 +99,8 @@ def stages_row(image: np.ndarray, kernel: np.ndarray, padding: str, what: str) -
     for col, stage in zip(cols, stages, strict=True):
         picture = grid_html.heat_image(stage.values, 1.0 if stage is stages[0] else vmax,
                                        diverging=stage is not stages[0])
-        col.image(picture, caption=f"{stage.name}: {stage.shape[0]}×{stage.shape[1]}")
+        with col:
+            images.picture(picture, caption=f"{stage.name}: {stage.shape[0]}×{stage.shape[1]}",
+                           alt=f"{what}: its {stage.name}, {stage.shape[0]}×{stage.shape[1]}")
         col.caption(stage.note)
     st.caption(f"blue: negative, white: 0, red: positive (full colour at ±{vmax:.2f})")

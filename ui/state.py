@@ -244,6 +244,14 @@ def current_run() -> Run | None:
     return session().current_run()
 
 
+def current_info() -> RunInfo | None:
+    """The current run as its JSON files tell it (name, data set, accuracy...), or None:
+    without loading its model, so a page that only names it (Home, the sidebar) does not
+    import TensorFlow."""
+    folder = session().workspace.current()
+    return next((info for info in session().runs if info.folder == folder), None)
+
+
 def select_run(index: int) -> None:
     """Make ``runs()[index]`` the current model."""
     kept = session().runs

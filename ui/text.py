@@ -73,3 +73,22 @@ def progress_text(snap: Snapshot) -> str:
     if snap.message:  # e.g. a cluster job's "a worker was lost; resumed from epoch 2"
         parts.append(snap.message)
     return " · ".join(parts)
+
+
+def bars_description(title: str, values, class_names, limit: int = 20) -> str:
+    """A bar chart's text for screen readers (its Vega-Lite ``description``, the chart's
+    ``aria-label``): what it shows and each class's value as a percentage, the first
+    ``limit`` classes; plain text, not Markdown."""
+    pairs = [f"{name} {float(value):.0%}" for name, value in zip(class_names, values,
+                                                                   strict=True)]
+    more = f", and {len(pairs) - limit} more" if len(pairs) > limit else ""
+    return f"bar chart, {title} of each class: " + ", ".join(pairs[:limit]) + more
+
+
+def confusion_description(matrix, class_names, run_name: str) -> str:
+    """A confusion matrix's text for screen readers: what it shows and how many were right."""
+    total = sum(sum(row) for row in matrix)
+    right = sum(row[i] for i, row in enumerate(matrix))
+    return (f"confusion matrix of {run_name}: rows are the true class, columns the predicted "
+            f"class, {len(class_names)} classes; {right} of {total} test images on the "
+            "diagonal, predicted right")

@@ -1,0 +1,62 @@
+"""After a server restart the first page shows at once (issue 22, item 9): Home, with a saved
+current model named in the sidebar and in the quick start panel, renders without importing
+TensorFlow, and the warm-up thread that imports it in the background runs once and finishes.
+
+The first is checked in a fresh Python process (this one has TensorFlow loaded): it renders
+``app.py`` at the workspace's link through AppTest with the warm-up switched off, then reports
+whether ``tensorflow`` or ``keras`` is in ``sys.modules``. No timing is asserted (the time to
+the first paint is ``bench/run.py``'s "first page" row).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cnnlab.inspect import warmup
+from cnnlab.workspaces import store
+
+ROOT = Path(__file__).resolve().parent.parent
+FRESH = """
+import json, sys
+from cnnlab.inspect import warmup
+warmup.start = warmup.page_shown = lambda *_: None  # this is about the page's own imports
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.query_params["w"] = sys.argv[2]
+at.run()
+print(json.dumps({
+    "exception": [str(e.value) for e in at.exception],
+    "title": [t.value for t in at.title],
+    "sidebar": [m.value for m in at.sidebar.markdown],
+    "ready": [s.value for s in at.success],
+    "heavy": sorted({"tensorflow", "keras"} & set(sys.modules)),
+}))
+"""
+
+
+def test_home_names_the_saved_model_without_importing_tensorflow(tiny_run):
+    workspace = store.create()
+    workspace.set_current(workspace.save_run(tiny_run))
+    result = subprocess.run([sys.executable, "-c", FRESH, str(ROOT / "app.py"), workspace.token],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = json.loads(result.stdout.strip().splitlines()[-1])
+    assert page["exception"] == [] and page["title"] == ["CNN Lab"]
+    assert any(tiny_run.name in line for line in page["sidebar"]), page["sidebar"]
+    assert any(tiny_run.name in line for line in page["ready"]), page["ready"]  # not Quick start
+    assert page["heavy"] == []
+
+
+def test_the_warm_up_runs_once_and_finishes():
+    first = warmup.start()
+    assert warmup.start() is first and first.name == "cnnlab-warmup" and first.daemon
+    warmup.page_shown()  # what app.py says at the end of a run: no waiting for the grace time
+    first.join(300)
+    assert warmup.finished.is_set() and "error" not in warmup.outcome, warmup.outcome
+    assert warmup.outcome["seconds"] > 0
+    assert warmup.start() is first  # not again after it ended
