@@ -15,6 +15,7 @@ from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
 from ui import (
     augment_preview,
+    chart_specs,
     datasets_upload,
     images,
     jobs,
@@ -71,11 +72,18 @@ def dataset_choice(running: bool) -> refs.DatasetRef | None:
 
 
 def dataset_preview(ref: refs.DatasetRef) -> datasets.Dataset | None:
+    # Progress while images decode; also how a decode whose page has moved on (a new size
+    # typed) stops at its next image, its memory reservation let go, instead of running on.
+    bar = st.empty()
     try:
-        data = data_roots.load(ref, state.session().workspace)  # uploads: this workspace's
+        data = data_roots.load(ref, state.session().workspace,  # uploads: this workspace's
+                               lambda done, total: bar.progress(
+                                   done / total, text=f"reading {done:,} of {total:,} images"))
     except ValueError as exc:
         st.error(text.md(exc))
         return None
+    finally:
+        bar.empty()
     with st.expander(f"{text.md(data.name)}: {len(data.y_train):,} training and "
                      f"{len(data.y_test):,} test images, {data.num_classes} classes",
                      expanded=False):
@@ -181,16 +189,15 @@ def results(run) -> None:
     cols[2].metric("epochs trained", f"{run.epochs_completed} of {run.hyperparameters.epochs}")
     cols[3].metric("test images", f"{m.test_samples:,}")
     left, right = st.columns(2)
-    left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names,
-                                            layout.presentation()).properties(
-        description=text.confusion_description(m.confusion_matrix, run.class_names, run.name)),
-                      key="train_confusion")
-    right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
-                                              "accuracy per class",
-                                              presentation=layout.presentation()).properties(
-        description=text.bars_description(f"{run.name}'s test accuracy", m.per_class_accuracy,
-                                          run.class_names)),
-                       key="train_per_class")
+    chart_specs.show(left, charts.confusion_chart, m.confusion_matrix, run.class_names,
+                     layout.presentation(), key="train_confusion",
+                     description=text.confusion_description(m.confusion_matrix, run.class_names,
+                                                            run.name))
+    chart_specs.show(right, charts.class_bar_chart, m.per_class_accuracy, run.class_names,
+                     "accuracy per class", presentation=layout.presentation(),
+                     key="train_per_class",
+                     description=text.bars_description(f"{run.name}'s test accuracy",
+                                                       m.per_class_accuracy, run.class_names))
     wrong = run.misclassified[:24]
     if wrong:
         data = test_images(run)
@@ -243,10 +250,10 @@ def run_history() -> None:
     cols = st.columns(2)
     histories = {kept[i].name: kept[i].history for i in selected}
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.altair_chart(charts.compare_chart(histories, metric, layout.presentation()
-                                              ).properties(description=(
-            f"line chart, {metric} by epoch of the runs {', '.join(histories)}: training "
-            "solid, validation dashed")), key=f"train_compare_{metric}")
+        chart_specs.show(col, charts.compare_chart, histories, metric, layout.presentation(),
+                         key=f"train_compare_{metric}", description=(
+                             f"line chart, {metric} by epoch of the runs {', '.join(histories)}: "
+                             "training solid, validation dashed"))
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current

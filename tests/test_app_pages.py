@@ -88,6 +88,9 @@ def test_preset_loads():
     at.selectbox(key="build_preset").set_value("lenet-5").run()
     at.button(key="build_load").click().run()
     assert table(at).iloc[0]["output"] == "28×28×6"
+    assert not at.code  # the code expander is closed: the code is not even made
+    at.session_state["build_code"] = True  # opened
+    at.run()
     assert "layers.Conv2D(6, 5" in at.code[0].value
 
 
