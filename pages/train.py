@@ -15,6 +15,7 @@ from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
 from ui import (
     augment_preview,
+    chart_specs,
     datasets_upload,
     images,
     jobs,
@@ -79,11 +80,18 @@ def dataset_choice(running: bool) -> refs.DatasetRef | None:
 
 
 def dataset_preview(ref: refs.DatasetRef) -> datasets.Dataset | None:
+    # Progress while images decode; also how a decode whose page has moved on (a new size
+    # typed) stops at its next image, its memory reservation let go, instead of running on.
+    bar = st.empty()
     try:
-        data = data_roots.load(ref, state.session().workspace)  # uploads: this workspace's
+        data = data_roots.load(ref, state.session().workspace,  # uploads: this workspace's
+                               lambda done, total: bar.progress(
+                                   done / total, text=f"reading {done:,} of {total:,} images"))
     except ValueError as exc:
         st.error(text.md(exc))
         return None
+    finally:
+        bar.empty()
     with st.expander(f"{text.md(data.name)}: {len(data.y_train):,} training and "
                      f"{len(data.y_test):,} test images, {data.num_classes} classes",
                      expanded=False):
@@ -113,8 +121,15 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     optimizer = box.selectbox("optimizer", list(optimizers.NAMES), key="train_opt",
                               disabled=running, width=130)
     rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
-                                               1.0], 1e-3, key="train_lr", disabled=running,
+                                               1.0], runs.Hyperparameters.learning_rate,
+                             key="train_lr", disabled=running,
                              format_func=lambda v: f"{v:g}", width=150)
+    schedule = box.selectbox("learning-rate schedule", optimizers.SCHEDULES,
+                             index=optimizers.SCHEDULES.index(optimizers.DEFAULT_SCHEDULE),
+                             key="train_schedule", disabled=running, width=170,
+                             help="constant: the same rate throughout; cosine: from the rate "
+                                  "down to 0 by the last batch; step: a tenth of it from "
+                                  "half-way, a hundredth from three quarters")
     val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
                      disabled=running, width=150)
     seed = box.number_input("seed", value=0, step=1, key="train_seed", disabled=running,
@@ -122,7 +137,7 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     augment = augment_preview.choice(box, running)
     try:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
-                                    int(seed), augment)
+                                    int(seed), augment, schedule)
     except ValueError as exc:
         st.error(text.md(exc))
         return None
@@ -204,17 +219,15 @@ def results(run) -> None:
     cols[3].metric("test images", f"{m.test_samples:,}")
     curves(run.curve, run.history, run.hyperparameters.epochs, run.name, "train_run_chart")
     left, right = st.columns(2)
-    left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names,
-                                            layout.presentation(), run=run.name).properties(
-        description=text.confusion_description(m.confusion_matrix, run.class_names, run.name)),
-                      key="train_confusion")
-    right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
-                                              "accuracy per class",
-                                              presentation=layout.presentation(),
-                                              run=run.name).properties(
-        description=text.bars_description(f"{run.name}'s test accuracy", m.per_class_accuracy,
-                                          run.class_names)),
-                       key="train_per_class")
+    chart_specs.show(left, charts.confusion_chart, m.confusion_matrix, run.class_names,
+                     layout.presentation(), run=run.name, key="train_confusion",
+                     description=text.confusion_description(m.confusion_matrix, run.class_names,
+                                                            run.name))
+    chart_specs.show(right, charts.class_bar_chart, m.per_class_accuracy, run.class_names,
+                     "accuracy per class", presentation=layout.presentation(), run=run.name,
+                     key="train_per_class",
+                     description=text.bars_description(f"{run.name}'s test accuracy",
+                                                       m.per_class_accuracy, run.class_names))
     wrong = run.misclassified[:24]
     if wrong:
         data = test_images(run)
@@ -253,7 +266,8 @@ def run_history() -> None:
         "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
         "batch": r.hyperparameters.batch_size, "optimizer": r.hyperparameters.optimizer,
         "learning rate": r.hyperparameters.learning_rate,
-        "augment": r.hyperparameters.augment,
+        "schedule": r.hyperparameters.lr_schedule,
+        "augment": r.hyperparameters.augment, "precision": r.metrics.precision,
         "train acc": r.history[-1].accuracy if r.history else np.nan,
         "val acc": r.history[-1].val_accuracy if r.history else np.nan,
         "test acc": r.test_accuracy, "ended": "stopped" if r.stopped else "finished",
@@ -274,10 +288,11 @@ def run_history() -> None:
     cols = st.columns(2)
     names = [kept[i].name for i in selected]
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.altair_chart(charts.compare_chart([kept[i] for i in selected], metric,
-                                              layout.presentation()).properties(description=(
-            f"line chart, {metric} by epoch of the runs {', '.join(names)}: training solid, "
-            "validation dashed, a partial epoch a hollow point")), key=f"train_compare_{metric}")
+        chart_specs.show(col, charts.compare_chart, [kept[i] for i in selected], metric,
+                         layout.presentation(), key=f"train_compare_{metric}", description=(
+                             f"line chart, {metric} by epoch of the runs {', '.join(names)}: "
+                             "training solid, validation dashed, a partial epoch a hollow "
+                             "point"))
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current

@@ -155,6 +155,13 @@ def test_compare_chart_tells_training_from_validation_by_line_style_in_the_legen
         (run, split) for run in ("a-1", "b-1") for split in ("training", "validation")}
 
 
+def test_training_spec_is_made_once_and_each_caller_gets_its_own_copy():
+    first = charts.training_spec("loss", 7, presentation=True)
+    first["layer"][0]["encoding"]["x"]["title"] = "changed by a caller"
+    second = charts.training_spec("loss", 7, presentation=True)
+    assert second["layer"][0]["encoding"]["x"]["title"] == "epoch"
+    assert second == charts.training_spec("loss", 7, presentation=True)
+    assert charts.training_spec.cache_info().hits >= 2  # made once for these arguments
 LONG = ["circle", "a very long class name three", "line"]
 
 

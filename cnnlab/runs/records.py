@@ -19,7 +19,7 @@ import numpy as np
 from cnnlab.architecture.spec import Architecture
 from cnnlab.data.kinds import MNIST_DIGITS
 from cnnlab.data.refs import DatasetRef
-from cnnlab.models import optimizers
+from cnnlab.models import optimizers, precision
 from cnnlab.runs import augmentation
 from cnnlab.runs.metrics import Metrics, MetricsView
 
@@ -31,6 +31,9 @@ MAX_BATCH_SIZE = 4096
 MAX_LEARNING_RATE = 1.0
 MAX_VALIDATION_FRACTION = 0.9
 MAX_SEED = 2**31 - 1
+# What a run saved before a field existed trained with: absent fields of an older
+# hyperparameters.json read as these (today's defaults may differ).
+OLDER_RUNS = {"augment": "off", "lr_schedule": "constant", "precision": "float32"}
 
 
 def _is_int(value: Any) -> bool:
@@ -57,10 +60,13 @@ class Hyperparameters:
     epochs: int = 5
     batch_size: int = 64
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # with the cosine schedule: see optimizers.DEFAULT_SCHEDULE
     validation_fraction: float = 0.1
     seed: int = 0
     augment: str = "off"  # cnnlab.runs.augmentation.NAMES; runs saved before it load as off
+    lr_schedule: str = optimizers.DEFAULT_SCHEDULE  # optimizers.SCHEDULES; older: constant
+    # what the run asks for (precision.NAMES); Metrics.precision is what it trained in
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if not _is_int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -85,6 +91,8 @@ class Hyperparameters:
             raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}; "
                              f"received {self.seed!r}")
         augmentation.check(self.augment)
+        optimizers.check_schedule(self.lr_schedule)
+        precision.check(self.precision)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``hyperparameters.json``)."""
@@ -92,7 +100,8 @@ class Hyperparameters:
 
     @classmethod
     def from_dict(cls, data: Any) -> Hyperparameters:
-        """Parse the JSON form; unknown keys and bad values raise ``ValueError``."""
+        """Parse the JSON form; unknown keys and bad values raise ``ValueError``; a field
+        absent from an older run's file reads as it trained then (:data:`OLDER_RUNS`)."""
         if not isinstance(data, dict):
             raise ValueError(f"hyperparameters must be a JSON object; received "
                              f"{type(data).__name__}")
@@ -100,7 +109,7 @@ class Hyperparameters:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown hyperparameter {unknown[0]!r}; use {', '.join(known)}")
-        return cls(**data)
+        return cls(**{**OLDER_RUNS, **data})
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -140,6 +142,21 @@ def curve_frame(curve: Curve, history: Sequence[EpochRecord], metric: str) -> pd
     return frame[np.isfinite(frame["value"].astype(float))]
 
 
+def _made_once(build: Callable[..., dict]) -> Callable[..., dict]:
+    """``build`` (a spec from a few plain arguments, no data) run once per arguments: Altair
+    takes tens of milliseconds to make a spec, every time the Train page is shown. Each call
+    gets its own copy, which the caller may change."""
+    made = functools.lru_cache(maxsize=64)(build)
+
+    @functools.wraps(build)
+    def copied(*args, **kwargs) -> dict:
+        return copy.deepcopy(made(*args, **kwargs))
+
+    copied.cache_info = made.cache_info  # type: ignore[attr-defined]
+    return copied
+
+
+@_made_once
 def training_spec(metric: str, epochs: int | None = None, presentation: bool = False,
                   run: str | None = None, partial: str | None = None,
                   whole_epochs: bool = True) -> dict:
