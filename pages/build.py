@@ -306,9 +306,13 @@ def actions(arch: spec.Architecture, summary, locked: bool = False) -> None:
         except spec.SpecError as exc:
             st.error(text.md(f"{upload.name}: {exc}" + (f" (and {len(exc.problems) - 1} more)"
                                                         if len(exc.problems) > 1 else "")))
-    if summary.ok:
+    if not summary.ok:
+        return
+    # Made and drawn only while open: a page switch does not pay for the highlighted code.
+    box = st.expander("Keras code for this network", key="build_code", on_change="rerun")
+    if box.open:
         code = codegen.script(arch)
-        with st.expander("Keras code for this network"):
+        with box:
             st.download_button("Python script", code, f"{codegen.file_stem(arch.name)}.py",
                                "text/x-python", key="build_dl_code",
                                icon=":material/download:")

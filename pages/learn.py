@@ -263,7 +263,7 @@ def _draw(steps: list[conv_steps.Step], index: int, padded: conv_steps.Padded,
         _html(cols[1], "Products", grid_html.grid_table(step.products, numbered=False))
     _html(cols[-1], f"Output {out.shape[0]}×{out.shape[1]}",
           grid_html.output_table(out, (step.out_row, step.out_col)))
-    st.markdown(conv_explain.step_sentence(step))
+    st.markdown(conv_explain.step_sentence(step, padded=padded.grid.shape != shape))
     st.code(conv_steps.step_formula(step), language=None, wrap_lines=True)
 
 

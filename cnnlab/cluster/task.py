@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -124,14 +125,17 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
             (see :func:`load_data`), and the names of its ``events`` Queue, ``stop`` Event
             and ``resume`` Variable.
     Returns:
-        The run as plain data: ``weights`` (the final ``get_weights()``), ``test`` (the
-        test metrics of :func:`cnnlab.training.evaluation.evaluate`) and ``misclassified``.
+        The run as plain data: ``weights`` (the final ``get_weights()``), ``precision`` (what
+        it trained in: the job's, ``auto`` resolved for this worker's CPU and told in the
+        "started" event), ``test`` (the test metrics of
+        :func:`cnnlab.training.evaluation.evaluate`) and ``misclassified``.
     Raises:
         ValueError: the data are missing here (DatasetError), or training diverged.
     """
     from distributed import Event, Queue, Variable, get_worker
 
     from cnnlab.architecture import spec_json
+    from cnnlab.models import precision
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training import evaluation, memory, routine
 
@@ -139,7 +143,11 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     events, resume = Queue(job["events"]), Variable(job["resume"])
     state = resume.get(timeout=30)  # nothing at first, later each finished epoch's weights
     start = int(state["epoch"])
-    events.put({"kind": "started", "worker": worker, "resumed_from": start})
+    arch = spec_json.architecture_from_json(job["architecture"])
+    hp = Hyperparameters.from_dict(job["hyperparameters"])
+    hp = replace(hp, precision=precision.resolve(hp.precision, arch))  # auto: for this CPU
+    events.put({"kind": "started", "worker": worker, "resumed_from": start,
+                "precision": hp.precision})
     data = load_data(job["data"], worker)
 
     def publish(event: Any) -> None:
@@ -148,12 +156,11 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
         if event.kind == "epoch" and event.record.complete:  # where a rerun starts
             resume.set({"epoch": event.epoch, "weights": item["weights"]})
 
-    run = routine.train(spec_json.architecture_from_json(job["architecture"]), data,
-                        Hyperparameters.from_dict(job["hyperparameters"]), listener=publish,
+    run = routine.train(arch, data, hp, listener=publish,
                         stop=_StopFlag(Event(job["stop"])), start_epoch=start,
                         start_weights=None if state["weights"] is None
                         else unpack_weights(state["weights"]), name=job["name"])
-    result = {"weights": run.model.get_weights(),
+    result = {"weights": run.model.get_weights(), "precision": run.metrics.precision,
               "test": {key: getattr(run.metrics, key) for key in evaluation.TEST_METRICS},
               "misclassified": run.misclassified}
     del run

@@ -27,12 +27,15 @@ directly:
 With ``CNNLAB_SCHEDULER`` set, jobs train on that Dask cluster (:mod:`cnnlab.jobs.cluster`)
 and wait in its queue, not this server's. Jobs live in this process; a reload of a page finds
 its workspace's job again by token (:func:`last`): after it ends, a small record (its state,
-message, saved folder, metrics and curves), never its model. This module imports TensorFlow
-only when a job starts.
+message, saved folder, metrics and curves), never its model. What this module remembers per
+workspace (beats, attached sessions, that record) is swept once no page of it has run for a
+while (:func:`sweep`): every visit draws a token, and a server that kept one entry per visit
+forever would grow with every fresh tab. This module imports TensorFlow only when a job starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import threading
@@ -62,17 +65,48 @@ _LOCK = threading.Lock()
 _JOBS: dict[str, Job] = {}  # the last job of each workspace, by token
 _BEATS: dict[str, float] = {}
 _PROBES: dict[str, dict[str, Callable[[], bool]]] = {}  # token -> {session id: connected?}
+RECORD_SECONDS = 3600.0  # an ended job's record outlives its workspace's last page this long
+SWEEP_EVERY = 256  # beats between sweeps (a sweep is one pass over these dicts)
+_beats_since_sweep = 0
 
 
 def beat(token: str) -> None:
     """A page of this workspace is open (called on every script and fragment run)."""
+    global _beats_since_sweep
     _BEATS[token] = time.monotonic()
+    _beats_since_sweep += 1
+    if _beats_since_sweep >= SWEEP_EVERY:
+        sweep()
 
 
 def attach(token: str, session_id: str, connected: Callable[[], bool]) -> None:
     """Record a browser session of the workspace and how to ask if it is still connected."""
     with _LOCK:
         _PROBES.setdefault(token, {})[session_id] = connected
+
+
+def sweep(now: float | None = None) -> None:
+    """Forget the beats and attached sessions of workspaces with no active job whose pages
+    have not run for ``CNNLAB_ORPHAN_GRACE_S`` (only a job's watcher reads them), and the
+    record of an ended job once its workspace's pages have not run for
+    :data:`RECORD_SECONDS` (its run is saved: that is what a later visit shows)."""
+    global _beats_since_sweep
+    now = time.monotonic() if now is None else now
+    grace = settings.orphan_grace_s()
+    with _LOCK:
+        _beats_since_sweep = 0
+        for token in set(_BEATS) | set(_PROBES) | set(_JOBS):
+            job = _JOBS.get(token)
+            if job is not None and not job.state.final:
+                continue
+            idle = now - _BEATS.get(token, float("-inf"))
+            if idle > grace:
+                _PROBES.pop(token, None)
+                if job is None:
+                    _BEATS.pop(token, None)
+            if job is not None and idle > max(grace, RECORD_SECONDS):
+                del _JOBS[token]
+                _BEATS.pop(token, None)
 
 
 def page_open(token: str, grace: float) -> bool:
@@ -174,6 +208,8 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
     """
     from cnnlab.jobs import start as starting
 
+    if hyperparameters.precision == "auto":  # the server's setting, unless the page chose
+        hyperparameters = dataclasses.replace(hyperparameters, precision=settings.precision())
     address = settings.scheduler()
     if address:  # the cluster's queue, not this server's (cnnlab.jobs.cluster); Dask only then
         from cnnlab.cluster import client as cluster_client
@@ -205,6 +241,7 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
             raise
         _JOBS[token] = job
     beat(token)
+    sweep()  # also here: a quiet server may not beat 256 times in an hour
     threading.Thread(target=_watch, args=(job,), name=f"cnnlab-watch-{job.name}",
                      daemon=True).start()
     return job

@@ -107,6 +107,19 @@ def scheduler() -> str | None:
     return raw or None
 
 
+def precision() -> str:
+    """``CNNLAB_PRECISION`` (default ``auto``): what trainings started here compute in unless
+    they say (``cnnlab train --precision``): ``auto`` (bfloat16 where this CPU does it natively
+    and faster, else float32; :mod:`cnnlab.models.precision`), ``float32`` or ``bfloat16``."""
+    from cnnlab.models import precision as precisions
+
+    raw = os.environ.get("CNNLAB_PRECISION", "").strip() or "auto"
+    if raw not in precisions.NAMES:
+        raise ValueError(f"CNNLAB_PRECISION must be one of {', '.join(precisions.NAMES)}; "
+                         f"received {raw!r}")
+    return raw
+
+
 def decode_seconds() -> float:
     """``CNNLAB_DECODE_SECONDS`` (default 30): the estimated CPU seconds decoding one data set's
     images may take (each image size and colour is a load); a set over it is refused before
