@@ -15,8 +15,8 @@ from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
 from ui import (
     augment_preview,
-    classroom,
     chart_specs,
+    classroom,
     datasets_upload,
     images,
     jobs,
