@@ -24,7 +24,7 @@ def shapes_workspace():
     from cnnlab.data import drawn
     from cnnlab.inspect import preprocess
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
     from cnnlab.workspaces import store
     from tests.drawn_shapes import SHAPES, canvas
 
@@ -34,12 +34,11 @@ def shapes_workspace():
         for _ in range(drawn.MIN_PER_CLASS):
             image = preprocess.preprocess_canvas(canvas(kind, rng)).as_uint8()
             shapes = shapes.add(index, image)
-    job = engine.start_training(presets.get("tutorial-1conv"), shapes.to_dataset(),
-                                Hyperparameters(epochs=1, batch_size=16,
-                                                validation_fraction=0))
-    assert job.wait(240) and job.snapshot().status == "finished", job.snapshot().message
+    run = routine.train(presets.get("tutorial-1conv"), shapes.to_dataset(),
+                        Hyperparameters(epochs=1, batch_size=16,
+                                        validation_fraction=0))
     workspace = store.create()
-    workspace.save_run(job.result())
+    workspace.save_run(run)
     return workspace.token
 
 

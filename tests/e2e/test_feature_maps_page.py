@@ -18,15 +18,14 @@ def digits_workspace():
     from cnnlab.architecture import presets
     from cnnlab.data import datasets
     from cnnlab.runs.records import Hyperparameters
-    from cnnlab.training import engine
+    from cnnlab.training import routine
     from cnnlab.workspaces import store
 
-    job = engine.start_training(presets.get("tutorial-1conv"), datasets.load_dataset("mnist-5k"),
-                                Hyperparameters(epochs=1, batch_size=128,
-                                                validation_fraction=0))
-    assert job.wait(240) and job.snapshot().status == "finished", job.snapshot().message
+    run = routine.train(presets.get("tutorial-1conv"), datasets.load_dataset("mnist-5k"),
+                        Hyperparameters(epochs=1, batch_size=128,
+                                        validation_fraction=0))
     workspace = store.create()
-    workspace.save_run(job.result())
+    workspace.save_run(run)
     return workspace.token
 
 
