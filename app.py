@@ -4,12 +4,12 @@ Every script run goes through here in this order: Streamlit patches, this sessio
 the run of a training job that has just ended, then the sidebar and the page, which
 therefore agree on the session's runs and current model; last, the sidebar's foot: the network
 being built as the page left it, and a progress badge unless the page showed progress itself;
-then TensorFlow's background warm-up may begin (``cnnlab/inspect/warmup.py``).
+then TensorFlow's background warm-up may begin (``cnnlab/training/warmup.py``).
 """
 
 import streamlit as st
 
-from cnnlab.inspect import warmup
+from cnnlab.training import warmup
 from ui import jobs, layout, patches, state, widgets
 
 patches.keep_keras_state()
@@ -26,6 +26,7 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     st.Page("pages/my_classes.py", title="My classes", icon=":material/category:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("pages/class.py", title="Class", icon=":material/groups:"),
 ]
 
 state.init()

@@ -3,14 +3,15 @@
 The same app as ``streamlit run app.py`` (this ``st.App`` runs ``app.py`` as its script),
 plus one route, ``/cnnlab-live/<id>`` (``ui/live_routes.py``), that a training page polls for
 new curve points and progress instead of rerunning its script every second. At startup it
-begins warming TensorFlow up in the background (``cnnlab/inspect/warmup.py``).
+begins warming up for training and drawing in the background (``cnnlab/training/warmup.py``:
+TensorFlow imported, the Quick start's training traced).
 """
 
 import contextlib
 
 import streamlit as st
 
-from cnnlab.inspect import warmup
+from cnnlab.training import warmup
 from ui import live_routes
 
 

@@ -147,6 +147,25 @@ def feature_maps_visits(page, layers: int, visits: int) -> list[float]:
     return times
 
 
+# Each page's sidebar link and the start of its title (its h1).
+PAGES = {"Home": "CNN Lab", "Build": "Build", "Train": "Train", "Feature maps": "Feature maps",
+         "Draw": "Draw", "My classes": "My classes", "Learn": "Learn"}
+
+
+def page_switches(page, rounds: int) -> dict[str, list[float]]:
+    """Seconds from a sidebar click until the next page is fully rendered (its title, the
+    script idle, every image loaded, every chart drawn), going round all pages ``rounds``
+    times; by page."""
+    times: dict[str, list[float]] = {link: [] for link in PAGES}
+    for _ in range(rounds):
+        for link, title in PAGES.items():
+            start = time.perf_counter()
+            harness.open_page(page, link)
+            harness.wait_page(page, title)
+            times[link].append(_seconds_since(start))
+    return times
+
+
 # Pen paths in canvas pixels (280 x 280): a 1, a 7 and an L, drawn through many points.
 STROKES = (
     [(140, 50 + 9 * i) for i in range(21)],
@@ -164,8 +183,7 @@ def draw_digits(page, draws: int) -> list[float]:
     times = []
     for n in range(draws):
         if prediction.count():
-            canvas.hover()
-            page.get_by_role("button", name="Reset canvas & history").click(force=True)
+            page.locator(".st-key-draw_canvas").get_by_role("button", name="Clear").click()
             prediction.wait_for(state="detached")
             harness.wait_rendered(page, ".st-key-draw_canvas")
         box = canvas.bounding_box()

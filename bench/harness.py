@@ -133,6 +133,16 @@ _RENDERED = """(expected) => {
     ([selector, count]) => document.querySelectorAll(selector).length >= count);
 }"""
 CHART = "[data-testid=stVegaLiteChart] :is(svg, canvas)"  # an Altair chart, drawn
+_PAGE_SHOWN = """(title) => {
+  const heading = document.querySelector('[data-testid=stMain] h1');
+  if (!heading || !heading.innerText.startsWith(title)) return false;
+  if (!document.querySelector('[data-test-script-state=notRunning]')) return false;
+  if (document.querySelector('[data-testid=stSkeleton]')) return false;
+  const images = [...document.querySelectorAll('[data-testid=stMain] img')];
+  if (!images.every(img => img.complete && img.naturalWidth > 0)) return false;
+  return [...document.querySelectorAll('[data-testid=stMain] [data-testid=stVegaLiteChart]')]
+    .every(chart => chart.querySelector('svg, canvas'));
+}"""
 
 
 def wait_rendered(page, expected: str | dict[str, int], timeout: float = 60) -> None:
@@ -141,6 +151,13 @@ def wait_rendered(page, expected: str | dict[str, int], timeout: float = 60) -> 
     open shadow roots are not searched)."""
     expected = {expected: 1} if isinstance(expected, str) else expected
     page.wait_for_function(_RENDERED, arg=expected, timeout=timeout * 1000)
+
+
+def wait_page(page, title: str, timeout: float = 60) -> None:
+    """Until the page whose title starts with ``title`` is fully rendered: its heading shown
+    (so a new script run has drawn it), the script idle, no skeletons, every image loaded and
+    every chart drawn."""
+    page.wait_for_function(_PAGE_SHOWN, arg=title, timeout=timeout * 1000)
 
 
 def open_page(page, link_text: str) -> None:

@@ -8,10 +8,11 @@ Rows: training throughput of the engine against a plain ``model.fit``
 (``engine_bench.py``), single-image compute on the server (``inference_bench.py``), and
 through a real Chromium (``classroom.py``) against a freshly started ``streamlit run serve.py``:
 the first page, training from the Train page against the same training from the CLI, the
-Feature maps, Draw and Build pages, server memory over many trainings, and many sessions
-training at once. Without ``/usr/bin/chromium`` the browser rows say so and are skipped,
-unless ``CNNLAB_REQUIRE_BROWSER=1`` (then it is an error, exit status 2). Exit status 1 when
-a full run misses a target; a smoke run's tiny samples are not judged.
+Feature maps, Draw and Build pages, server memory over many trainings, many sessions
+training at once, and switching between all pages with a trained model. Without
+``/usr/bin/chromium`` the browser rows say so and are skipped, unless
+``CNNLAB_REQUIRE_BROWSER=1`` (then it is an error, exit status 2). Exit status 1 when a full
+run misses a target; a smoke run's tiny samples are not judged.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Sizes:
     changes: int = 8  # Build page edits
     trainings: int = 10  # memory: after one warm-up
     sessions: int = 8
+    switch_rounds: int = 3  # times round all seven pages
     tiny: int | None = None  # train on a folder of this many mnist-5k images instead
     timeout: float = 240  # per training or group of trainings in the browser
 
@@ -63,7 +65,7 @@ class Sizes:
 FULL = Sizes()
 SMOKE = Sizes(pairs=1, fit_images=512, fit_arch="tutorial-1conv", fit_epochs=2, reps=5,
               epochs=1, train_pairs=1, visits=1, draws=1, changes=2, trainings=2, sessions=3,
-              tiny=512, timeout=60)
+              switch_rounds=1, tiny=512, timeout=60)
 
 
 # key: (what, unit, target, whether higher is better); the issue's rows, in its order.
@@ -73,7 +75,7 @@ TARGETS = {
     "draw_server": ("one drawn digit: preprocessing + prediction on the server, p95", "ms", 30,
                     False),
     "maps_server": ("feature maps of every layer for one input, compute, p95", "ms", 50, False),
-    "draw": ("Draw page: pen-up to prediction on screen in Chromium, median", "s", 1, False),
+    "draw": ("Draw page: pen-up to prediction on screen in Chromium, median", "s", 0.3, False),
     "maps": ("Feature maps page fully rendered for the default model, in Chromium", "s", 1.5,
              False),
     "build": ("Build page: shape table updated after a change, in Chromium", "s", 0.5, False),
@@ -82,8 +84,10 @@ TARGETS = {
                100, False),
     "sessions": ("{sessions} sessions training at once: all finish, none sees another's runs, "
                  "an idle session's Build page renders in (median)", "s", 2, False),
+    "switch": ("page switch with a trained model: sidebar click → the page fully rendered, "
+               "median over every page", "s", 0.3, False),
 }
-BROWSER_ROWS = ("train", "draw", "maps", "build", "first", "memory", "sessions")
+BROWSER_ROWS = ("train", "draw", "maps", "build", "first", "memory", "sessions", "switch")
 
 
 @dataclass
@@ -289,6 +293,14 @@ def browser_rows(sizes: Sizes, dataset: str | None, layers: int, tmp: Path) -> d
         rows["draw"] = Row.of("draw", sizes, classroom.median(draws),
                               note=f"mouse up → 'Prediction:' heading; {len(draws)} drawings, "
                                    f"max {max(draws):.2f} s")
+        switches = classroom.page_switches(page, sizes.switch_rounds)
+        every = [t for times in switches.values() for t in times]
+        rows["switch"] = Row.of(
+            "switch", sizes, classroom.median(every),
+            note=f"round all 7 pages {sizes.switch_rounds} time(s) from the sidebar, until the "
+                 "page's title, the script idle, every image and chart shown; median by page: "
+                 + ", ".join(f"{link} {classroom.median(times):.2f} s"
+                             for link, times in switches.items()) + f"; max {max(every):.2f} s")
         changes = classroom.build_changes(page, sizes.changes)
         rows["build"] = Row.of("build", sizes, classroom.median(changes),
                                note=f"Enter in conv_1's kernel height → the diagram shows the "

@@ -15,8 +15,9 @@ from cnnlab.architecture import (
     spec,
     spec_json,
 )
+from cnnlab.classes import challenge
 from cnnlab.views import diagram
-from ui import layout, patches, quiz, state, text
+from ui import classroom, layout, patches, quiz, state, text
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -28,64 +29,77 @@ CHOICE_WIDTH = 150  # px: a select box of activations
 RATE_WIDTH = 260  # px: a slider from 0 to 1
 
 
-def _number(box, fld: fields.Field, label: str, key: str, value: int | float):
+def _lock(locked: bool) -> dict:
+    """A locked field's widget is disabled and says why (a class challenge's lock)."""
+    return {"disabled": True, "help": classroom.LOCKED_HELP} if locked else {}
+
+
+def _number(box, fld: fields.Field, label: str, key: str, value: int | float,
+            locked: bool = False):
     """A number input without bounds in the browser: whatever is typed (or imported) goes into
     the network as it is, never refused or clamped, and the validator's message under the
     layer says what to use (a bounded box kept a typed 600 with a hover-only "!", and the page
     went on with the old value; ui/numbers.py)."""
     current = st.session_state.get(key, value)  # what the widget returns on this run
     cast = float if fld.kind == "rate" else int
-    # No help icon: it would take room from the label.
+    # No help icon (but a locked field's): it would take room from the label.
     return box.number_input(label, value=current, step=cast(fld.step or 1), key=key,
-                            width=NUMBER_WIDTH)
+                            width=NUMBER_WIDTH, **_lock(locked))
 
 
-def _pair(box, fld: fields.Field, key: str, value: tuple[int, int]) -> tuple[int, int]:
-    h = _number(box, fld, f"{fld.widget_label} h", f"{key}_h", value[0])
-    w = _number(box, fld, f"{fld.widget_label} w", f"{key}_w", value[1])
+def _pair(box, fld: fields.Field, key: str, value: tuple[int, int],
+          locked: bool = False) -> tuple[int, int]:
+    h = _number(box, fld, f"{fld.widget_label} h", f"{key}_h", value[0], locked)
+    w = _number(box, fld, f"{fld.widget_label} w", f"{key}_w", value[1], locked)
     return (int(h), int(w))
 
 
-def _choice(box, fld: fields.Field, key: str, value: str) -> str:
+def _choice(box, fld: fields.Field, key: str, value: str, locked: bool = False) -> str:
     """Two or three choices as a segmented control, more as a select box; a value that is not
     a choice (an imported file's) as text, so the validator's message can name it."""
     if value not in fld.choices:
         value = st.session_state.get(f"{key}_text", value)  # typed in on this run
+    helped = {"help": fld.help or None, **_lock(locked)}
     if value not in fld.choices:
-        return box.text_input(fld.widget_label, value, key=f"{key}_text", help=fld.help or None,
-                              width=CHOICE_WIDTH)
+        return box.text_input(fld.widget_label, value, key=f"{key}_text", width=CHOICE_WIDTH,
+                              **helped)
     if len(fld.choices) <= 3:
         chosen = box.segmented_control(fld.widget_label, fld.choices, default=value, key=key,
-                                       help=fld.help or None, width="content")
+                                       width="content", **helped)
         return chosen or value  # clicking the selected option again deselects it: keep it
     return box.selectbox(fld.widget_label, fld.choices, fld.choices.index(value), key=key,
-                         help=fld.help or None, width=CHOICE_WIDTH)
+                         width=CHOICE_WIDTH, **helped)
 
 
-def _rate(box, fld: fields.Field, key: str, value: float) -> float:
+def _rate(box, fld: fields.Field, key: str, value: float, locked: bool = False) -> float:
     value = st.session_state.get(f"{key}_out", value)  # typed in on this run
     if not fields.in_bounds(fld, value):
-        return float(_number(box, fld, fld.widget_label, f"{key}_out", value))
+        return float(_number(box, fld, fld.widget_label, f"{key}_out", value, locked))
     rate = box.slider(fld.widget_label, float(fld.min), float(fld.max), float(value),
-                      float(fld.step), key=key, help=fld.help or None, width=RATE_WIDTH)
+                      float(fld.step), key=key, width=RATE_WIDTH,
+                      **{"help": fld.help or None, **_lock(locked)})
     return round(rate, 6)  # a float step's sums (0.30000000000000004) read as typed
 
 
-def layer_fields(layer: spec.Layer, key: str) -> spec.Layer:
+def layer_fields(layer: spec.Layer, key: str, editable: tuple[str, ...] | None = None
+                 ) -> spec.Layer:
     """The widgets of one layer's fields, from its type's registry entry, in one row that
-    wraps; returns the layer as the widgets now say."""
+    wraps; returns the layer as the widgets now say. With ``editable`` (a class challenge's
+    lock) every other field is disabled."""
     box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="xsmall")
     values = {}
     for fld in layer_types.get(layer.type).fields:
         value, field_key = getattr(layer, fld.name), f"{key}_{fld.widget_key}"
+        locked = editable is not None and fld.name not in editable
         if fld.kind == "pair":
-            values[fld.name] = _pair(box, fld, field_key, value)
+            values[fld.name] = _pair(box, fld, field_key, value, locked)
         elif fld.kind == "int":
-            values[fld.name] = int(_number(box, fld, fld.widget_label, field_key, value))
+            values[fld.name] = int(_number(box, fld, fld.widget_label, field_key, value,
+                                           locked))
         elif fld.kind == "choice":
-            values[fld.name] = _choice(box, fld, field_key, value)
+            values[fld.name] = _choice(box, fld, field_key, value, locked)
         else:
-            values[fld.name] = _rate(box, fld, field_key, value)
+            values[fld.name] = _rate(box, fld, field_key, value, locked)
     return spec.make_layer(layer.type, **values)
 
 
@@ -127,8 +141,11 @@ def _label(layer_type: str) -> str:
     return layer_types.get(layer_type).label
 
 
-def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, st.empty]]:
-    """One bordered row per layer; returns the edited layers and a message slot per layer."""
+def layer_editor(arch: spec.Architecture, editable: tuple[str, ...] | None = None
+                 ) -> tuple[list[spec.Layer], dict[int, st.empty]]:
+    """One bordered row per layer; returns the edited layers and a message slot per layer.
+    With ``editable`` (a class challenge's lock) the layers and their order are locked too."""
+    locked = editable is not None
     layers, slots, ids = [], {}, state.layer_ids()
     types = list(layer_types.LAYER_TYPES)
     for index, (layer, lid) in enumerate(zip(arch.layers, ids, strict=True)):
@@ -139,48 +156,60 @@ def layer_editor(arch: spec.Architecture) -> tuple[list[spec.Layer], dict[int, s
             head.markdown(f"**{index + 1}**", width="content")
             head.selectbox("type", types, types.index(layer.type), key=f"{key}_type",
                            format_func=_label, label_visibility="collapsed",
-                           on_change=_change_type, args=(index, f"{key}_type"), width=130)
+                           on_change=_change_type, args=(index, f"{key}_type"), width=130,
+                           disabled=locked)
             head.space("stretch")
             head.button(":material/arrow_upward:", key=f"{key}_up", on_click=_move,
-                        args=(index, -1), disabled=index == 0, help="move up")
+                        args=(index, -1), disabled=index == 0 or locked, help="move up")
             head.button(":material/arrow_downward:", key=f"{key}_down", on_click=_move,
-                        args=(index, 1), disabled=index == len(ids) - 1, help="move down")
+                        args=(index, 1), disabled=index == len(ids) - 1 or locked,
+                        help="move down")
             head.button(":material/delete:", key=f"{key}_remove", on_click=_remove,
-                        args=(index,), help="remove this layer")
-            layers.append(layer_fields(layer, key))
+                        args=(index,), help="remove this layer", disabled=locked)
+            layers.append(layer_fields(layer, key, editable))
             slots[index + 1] = st.empty()  # the layer's result, or the validator's message
     return layers, slots
 
 
-def add_controls(count: int) -> None:
+def add_controls(count: int, locked: bool = False) -> None:
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
     cols[0].selectbox("add a layer", layer_types.LAYER_TYPES, key="build_add_type",
-                      format_func=_label)
-    cols[1].selectbox("where", range(count + 1), key="build_add_where",
+                      format_func=_label, disabled=locked)
+    cols[1].selectbox("where", range(count + 1), key="build_add_where", disabled=locked,
                       format_func=lambda i: "at the end" if i == 0 else f"before layer {i}")
     full = count >= spec.MAX_LAYERS
     cols[2].button("Add", icon=":material/add:", key="build_add", on_click=_add, width="stretch",
-                   disabled=full, help=f"at most {spec.MAX_LAYERS} layers; remove one first"
-                   if full else None)
+                   disabled=full or locked, help=classroom.LOCKED_HELP if locked else
+                   f"at most {spec.MAX_LAYERS} layers; remove one first" if full else None)
 
 
 def render() -> None:
     st.title("Build")
+    rules = classroom.my_challenge()
+    classroom.offer_starting_network(rules, "build")
+    editable = classroom.locked(rules)
+    if editable is not None:
+        st.info(text.md(f"The teacher locked this network for the class challenge: only "
+                        f"{', '.join(editable)} can change; every other field, the layers and "
+                        f"their order say \"{classroom.LOCKED_HELP}\"."),
+                icon=":material/lock:")
     quizzing = quiz.toggle()
     arch = state.get_arch()
     top = st.columns([2, 1, 3], vertical_alignment="bottom")
     top[0].selectbox("start from a preset", ["(empty)", *presets.PRESET_NAMES],
                      index=1 + presets.PRESET_NAMES.index(presets.DEFAULT_PRESET),
                      key="build_preset", help="\n\n".join(
-                         f"**{n}**: {presets.describe(n)}" for n in presets.PRESET_NAMES))
-    top[1].button("Load", key="build_load", on_click=_load_preset, width="stretch")
+                         f"**{n}**: {presets.describe(n)}" for n in presets.PRESET_NAMES),
+                     disabled=editable is not None)
+    top[1].button("Load", key="build_load", on_click=_load_preset, width="stretch",
+                  disabled=editable is not None)
     top[2].caption(f"Input {'×'.join(map(str, arch.input_shape or spec.DEFAULT_INPUT_SHAPE))}"
                    " (the data set sets it when training). The softmax output layer is added "
                    "automatically; so is a Flatten wherever a dense layer meets a feature map.")
     left, right = st.columns([11, 10], gap="large")
     with left:
-        layers, slots = layer_editor(arch)
-        add_controls(len(layers))
+        layers, slots = layer_editor(arch, editable)
+        add_controls(len(layers), editable is not None)
     session = state.session()
     session.chosen_name = right.text_input(
         "network name", session.chosen_name, 40, key=f"build_name_{session.loads}",
@@ -193,6 +222,8 @@ def render() -> None:
     messages: dict[int | None, list[str]] = {}
     for problem in summary.problems:
         messages.setdefault(problem.layer, []).append(problem.message)
+    for message in challenge.locked_changes(rules, arch) if rules else ():
+        messages.setdefault(None, []).append(message)  # kept from before the lock
     for position, texts in messages.items():  # every message of a layer under it
         place = slots[position].container() if position in slots else right
         for message in texts:  # they quote what was typed or imported
@@ -206,7 +237,7 @@ def render() -> None:
             quiz.panel(arch, summary)
         else:
             shapes_panel(summary)
-        actions(arch, summary)
+        actions(arch, summary, editable is not None)
 
 
 def row_result(row: shapes.Row) -> str:
@@ -252,7 +283,7 @@ def shapes_panel(summary) -> None:
                              query_params={**settings, "n": row.input_shape[0]})
 
 
-def actions(arch: spec.Architecture, summary) -> None:
+def actions(arch: spec.Architecture, summary, locked: bool = False) -> None:
     if summary.ok:
         st.page_link("pages/train.py", label="Train this network →",
                      icon=":material/model_training:")
@@ -265,7 +296,8 @@ def actions(arch: spec.Architecture, summary) -> None:
                             f"{codegen.file_stem(arch.name)}.json", "application/json",
                             key="build_dl_json", icon=":material/download:")
     upload = cols[1].file_uploader("import JSON", type=["json"], key="build_upload",
-                                   max_upload_size=1)
+                                   max_upload_size=1, disabled=locked,
+                                   help=classroom.LOCKED_HELP if locked else None)
     if upload is not None and st.session_state.get("build_uploaded") != upload.file_id:
         try:
             state.set_arch(spec_json.architecture_from_json(upload.getvalue()))
@@ -274,9 +306,13 @@ def actions(arch: spec.Architecture, summary) -> None:
         except spec.SpecError as exc:
             st.error(text.md(f"{upload.name}: {exc}" + (f" (and {len(exc.problems) - 1} more)"
                                                         if len(exc.problems) > 1 else "")))
-    if summary.ok:
+    if not summary.ok:
+        return
+    # Made and drawn only while open: a page switch does not pay for the highlighted code.
+    box = st.expander("Keras code for this network", key="build_code", on_change="rerun")
+    if box.open:
         code = codegen.script(arch)
-        with st.expander("Keras code for this network"):
+        with box:
             st.download_button("Python script", code, f"{codegen.file_stem(arch.name)}.py",
                                "text/x-python", key="build_dl_code",
                                icon=":material/download:")

@@ -5,13 +5,27 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from cnnlab.inspect import for_run
 from cnnlab.views import charts, render, rgb_filters
 from cnnlab.workspaces import data_roots
-from ui import dream, explain, images, layout, numbers, occlude, patches, state, text, widgets
+from ui import (
+    chart_specs,
+    dream,
+    explain,
+    images,
+    layout,
+    numbers,
+    occlude,
+    patches,
+    state,
+    text,
+    widgets,
+)
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 INPUTS = ("a test image", "my drawing")
+NOTE = "fm_filter_note"  # what a change of class or index did to the other, said once
 
 
 def choose_input(run) -> tuple[np.ndarray, str] | None:
@@ -23,7 +37,9 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
     source = st.radio("input", INPUTS, key="fm_source", horizontal=True)
     if source == INPUTS[1]:
         if drawing is None:
-            st.info("Nothing drawn yet: draw a digit on the Draw page, then come back.")
+            st.info(f"Nothing drawn yet: draw "
+                    f"{text.md(for_run.drawing_subject(run.class_names))} on the Draw page, "
+                    "then come back.")
             st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
             return None
         return fitting_drawing(run, drawing)
@@ -40,21 +56,50 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
         return None
     count = len(data.y_test)
     cols = st.columns([2, 2, 1], vertical_alignment="bottom")
-    label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class")
+    label = cols[0].selectbox("class", ["any", *data.class_names], key="fm_class",
+                              on_change=_class_picked, args=(data,))
     if cols[2].button("random", key="fm_random", icon=":material/casino:"):
         pool = np.arange(count) if label == "any" else np.flatnonzero(
             data.y_test == data.class_names.index(label))
         st.session_state.fm_index = int(np.random.default_rng().choice(pool))
-    elif label != "any" and 0 <= (shown := st.session_state.get("fm_index", 0)) < count and \
-            data.class_names[data.y_test[shown]] != label:
-        st.session_state.fm_index = int(np.flatnonzero(
-            data.y_test == data.class_names.index(label))[0])
     index = numbers.whole_number(cols[1], f"test image (0–{count - 1})", 0, count - 1,
-                                 key="fm_index", name="test image", answer=st)
+                                 key="fm_index", name="test image", answer=st,
+                                 on_change=_index_typed, args=(data,))
+    note = st.session_state.pop(NOTE, None)
+    if note:
+        st.info(text.md(note), icon=":material/filter_alt:")
     if index is None:
         return None
     name = data.class_names[data.y_test[index]]
     return data.x_test[index], f"test image {index}: {name}"  # plain text (ui.images escapes)
+
+
+def _class_picked(data) -> None:
+    """A class was picked: show its first test image unless the one shown is of it already."""
+    label, index = st.session_state.fm_class, st.session_state.get("fm_index", 0)
+    usable = float(index).is_integer() and 0 <= index < len(data.y_test)
+    if label == "any" or (usable and data.class_names[data.y_test[int(index)]] == label):
+        return
+    first = int(np.flatnonzero(data.y_test == data.class_names.index(label))[0])
+    st.session_state.fm_index = first
+    was = (f" (test image {int(index)} is of class {data.class_names[data.y_test[int(index)]]})"
+           if usable else "")
+    st.session_state[NOTE] = f"Showing test image {first}, the first of class {label}{was}."
+
+
+def _index_typed(data) -> None:
+    """An index was typed: the image it names is shown, and a class filter it does not match
+    goes back to "any" (said in words, not silently undone)."""
+    label, index = st.session_state.get("fm_class", "any"), st.session_state.fm_index
+    if label == "any" or not (float(index).is_integer() and 0 <= index < len(data.y_test)):
+        return  # out of range: answered under the box
+    index = int(index)
+    if data.class_names[data.y_test[index]] == label:
+        return
+    st.session_state.fm_class = "any"
+    st.session_state[NOTE] = (f"Test image {index} is of class "
+                              f"{data.class_names[data.y_test[index]]}, not {label}: the class "
+                              "filter is back to “any”.")
 
 
 def fitting_drawing(run, drawing: np.ndarray) -> tuple[np.ndarray, str] | None:
@@ -181,10 +226,9 @@ def render_page() -> None:
         images.picture(render.input_picture(image), caption=caption,
                        alt=f"{caption}, predicted {run.class_names[top]} ({probs[top]:.0%})")
     left.markdown(f"Prediction: **{text.md(run.class_names[top])}** ({probs[top]:.0%})")
-    left.altair_chart(charts.class_bar_chart(probs, run.class_names, "probability", top,
-                                            layout.presentation()).properties(
-        description=text.bars_description("probability", probs, run.class_names)),
-                      key="fm_probs")
+    chart_specs.show(left, charts.class_bar_chart, probs, run.class_names, "probability", top,
+                     layout.presentation(), key="fm_probs",
+                     description=text.bars_description("probability", probs, run.class_names))
     with right:
         for fmap in maps[:-1]:
             with st.container(border=True, key=f"fm_layer_{fmap.name}"):

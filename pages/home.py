@@ -2,9 +2,13 @@
 
 import streamlit as st
 
-from ui import patches, widgets
+from ui import classroom, patches, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
+if classroom.CLASS_PARAM in st.query_params:  # a class's link, /?class=...: the Class page
+    st.switch_page("pages/class.py", query_params={
+        name: st.query_params[name] for name in (classroom.CLASS_PARAM, classroom.KEY_PARAM)
+        if name in st.query_params})
 
 STEPS = [
     ("pages/build.py", ":material/construction:", "Build",
@@ -19,6 +23,8 @@ STEPS = [
      "make up your own classes, draw examples, train your network on them"),
     ("pages/learn.py", ":material/school:", "Learn",
      "step through convolution, stride, padding and pooling, every number shown"),
+    ("pages/class.py", ":material/groups:", "Class",
+     "your class: its challenge and the leaderboard; for a teacher, the board"),
 ]
 
 CARD_WIDTH = 230  # px: three cards a row at 1024 px wide, five on a wide screen
@@ -45,6 +51,9 @@ def render() -> None:
         with cards.container(border=True, width=CARD_WIDTH):
             st.page_link(path, label=title, icon=icon)
             st.caption(text)
+    with st.expander("Teaching a class? Create one: your students join with a link, your "
+                     "board shows their work live", icon=":material/groups:"):
+        classroom.create_panel()
 
 
 render()

@@ -61,12 +61,13 @@ def _apply_link() -> None:
 
 
 def _digits(instead: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """The built-in test digits (uint8 (n, 28, 28) and labels; ``load_dataset`` caches them),
-    or None after saying what is shown ``instead``."""
+    """The built-in test digits students may see (uint8 (n, 28, 28) and labels, without the
+    held-back ones; cached), or None after saying what is shown ``instead``."""
     try:
-        from cnnlab.data import datasets
+        from cnnlab.data import refs
+        from cnnlab.workspaces import data_roots
 
-        data = datasets.load_dataset("mnist-5k")
+        data = data_roots.load(refs.named("mnist-5k"))
         return np.asarray(data.x_test)[..., 0], np.asarray(data.y_test)  # (n, 28, 28), (n,)
     except Exception as exc:  # noqa: BLE001 - whatever failed, say so and carry on
         st.info(f"The built-in digits could not be loaded (`{exc}`); {instead}.")
@@ -262,7 +263,7 @@ def _draw(steps: list[conv_steps.Step], index: int, padded: conv_steps.Padded,
         _html(cols[1], "Products", grid_html.grid_table(step.products, numbered=False))
     _html(cols[-1], f"Output {out.shape[0]}×{out.shape[1]}",
           grid_html.output_table(out, (step.out_row, step.out_col)))
-    st.markdown(conv_explain.step_sentence(step))
+    st.markdown(conv_explain.step_sentence(step, padded=padded.grid.shape != shape))
     st.code(conv_steps.step_formula(step), language=None, wrap_lines=True)
 
 

@@ -8,8 +8,8 @@ from cnnlab.architecture import shapes
 from cnnlab.data import drawn, refs
 from cnnlab.views import charts
 from cnnlab.workspaces import drawn_sets
+from ui import chart_specs, jobs, layout, numbers, patches, state, text, widgets
 from ui import drawn as mine
-from ui import jobs, layout, numbers, patches, state, text, widgets
 
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
@@ -43,14 +43,10 @@ def drawing(drawn_set: drawn.DrawnSet) -> None:
     left, right = row.container(width=CANVAS_COLUMN_PX), row.container()
     with left:
         stroke = st.slider("pen width", 8, 40, 22, 2, key="mine_stroke")
-        image = mine.canvas_drawing(stroke)
-        buttons = st.container(horizontal=True)
-        buttons.button(f"Add to {text.md(drawn_set.names[index])}", key="mine_add", type="primary",
-                       icon=":material/add:", disabled=image is None,
-                       on_click=mine.add_example, args=(index, image))
-        buttons.button("Undo last example", key="mine_undo", icon=":material/undo:",
-                       disabled=not len(drawn_set.labels), on_click=mine.change,
-                       args=(lambda s: s.undo(),))
+        mine.canvas(stroke, drawn_set, index)
+        st.button("Undo last example", key="mine_undo", icon=":material/undo:",
+                  disabled=not len(drawn_set.labels), on_click=mine.change,
+                  args=(lambda s: s.undo(),))
     with right:
         st.markdown(f"**{text.md(drawn_set.names[index])}**: {counts[index]} example(s)")
         mine.thumbnails(drawn_set, index)
@@ -135,10 +131,10 @@ def results() -> None:
         return
     st.subheader(f"{text.md(run.name)}: {run.metrics.test_accuracy:.0%} of the held-out "
                  "drawings right")
-    st.altair_chart(charts.confusion_chart(run.metrics.confusion_matrix, run.class_names,
-                                           layout.presentation()).properties(
-        description=text.confusion_description(run.metrics.confusion_matrix, run.class_names,
-                                               run.name)), key="mine_confusion")
+    chart_specs.show(st, charts.confusion_chart, run.metrics.confusion_matrix, run.class_names,
+                     layout.presentation(), key="mine_confusion",
+                     description=text.confusion_description(run.metrics.confusion_matrix,
+                                                            run.class_names, run.name))
     st.page_link("pages/draw.py", label="Test it: draw on the Draw page", icon=":material/draw:")
     st.page_link("pages/feature_maps.py", label="See its feature maps",
                  icon=":material/layers:")

@@ -15,6 +15,8 @@ from cnnlab.views import charts
 from cnnlab.workspaces import data_roots
 from ui import (
     augment_preview,
+    chart_specs,
+    classroom,
     datasets_upload,
     images,
     jobs,
@@ -29,6 +31,14 @@ from ui import (
 patches.use_app_navigation()  # opened first on a fresh server: see ui/patches.py
 
 FOLDER = "a local folder of IDX files"
+# The runs table's accuracies (the place for more, e.g. a precision): shown alike, in percent
+# with two decimals, and what each one means.
+ACCURACY_COLUMNS = {
+    "train acc": "accuracy on the training images over the last epoch trained",
+    "val acc": "accuracy on the validation split after the last epoch; empty: the run had no "
+               "validation split (validation share 0)",
+    "test acc": "accuracy on the test images",
+}
 MAX_RUN_UPLOAD_MB = 200
 
 
@@ -71,11 +81,18 @@ def dataset_choice(running: bool) -> refs.DatasetRef | None:
 
 
 def dataset_preview(ref: refs.DatasetRef) -> datasets.Dataset | None:
+    # Progress while images decode; also how a decode whose page has moved on (a new size
+    # typed) stops at its next image, its memory reservation let go, instead of running on.
+    bar = st.empty()
     try:
-        data = data_roots.load(ref, state.session().workspace)  # uploads: this workspace's
+        data = data_roots.load(ref, state.session().workspace,  # uploads: this workspace's
+                               lambda done, total: bar.progress(
+                                   done / total, text=f"reading {done:,} of {total:,} images"))
     except ValueError as exc:
         st.error(text.md(exc))
         return None
+    finally:
+        bar.empty()
     with st.expander(f"{text.md(data.name)}: {len(data.y_train):,} training and "
                      f"{len(data.y_test):,} test images, {data.num_classes} classes",
                      expanded=False):
@@ -105,8 +122,15 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     optimizer = box.selectbox("optimizer", list(optimizers.NAMES), key="train_opt",
                               disabled=running, width=130)
     rate = box.select_slider("learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3,
-                                               1.0], 1e-3, key="train_lr", disabled=running,
+                                               1.0], runs.Hyperparameters.learning_rate,
+                             key="train_lr", disabled=running,
                              format_func=lambda v: f"{v:g}", width=150)
+    schedule = box.selectbox("learning-rate schedule", optimizers.SCHEDULES,
+                             index=optimizers.SCHEDULES.index(optimizers.DEFAULT_SCHEDULE),
+                             key="train_schedule", disabled=running, width=170,
+                             help="constant: the same rate throughout; cosine: from the rate "
+                                  "down to 0 by the last batch; step: a tenth of it from "
+                                  "half-way, a hundredth from three quarters")
     val = box.slider("validation share", 0.0, 0.5, 0.1, 0.05, key="train_val",
                      disabled=running, width=150)
     seed = box.number_input("seed", value=0, step=1, key="train_seed", disabled=running,
@@ -114,14 +138,15 @@ def hyperparameter_inputs(running: bool) -> runs.Hyperparameters | None:
     augment = augment_preview.choice(box, running)
     try:
         return runs.Hyperparameters(int(epochs), int(batch), optimizer, float(rate), float(val),
-                                    int(seed), augment)
+                                    int(seed), augment, schedule)
     except ValueError as exc:
         st.error(text.md(exc))
         return None
 
 
 def live_view() -> None:
-    """Progress and curves of this session's job; refreshed by a fragment while it runs."""
+    """Progress and curves of this session's job while it lives (or failed); refreshed by a
+    fragment while it runs. A saved job's run has its curves under "Results of ..."."""
     job = jobs.job()
     if job is None:
         st.info("Choose a data set and settings, then press **Train**. The curves grow here "
@@ -137,57 +162,78 @@ def live_view() -> None:
         st.info("The last training was cancelled before it started: nothing was trained. "
                 "Press **Train** to start again.")
         return
-    elif not done:
+    elif snap.state == "saved":  # its curves are the run's own, with its other results
+        st.markdown(saved_note(snap.name))
+        return
+    else:
         widgets.show_progress(snap)
     if snap.state == "queued" or (not done and not snap.history and not snap.curve.steps):
         return  # nothing to draw yet (queued, or compiling): keep these refreshes cheap
-    st.markdown(curves_label(job, done))
-    cols = st.columns(2)
-    for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.vega_lite_chart(charts.training_chart(snap.curve, snap.history, metric, snap.epochs,
-                                                  layout.presentation()),
-                            key=f"train_chart_{metric}")
-    st.caption(charts.SERIES_CAPTION)
+    name = text.md(snap.name)
+    st.markdown(f"**Curves of {name}**, training now" if not done else
+                f"**Curves of {name}**, which failed: no run was saved")
+    curves(snap.curve, snap.history, snap.epochs, snap.name, "train_chart")
     for hint in hints.training_hints(snap.history, snap.curve,
                                      job.hyperparameters.learning_rate):
         st.warning(hint, icon=":material/lightbulb:")
 
 
-def curves_label(job, done: bool) -> str:
-    """Whose curves these are: the running job's, or the last run's (maybe of another network)."""
-    name = text.md(job.name)
-    if not done:
-        return f"**Curves of {name}**, training now"
+def saved_note(name: str) -> str:
+    """Where a saved job's run is shown: below, if it is the current model."""
+    current = state.current_run()
+    if current is not None and current.name == name:
+        return f"**{text.md(name)}** is trained and saved: its results are below."
+    return (f"**{text.md(name)}**, the last run, is saved. The results below are the current "
+            "model's: choose the current model under the runs table.")
+
+
+def curves(curve, history, epochs: int, name: str, key: str) -> None:
+    """A run's (or a job's) loss and accuracy by epoch, each chart titled with its name, and
+    the caption of their series (a partial epoch's hollow point named in it)."""
+    cols = st.columns(2)
+    for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
+        col.vega_lite_chart(charts.training_chart(curve, history, metric, epochs,
+                                                  layout.presentation(), run=name),
+                            key=f"{key}_{metric}")
+    partial = charts.partial_caption(history, curve.batches_per_epoch)
+    st.caption(charts.SERIES_CAPTION + (f" · {partial}" if partial else ""))
+
+
+def network_note(run) -> None:
+    """Say when the run is of a network other than the one being built (Train trains that)."""
     arch = state.get_arch()
-    if (job.architecture.name, job.architecture.layers) == (arch.name, arch.layers):
-        return f"**Curves of the last run, {name}**"
-    return (f"**Curves of the last run, {name}**, a network ({text.md(job.architecture.name)}) "
-            f"other than {text.md(arch.name)} above: press Train to train that one")
+    if (run.architecture.name, run.architecture.layers) != (arch.name, arch.layers):
+        st.caption(text.md(f"{run.name} is a {run.architecture.name} network, not "
+                           f"{arch.name} being built above: press Train to train that one."))
 
 
 def results(run) -> None:
     st.subheader(f"Results of {text.md(run.name)}" + (" (stopped early)" if run.stopped else ""))
+    network_note(run)
     m = run.metrics
     cols = st.columns(4)
     cols[0].metric("test accuracy", f"{m.test_accuracy:.2%}")
     cols[1].metric("test loss", f"{m.test_loss:.4f}")
-    cols[2].metric("epochs trained", f"{run.epochs_completed} of {run.hyperparameters.epochs}")
+    whole, partial = runs.epochs_trained(run.history, run.hyperparameters.epochs,
+                                         run.curve.batches_per_epoch)
+    cols[2].metric("epochs trained", whole, partial, delta_color="off", delta_arrow="off")
     cols[3].metric("test images", f"{m.test_samples:,}")
+    curves(run.curve, run.history, run.hyperparameters.epochs, run.name, "train_run_chart")
     left, right = st.columns(2)
-    left.altair_chart(charts.confusion_chart(m.confusion_matrix, run.class_names,
-                                            layout.presentation()).properties(
-        description=text.confusion_description(m.confusion_matrix, run.class_names, run.name)),
-                      key="train_confusion")
-    right.altair_chart(charts.class_bar_chart(m.per_class_accuracy, run.class_names,
-                                              "accuracy per class",
-                                              presentation=layout.presentation()).properties(
-        description=text.bars_description(f"{run.name}'s test accuracy", m.per_class_accuracy,
-                                          run.class_names)),
-                       key="train_per_class")
+    chart_specs.show(left, charts.confusion_chart, m.confusion_matrix, run.class_names,
+                     layout.presentation(), run=run.name, key="train_confusion",
+                     description=text.confusion_description(m.confusion_matrix, run.class_names,
+                                                            run.name))
+    chart_specs.show(right, charts.class_bar_chart, m.per_class_accuracy, run.class_names,
+                     "accuracy per class", presentation=layout.presentation(), run=run.name,
+                     key="train_per_class",
+                     description=text.bars_description(f"{run.name}'s test accuracy",
+                                                       m.per_class_accuracy, run.class_names))
     wrong = run.misclassified[:24]
     if wrong:
         data = test_images(run)
-        if data is not None and all(w.index < len(data.y_test) for w in wrong):
+        # a run tested on other images (one trained before the held-back split) is not shown
+        if data is not None and m.test_samples == len(data.y_test):
             st.markdown("**Misclassified test images**, true class → predicted (most confident "
                         "mistakes first)")
             said = [(run.class_names[w.true_label], run.class_names[w.predicted_label])
@@ -222,23 +268,33 @@ def run_history() -> None:
         "epochs": f"{r.epochs_completed}/{r.hyperparameters.epochs}",
         "batch": r.hyperparameters.batch_size, "optimizer": r.hyperparameters.optimizer,
         "learning rate": r.hyperparameters.learning_rate,
-        "augment": r.hyperparameters.augment,
+        "schedule": r.hyperparameters.lr_schedule,
+        "augment": r.hyperparameters.augment, "precision": r.metrics.precision,
         "train acc": r.history[-1].accuracy if r.history else np.nan,
         "val acc": r.history[-1].val_accuracy if r.history else np.nan,
         "test acc": r.test_accuracy, "ended": "stopped" if r.stopped else "finished",
     } for r in kept])
+    # In percent with two decimals, as numbers (the table sorts them); none shows empty
+    table[list(ACCURACY_COLUMNS)] = table[list(ACCURACY_COLUMNS)].astype(float) * 100
     picked = st.dataframe(table, hide_index=True, key="train_runs", on_select="rerun",
-                          selection_mode="multi-row")
-    selected = picked.selection.rows or [len(kept) - 1]
+                          selection_mode="multi-row", placeholder="", column_config={
+                              column: st.column_config.NumberColumn(help=help, format="%.2f%%")
+                              for column, help in ACCURACY_COLUMNS.items()})
+    current = state.session().current
+    selected = picked.selection.rows or [len(kept) - 1 if current is None else current]
+    no_validation = ("; an empty val acc: the run had no validation split"
+                     if table["val acc"].isna().any() else "")
     st.caption("Tick rows in the table to compare their runs here; with none ticked, the "
-               f"newest run is shown. Shown: {text.md(', '.join(kept[i].name for i in selected))}.")
+               f"current model is shown{no_validation}. "
+               f"Shown: {text.md(', '.join(kept[i].name for i in selected))}.")
     cols = st.columns(2)
-    histories = {kept[i].name: kept[i].history for i in selected}
+    names = [kept[i].name for i in selected]
     for col, metric in zip(cols, ("loss", "accuracy"), strict=True):
-        col.altair_chart(charts.compare_chart(histories, metric, layout.presentation()
-                                              ).properties(description=(
-            f"line chart, {metric} by epoch of the runs {', '.join(histories)}: training "
-            "solid, validation dashed")), key=f"train_compare_{metric}")
+        chart_specs.show(col, charts.compare_chart, [kept[i] for i in selected], metric,
+                         layout.presentation(), key=f"train_compare_{metric}", description=(
+                             f"line chart, {metric} by epoch of the runs {', '.join(names)}: "
+                             "training solid, validation dashed, a partial epoch a hollow "
+                             "point"))
     cols = st.columns([2, 1])
     # The session's current run is the truth; the widget shows it (a new run becomes current).
     st.session_state.train_current = state.session().current
@@ -288,6 +344,8 @@ def run_zip(folder) -> bytes:
 
 def render() -> None:
     st.title("Train")
+    rules = classroom.my_challenge()  # a class's: its starting network, its limits
+    classroom.offer_starting_network(rules, "train")
     arch = state.get_arch()
     running = jobs.active() is not None
     setup, live = st.columns([2, 3], gap="large")
@@ -308,6 +366,7 @@ def render() -> None:
                          f"{state.session().workspace.token}))")
         for problem in problems:
             st.error(text.md(problem.message))
+        classroom.challenge_note(rules, None if problems else summary.total_params)
     with live:  # Train and Stop on top, on the first screen however small (issue 17)
         if running:
             st.button("Stop", key="train_stop", type="primary", icon=":material/stop:",

@@ -1,5 +1,6 @@
 """The whole classroom stack on this machine, for a try: one Dask scheduler, its workers
-(``--nthreads 1``: one training each), N ``streamlit run serve.py`` replicas sharing
+(``--nthreads 1``: one training each; ``--preload cnnlab.cluster.warm``: warmed up for
+training before they join), N ``streamlit run serve.py`` replicas sharing
 ``CNNLAB_HOME`` and nginx in front of them with sticky sessions (``deploy/nginx.conf.template``).
 
     python scripts/classroom.py up        # prints the one address to open
@@ -88,6 +89,7 @@ def up(args: argparse.Namespace) -> int:
             workers = [stack.start(f"worker-{i}", [
                 sys.executable, "-m", "dask", "worker", address, "--nthreads", "1",
                 "--host", "127.0.0.1", "--no-dashboard", "--name", f"worker-{i}",
+                "--preload", "cnnlab.cluster.warm",  # warm before it joins: see that module
                 "--local-directory", str(state / "dask")]) for i in range(1, args.workers + 1)]
         replica_ports = [free_port() for _ in range(args.replicas)]
         replicas = [stack.start(f"replica-{i}", [

@@ -37,7 +37,7 @@ def draw_digit(kind: str, box: tuple[int, int, int, int], size: int = 280,
 
 
 def canvas_rgba(ink: np.ndarray) -> np.ndarray:
-    """White-on-black opaque canvas, as streamlit-drawable-canvas gives with a black background."""
+    """White-on-black opaque canvas, as the drawing canvas (ui/canvas.py) gives it."""
     return np.dstack([ink, ink, ink, np.full_like(ink, 255)])
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnnlab.runs import recipes
 from ui import text
 
 TIMEOUT = 120
@@ -86,6 +88,9 @@ def test_preset_loads():
     at.selectbox(key="build_preset").set_value("lenet-5").run()
     at.button(key="build_load").click().run()
     assert table(at).iloc[0]["output"] == "28×28×6"
+    assert not at.code  # the code expander is closed: the code is not even made
+    at.session_state["build_code"] = True  # opened
+    at.run()
     assert "layers.Conv2D(6, 5" in at.code[0].value
 
 
@@ -129,7 +134,8 @@ def test_quick_start_trains_the_default_network_and_points_to_draw():
     at.button(key="home_quick").click().run()
     assert not at.exception, at.exception
     job = session(at).job
-    assert job.architecture.name == "two-conv" and job.hyperparameters.epochs == 3
+    assert job.architecture.name == "two-conv"
+    assert dataclasses.replace(job.hyperparameters, precision="auto") == recipes.QUICK_START
     assert job.wait(TIMEOUT) and job.state == "saved", job.message
     at.run()
     assert any(s.value.startswith("Model ready: **two-conv") for s in at.success)

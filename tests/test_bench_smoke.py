@@ -1,9 +1,12 @@
 """The engine benchmark runs (``--smoke``: tiny sizes) and prints its two result lines."""
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +29,8 @@ def test_classroom_table_smoke():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["what", "measured", "target", "met?"], result.stdout
-    rows = lines[2:12]
-    assert len(rows) == 10, result.stdout
+    rows = lines[2:13]
+    assert len(rows) == 11, result.stdout
     measured = re.compile(r"  (\d[\d.,]*(e[+-]?\d+)?( (ms|s|MB))?|skipped: no /usr/bin/chromium)"
                           r"  +[≥≤] [\d.]+( (ms|s|MB))?  +(yes|NO|—)$")
     for row in rows:
@@ -85,4 +88,84 @@ def test_drawn_bench_smoke():
     for copies, images in ((0, 24), (4, 120)):
         assert re.search(rf"^{copies} +{images} +[01]\.\d{{3}} \([01]\.\d{{3}}-[01]\.\d{{3}}\) "
                          r"+\d+\.\d\d +\d+\.\d$", result.stdout, re.M), result.stdout
+    assert "smoke run (tiny sizes, not a verdict)" in result.stdout
+
+
+def test_class_board_bench_smoke():
+    """``bench/class_board_bench.py --smoke``: three students join a class and train, and the
+    board in Chromium is timed (or the bench says it was skipped without a browser)."""
+    result = subprocess.run([sys.executable, "bench/class_board_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    if result.stdout.startswith("skipped: no "):
+        return
+    for row in (r"board shows a finished run after it is saved, worst of 3",
+                r"board rendered on the projector \(1024×768, presentation\), the app's browser, "
+                r"median of 5", r"the same in a new browser profile \(nothing cached\), median "
+                r"of 5"):
+        assert re.search(rf"^\| {row} \| -?\d+\.\d\d s \| ≤ [\d.]+ s \| (yes|NO) \|$",
+                         result.stdout, re.M), result.stdout
+    assert "3 students, 3 runs saved" in result.stdout and "Smoke run" in result.stdout
+def test_precision_bench_smoke():
+    """``bench/precision_bench.py --smoke`` prints the matmul peak, the time around a Quick
+    start job (cold, kept model, new model), the float32/auto speed rows and the accuracy
+    rows, and says what auto means here."""
+    result = subprocess.run([sys.executable, "bench/precision_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert re.search(r"; auto means (float32|bfloat16) here \(", out), out
+    assert re.search(r"^float32 [\d,.]+ GFLOP/s, bfloat16 [\d,.]+ GFLOP/s", out, re.M), out
+    for label in ("first job \\(TensorFlow imported\\)", "warm, a kept compiled model",
+                  "warm, a new model \\(traced again\\)"):
+        assert re.search(rf"^{label} +(\d+\.\d\d +){{4}} ", out, re.M), out
+    for preset in ("tutorial-1conv", "two-conv"):
+        assert re.search(rf"^{preset} +\d+\.\d\d +[\d,]+ +[\d,]+ +(float32|bfloat16) +\d+\.\d\d "
+                         r"+\d+\.\d\d +[\d,]+ +[\d,]+$", out, re.M), out
+        assert re.search(rf"^mnist-5k +{preset} +[01]\.\d{{4}} +[01]\.\d{{4}} +[01]\.\d{{4}} "
+                         r"+[01]\.\d{4} +[+-]\d+\.\d\d  (yes|NO)$", out, re.M), out
+    assert "smoke run (tiny sizes, not a verdict)" in out
+
+
+def test_recipe_bench_smoke():
+    """``bench/recipe_bench.py --smoke`` prints a row per schedule and learning rate, and per
+    Quick start candidate."""
+    result = subprocess.run([sys.executable, "bench/recipe_bench.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    seeds = r"[01]\.\d{4} / [01]\.\d{4} / [01]\.\d{4}"
+    for schedule in ("constant", "cosine", "step"):
+        for rate in ("0.001", "0.003"):
+            assert re.search(rf"^{schedule}, {rate} +{seeds}  [01]\.\d{{4}}  [01]\.\d{{4}} +"
+                             r"\d+\.\d  \S+  (yes|NO)$", result.stdout, re.M), result.stdout
+    assert re.search(rf"^old: 3 ep, constant +{seeds}  ", result.stdout, re.M), result.stdout
+def test_hostile_class_bench_smoke():
+    """``bench/hostile_class.py --smoke``: one honest student and every hostile action of
+    issue 21 at tiny sizes against one server in Chromium; all six rows, and each hostile
+    action refused with its message or shown harmless (exit 0 says every one was)."""
+    if not os.access("/usr/bin/chromium", os.X_OK):
+        if os.environ.get("CNNLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail("/usr/bin/chromium is missing and CNNLAB_REQUIRE_BROWSER=1")
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
+    result = subprocess.run([sys.executable, "bench/hostile_class.py", "--smoke"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [r"honest runs \(1 student training throughout\): finished, drawn on, listed "
+            r"after a reload, saved +(\d+)/\1 +\1/\1",
+            r"idle student's Build page while all this runs, median +\d+\.\d\d s +≤ 1\.5 s",
+            r"server's peak RSS \(VmHWM\) +[\d,]+ MB +≤ [\d,]+ MB",
+            r"most one workspace takes on disk \(st_blocks\) +\d+\.\d MB +≤ 50 MB",
+            r"most files and folders in one workspace +[\d,]+ +≤ 300",
+            r"hostile actions refused with a message, or harmless \(below\) +13/13 +13/13"]
+    for row in rows:
+        assert re.search(rf"^{row} ", result.stdout, re.M), result.stdout
+    for refusal in (r"400 empty members .*: refused: the data set empty-400\.zip makes 411 "
+                    r"files and folders",
+                    r"zero-weight run zip #2 .*: refused: zeros-run\.zip: this run needs about",
+                    r"3 PNGs of 4096×4096 .*: refused: .*declares 4096×4096 pixels, over the",
+                    r"at batch size 512 needs [\d,]+ MB of memory; the server has",
+                    r"a run zip named in Markdown and HTML .*: shown as text: ",
+                    r"3 fresh visits without \?w= .*: nothing made: workspace folders made: 0",
+                    r"\?w= holding Markdown .*: a new workspace, the link not shown: This page's"):
+        assert re.search(refusal, result.stdout), result.stdout
     assert "smoke run (tiny sizes, not a verdict)" in result.stdout

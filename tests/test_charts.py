@@ -2,6 +2,7 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,8 +25,11 @@ def test_curve_frame_places_batches_and_epochs_on_one_axis():
     frame = charts.curve_frame(curve, history, "loss")
     batches = frame[frame.series == "train, per batch (smoothed)"]
     assert batches.epoch.tolist() == [0.5, 1.0, 1.5]
+    assert not batches.partial.any()
     epochs = frame[frame.series == "train, per epoch"]
     assert epochs.epoch.tolist() == [1.0, 1.5]  # the stopped second epoch ends half-way
+    assert epochs.partial.tolist() == [False, True]  # and is marked, to be drawn apart
+    assert epochs.note.tolist() == ["", "epoch 2: 5 of 10 batches (stopped)"]
     assert frame[frame.series == "validation"].value.tolist() == [1.2]
 
 
@@ -56,7 +60,10 @@ def test_training_spec_names_its_data_and_reads_the_columns_curve_frame_gives():
         assert "data" not in layer
         fields = {encoding[channel]["field"] for channel in ("x", "y", "color")}
         fields |= {tip["field"] for tip in encoding["tooltip"]}
-        assert fields == set(frame.columns)
+        filters = json.dumps(layer.get("transform", []))
+        fields |= {"partial"} if "datum.partial" in filters else set()
+        assert fields <= set(frame.columns)
+        assert fields >= set(frame.columns) - {"partial"}
         assert set(frame.series) <= set(encoding["color"]["scale"]["domain"])
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [0, 5]
     assert charts.training_spec("accuracy")["layer"][0]["encoding"]["y"]["scale"] == {
@@ -71,6 +78,51 @@ def _history(epochs: int) -> list[EpochRecord]:
                         seconds=1.0, batches=10) for e in range(1, epochs + 1)]
 
 
+def _runs(**histories) -> list[SimpleNamespace]:
+    """Run-like objects (a name, a history, a curve of 10 batches per epoch) for charts."""
+    return [SimpleNamespace(name=name.replace("_", "-"), history=history,
+                            curve=Curve(batches_per_epoch=10))
+            for name, history in histories.items()]
+
+
+def test_a_stopped_runs_partial_epoch_is_a_hollow_point_named_under_the_title():
+    stopped = [*_history(2), EpochRecord(3, 0.3, 0.6, 0.4, 0.5, 1.0, 4, complete=False)]
+    curve = Curve(steps=(10, 20, 24), loss=(1.0, 0.5, 0.3), accuracy=(0.5, 0.5, 0.6),
+                  batches_per_epoch=10)
+    training = charts.training_chart(curve, stopped, "loss", 5, run="b-1")
+    compared = charts.compare_chart(_runs(a_1=_history(3), b_1=stopped), "loss").to_dict()
+    assert training["title"] == {"text": "loss of b-1",
+                                 "subtitle": "hollow point — epoch 3: 4 of 10 batches (stopped)"}
+    assert compared["title"] == {"text": "loss by epoch of a-1, b-1", "subtitle":
+                                 "hollow points — b-1, epoch 3: 4 of 10 batches (stopped)"}
+    assert "loss of b-1" in training["description"]  # for screen readers too
+    assert "epoch 3: 4 of 10 batches (stopped)" in training["description"]
+    rows = compared["datasets"][compared["data"]["name"]]
+    partial = [(r["run"], r["epoch"], r["split"]) for r in rows if r["partial"]]
+    assert partial == [("b-1", 2.4, "training"), ("b-1", 2.4, "validation")]
+    for spec in (training, compared):
+        points = [layer for layer in spec["layer"] if layer["mark"]["type"] == "point"]
+        by_filter = {layer["transform"][-1]["filter"]: layer["mark"] for layer in points}
+        assert by_filter["datum.partial"]["filled"] is False  # hollow
+        assert by_filter["!datum.partial"]["filled"] is True
+
+
+def test_charts_of_whole_runs_have_no_subtitle_and_name_up_to_three_runs():
+    assert charts.training_spec("accuracy", run="a-1")["title"] == {"text": "accuracy of a-1"}
+    many = charts.compare_chart(_runs(a=_history(1), b=_history(1), c=_history(1),
+                                      d=_history(1)), "loss").to_dict()
+    assert many["title"] == {"text": "loss by epoch of 4 runs"}  # the legend names them
+    # and no layer for points they do not have: Vega warns "Infinite extent" for an empty one
+    whole = charts.training_chart(Curve(batches_per_epoch=10), _history(2), "loss", run="a")
+    for spec in (whole, many):
+        filters = [json.dumps(layer.get("transform", [])) for layer in spec["layer"]]
+        assert not any('"datum.partial"' in f for f in filters), filters
+    only_partial = [EpochRecord(1, 0.3, 0.6, None, None, 1.0, 4, complete=False)]
+    stopped_at_once = charts.training_chart(Curve(batches_per_epoch=10), only_partial, "loss")
+    filters = [json.dumps(layer.get("transform", [])) for layer in stopped_at_once["layer"]]
+    assert not any('"!datum.partial"' in f for f in filters), filters
+
+
 def _layers(chart) -> tuple[dict, list[dict]]:
     spec = chart.to_dict()
     return spec, spec["layer"]
@@ -78,14 +130,14 @@ def _layers(chart) -> tuple[dict, list[dict]]:
 
 def test_compare_chart_ticks_whole_epochs_only():
     """A one-epoch run once got ticks 0.0, 0.2, ... shown as "1.000000" by the rounding."""
-    _, layers = _layers(charts.compare_chart({"two-conv-1": _history(1)}, "loss"))
+    _, layers = _layers(charts.compare_chart(_runs(two_conv_1=_history(1)), "loss"))
     for layer in layers:
         axis = layer["encoding"]["x"]["axis"]
         assert axis["format"] == "d" and axis["tickMinStep"] == 1
 
 
 def test_compare_chart_tells_training_from_validation_by_line_style_in_the_legend_too():
-    spec, layers = _layers(charts.compare_chart({"a-1": _history(2), "b-1": _history(3)},
+    spec, layers = _layers(charts.compare_chart(_runs(a_1=_history(2), b_1=_history(3)),
                                                 "accuracy"))
     [lines] = [layer for layer in layers if "strokeDash" in layer["encoding"]]
     assert lines["mark"]["type"] == "line"
@@ -103,6 +155,13 @@ def test_compare_chart_tells_training_from_validation_by_line_style_in_the_legen
         (run, split) for run in ("a-1", "b-1") for split in ("training", "validation")}
 
 
+def test_training_spec_is_made_once_and_each_caller_gets_its_own_copy():
+    first = charts.training_spec("loss", 7, presentation=True)
+    first["layer"][0]["encoding"]["x"]["title"] = "changed by a caller"
+    second = charts.training_spec("loss", 7, presentation=True)
+    assert second["layer"][0]["encoding"]["x"]["title"] == "epoch"
+    assert second == charts.training_spec("loss", 7, presentation=True)
+    assert charts.training_spec.cache_info().hits >= 2  # made once for these arguments
 LONG = ["circle", "a very long class name three", "line"]
 
 

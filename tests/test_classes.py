@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from cnnlab.architecture import presets
-from cnnlab.classes import board, challenge, held_back, members, store
+from cnnlab.classes import board, challenge, members, store
 from cnnlab.data import datasets, refs
+from cnnlab.workspaces import held_back
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE_NAMES = ("<script>alert(1)</script>", "**bold** [link](http://evil.example)",
@@ -237,7 +238,7 @@ def test_the_held_back_split_is_disjoint_from_what_students_see():
     assert np.array_equal(labels, full.y_test[split.held_back])
     folder = dataclasses.replace(full, ref=refs.recorded("a folder"))
     assert held_back.visible(folder) is folder  # only the named data sets hold images back
-    code = ("from cnnlab.classes import held_back\n"
+    code = ("from cnnlab.workspaces import held_back\n"
             "print(held_back.split('mnist-5k').held_back.tolist())")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from cnnlab.architecture import presets
-from cnnlab.classes import board, challenge, held_back, members, scoring, store
+from cnnlab.classes import board, challenge, members, scoring, store
 from cnnlab.data import datasets
 from cnnlab.runs import run_files
 from cnnlab.runs.records import Hyperparameters
 from cnnlab.training import routine
+from cnnlab.workspaces import held_back
 from cnnlab.workspaces import store as workspaces
 
 START = presets.get("tutorial-1conv")  # 32 filters: 54,410 parameters on 28x28x1

@@ -121,6 +121,25 @@ def test_a_job_trains_on_the_cluster_like_a_local_one(cluster, data):
                                                           rel=1e-4)
 
 
+@pytest.mark.parametrize("named", ["bfloat16", "float32"])
+def test_the_cluster_trains_in_the_precision_the_job_names(cluster, data, named):
+    """The worker trains in the job's precision, says so, and the run records it; the run
+    it sends back is float32 and predicts as the same training here does."""
+    from cnnlab.training import routine
+
+    kept = []
+    hp = dict(epochs=1, batch_size=32, validation_fraction=0.0, seed=2, precision=named)
+    job = start(cluster, data, (), kept, **hp)
+    assert job.wait(WAIT) and job.state is State.SAVED, job.message
+    [run] = kept
+    assert run.metrics.precision == named and run.hyperparameters.precision == named
+    assert {layer.dtype_policy.name for layer in run.model.layers} == {"float32"}
+    expected = routine.train(TINY, data, Hyperparameters(**hp))
+    assert expected.metrics.precision == named
+    np.testing.assert_allclose(run.model.predict(data.x_test, verbose=0),
+                               expected.model.predict(data.x_test, verbose=0), atol=1e-4)
+
+
 def test_stop_ends_a_cluster_job_mid_epoch_and_keeps_the_run(cluster, data):
     stop_at = threading.Event()
 

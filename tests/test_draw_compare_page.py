@@ -53,3 +53,29 @@ def test_two_runs_answer_the_same_drawing_side_by_side(digits_run):
     shown = pictures.captions(at)
     assert sum(c.startswith("first conv layer, conv_1 · 26×26×32") for c in shown) == 2
     assert any(c.startswith("Grad-CAM · conv_2 for 1") for c in shown)
+
+
+def test_a_session_keeps_no_model_so_an_evicted_run_is_freed(digits_run):
+    """Issue 21: every in-memory cache draws from the one budget. A session that showed two
+    runs on Draw (predictions, Grad-CAM, the comparison) holds none of their models: once the
+    budget's model cache lets a run go, the run and everything made from it are freed."""
+    import gc
+    import weakref
+
+    from cnnlab.workspaces import models
+
+    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    model = inference.keras.models.clone_model(digits_run.model)
+    model.set_weights(digits_run.model.get_weights())
+    second = dataclasses.replace(digits_run, name="second", model=model)
+    at.session_state["cnnlab"].add_run(second)  # the current model now
+    gone = weakref.ref(second), weakref.ref(model)
+    del second, model
+    opened(at)
+    assert any(c.startswith("Grad-CAM · conv_2") for image in at.image for c in image.captions)
+    token = at.session_state["cnnlab"].workspace.token
+    assert all(g() is not None for g in gone)  # in the model cache, with its tools
+    models.forget(token)
+    gc.collect()  # the run goes, and its finalizer lets go of its tools:
+    gc.collect()  # their own reference cycles go in the next collection
+    assert [g() for g in gone] == [None, None]

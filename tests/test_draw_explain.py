@@ -1,6 +1,7 @@
 """AppTest of the Draw page's "Inside the decision" tabs through the canvas seam:
 why this answer (Grad-CAM, saliency), what a unit sees (its outline), transform (sliders
-feeding the prediction, the stability strip)."""
+feeding the prediction, the stability strip); only the open tab is computed, after the answer
+is shown."""
 # ruff: noqa: F811 (digits_run is the shared fixture, taken as an argument)
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ from cnnlab.architecture import shapes, spec
 from cnnlab.inspect import attribution, inference, preprocess, receptive, transform
 from cnnlab.models import builder
 from cnnlab.views import overlay
+from ui import chart_specs
+
+UNIT, TRANSFORM = "What does a unit see?", "Transform"
+
+
+def open_tab(at, label: str):
+    """Open one of the "Inside the decision" tabs, as a click on it does."""
+    at.session_state["draw_tabs"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def captions(at) -> list[str]:
@@ -62,7 +74,7 @@ def test_why_takes_the_conv_layer_chosen_and_says_its_map_s_resolution(digits_ru
 
 
 def test_unit_outline_is_the_receptive_region_and_maps_to_the_drawing(digits_run):
-    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    at = open_tab(page("pages/draw.py", digits_run, canvas_with(a_one)), UNIT)
     summary = shapes.summarize(digits_run.architecture)
     names = at.selectbox(key="draw_unit_layer").options
     assert names == [r.name for r in summary.rows if r.type in ("conv2d", "max_pool2d")]
@@ -77,12 +89,12 @@ def test_unit_outline_is_the_receptive_region_and_maps_to_the_drawing(digits_run
 
 
 def test_unit_over_the_ink_is_outlined_on_the_drawing_too(digits_run):
-    at = page("pages/draw.py", digits_run, canvas_with(a_one))  # the centre unit: on the ink
+    at = open_tab(page("pages/draw.py", digits_run, canvas_with(a_one)), UNIT)  # centre: ink
     assert "the same region of your drawing" in captions(at)
 
 
 def test_transform_sliders_feed_the_prediction_and_the_strip_is_shown(digits_run):
-    at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    at = open_tab(page("pages/draw.py", digits_run, canvas_with(a_one)), TRANSFORM)
     frames = [d.value for d in at.table if "rotated, 10° a step" in list(d.value.index)]
     assert len(frames) == 1
     frame = frames[0]
@@ -101,7 +113,8 @@ def test_transform_sliders_feed_the_prediction_and_the_strip_is_shown(digits_run
     heading = [h.value for h in at.subheader if h.value.startswith("Prediction:")]
     assert heading == [f"Prediction: {digits_run.class_names[top]} ({probs[top]:.0%})"]
     assert "what the model sees now" in captions(at)
-    assert any("outline is shown on the 28×28 input only" in c.value for c in at.caption)
+    open_tab(at, UNIT)  # the transform applies while its tab is open
+    assert np.array_equal(at.session_state["last_drawing"][..., 0], prepared_one())
 
 
 def test_network_without_conv_says_why_and_shows_saliency(digits_run):
@@ -112,11 +125,40 @@ def test_network_without_conv_says_why_and_shows_saliency(digits_run):
     assert any("no conv layer" in i.value for i in at.info)
     assert any(c.startswith("saliency:") for c in captions(at))
     assert not any(c.startswith("Grad-CAM") for c in captions(at))
+    open_tab(at, UNIT)
     assert any("no conv or pooling layer" in i.value for i in at.info)
 
 
-def test_a_unit_out_of_its_map_is_answered_by_the_map_s_size(digits_run):
+def test_only_the_open_tab_is_computed_and_after_the_answer(digits_run, monkeypatch):
+    """Grad-CAM and saliency (the explainer) run only while "Why this answer?" is open, and
+    after the prediction and its chart are made; the stability strip only while Transform
+    is; the open tab is kept while the canvas is empty."""
+    events = []
+    explain, sweep, show = attribution.Explainer.explain, transform.sweep, chart_specs.show
+    monkeypatch.setattr(attribution.Explainer, "explain", lambda self, *args, **kwargs: (
+        events.append("explain"), explain(self, *args, **kwargs))[1])
+    monkeypatch.setattr(transform, "sweep", lambda *args, **kwargs: (
+        events.append("sweep"), sweep(*args, **kwargs))[1])
+    monkeypatch.setattr(chart_specs, "show", lambda *args, key, **kwargs: (
+        events.append("answer") if key == "draw_probs" else None,
+        show(*args, key=key, **kwargs))[1])
     at = page("pages/draw.py", digits_run, canvas_with(a_one))
+    assert events == ["answer", "explain"]  # "Why this answer?" is open at first
+    events.clear()
+    open_tab(at, TRANSFORM)
+    assert events == ["answer", "sweep"]
+    events.clear()
+    open_tab(at, UNIT)
+    assert events == ["answer"]
+    at.session_state["draw_test_image"] = canvas_with(lambda d: None)  # the canvas cleared
+    at.run()
+    at.session_state["draw_test_image"] = canvas_with(a_one)  # and a drawing again
+    events.clear()
+    at.run()
+    assert events == ["answer"] and not at.exception  # still on the unit tab
+    assert any(c.startswith("conv_1 (") for c in captions(at))
+def test_a_unit_out_of_its_map_is_answered_by_the_map_s_size(digits_run):
+    at = open_tab(page("pages/draw.py", digits_run, canvas_with(a_one)), UNIT)
     at.selectbox(key="draw_unit_layer").set_value("conv_2").run()
     h, w, c = next(r for r in shapes.summarize(digits_run.architecture).rows
                    if r.name == "conv_2").output_shape

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnlab.architecture import shapes
 from cnnlab.data import refs
+from cnnlab.workspaces import held_back
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -44,7 +45,7 @@ def page(path: str, run=None, drawing: np.ndarray | None = None) -> AppTest:
 
 
 def canvas_with(draw_fn) -> np.ndarray:
-    """A 280x280 RGBA canvas like streamlit-drawable-canvas returns: white ink on black."""
+    """A 280x280 RGBA canvas as the drawing canvas (ui/canvas.py) gives it: white on black."""
     img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     draw_fn(ImageDraw.Draw(img))
     return np.asarray(img)
@@ -127,13 +128,29 @@ def test_draw_page_says_which_models_it_cannot_feed(digits_run):
     assert not [h for h in at.subheader if h.value.startswith("Prediction:")]
 
 
+def test_an_uploaded_set_is_named_by_its_label_and_draw_asks_for_its_classes(digits_run):
+    """A run on an uploaded set of clothes: the sidebar and Draw name the set by its label
+    (never ``upload:...``), and Draw asks for one of its classes, not a digit (issue 22
+    item 6)."""
+    from cnnlab.data import kinds
+
+    clothes = dataclasses.replace(digits_run, dataset=refs.upload("fashion3"),
+                                  class_names=kinds.FASHION_CLASSES)
+    at = page("pages/draw.py", clothes, canvas_with(lambda d: None))
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "fashion3 (your upload) · trained" in sidebar and "upload:" not in sidebar, sidebar
+    infos = [i.value for i in at.info]
+    assert any("trained on fashion3 (your upload): it knows only" in i for i in infos), infos
+    assert any(i.startswith("Draw one of its classes: T-shirt/top, Trouser, ") for i in infos)
+    assert not any("a digit" in i for i in infos + [c.value for c in at.caption]), infos
 def test_feature_maps_answer_a_test_image_out_of_range(digits_run):
     at = page("pages/feature_maps.py", digits_run)
     at.selectbox(key="fm_class").set_value("7").run()  # a class chosen, then a number typed
     at.number_input(key="fm_index").set_value(5000).run()
     assert not at.exception, at.exception
+    shown = len(held_back.split("mnist-5k").visible)  # the held-back test images are not
     assert [e.value for e in at.error] == [
-        "test image must be an integer from 0 to 999; received 5000"]
+        f"test image must be an integer from 0 to {shown - 1}; received 5000"]
     assert not [m for m in at.markdown if m.value.startswith("Prediction:")]  # nothing shown
     at.number_input(key="fm_index").set_value(12).run()
     assert not at.error and [m for m in at.markdown if m.value.startswith("Prediction:")]

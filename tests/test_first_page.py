@@ -16,13 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cnnlab.inspect import warmup
+from cnnlab.training import warmup
 from cnnlab.workspaces import store
 
 ROOT = Path(__file__).resolve().parent.parent
 FRESH = """
 import json, sys
-from cnnlab.inspect import warmup
+from cnnlab.training import warmup
 warmup.start = warmup.page_shown = lambda *_: None  # this is about the page's own imports
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=120)

@@ -43,6 +43,10 @@ def test_test_image_gets_gradcam_and_saliency_for_its_prediction(digits_run):
 
 def test_a_picked_unit_is_outlined_on_the_test_image_and_marked_on_its_map(digits_run):
     at = opened(digits_run)
+    assert "fm_unit_layer" not in [s.key for s in at.selectbox]  # its tab closed: not computed
+    at.session_state["fm_tabs"] = "What does a unit see?"
+    at.run()
+    assert "fm_why_class" not in [s.key for s in at.selectbox]
     at.selectbox(key="fm_unit_layer").set_value("pool_1").run()
     at.number_input(key="fm_unit_row_pool_1").set_value(2).run()
     at.number_input(key="fm_unit_ch_pool_1").set_value(4).run()

@@ -9,6 +9,7 @@ import base64
 import gzip
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -166,6 +167,26 @@ def test_a_canvas_payload_is_checked_before_decoding():
         pixels.canvas_pixels(canvas_url(wide), 280, 280)
     with pytest.raises(pixels.ImageError, match="expected a data:image/png;base64 URL"):
         pixels.canvas_pixels(canvas_url(drawn[..., :3], "JPEG"), 280, 280)
+
+
+def test_the_canvas_strokes_kept_for_a_session_are_checked():
+    """Strokes the browser sends (the Draw page keeps them to draw them again) are plain
+    numbers within reach of the canvas, in bounded amounts; anything else is named."""
+    assert pixels.canvas_strokes([[22, 0, 0], [8.5, 10, 10, 300, -20.5]], 280) == [
+        [22.0, 0.0, 0.0], [8.5, 10.0, 10.0, 300.0, -20.5]]
+    assert pixels.canvas_strokes([], 280) == []
+    cases = [({"0": [22, 1, 1]}, "must be a list; received dict"),
+             ([[22, 1]], "stroke 1 of the canvas is not"),
+             ([[22, 1, 1], [22, 1, True]], "stroke 2 of the canvas is not"),
+             ([[22, 1, float("nan")]], "is not"),
+             ([[22, "1", 1]], "is not"),
+             ([[0.5, 1, 1]], "has pen width 0.5; widths 1 to 100"),
+             ([[22, 1, 561]], "more than 280 pixels beyond the 280×280 canvas"),
+             ([[22, 1, 1]] * (pixels.MAX_STROKES + 1), "strokes; at most 400"),
+             ([[22] + [1] * 30_000] * 2, "hold more than 50,000 numbers")]
+    for value, words in cases:
+        with pytest.raises(pixels.ImageError, match=re.escape(words)):
+            pixels.canvas_strokes(value, 280)
 
 
 def test_pillow_refuses_images_beyond_the_app_limit_process_wide():

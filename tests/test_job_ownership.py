@@ -160,3 +160,30 @@ def test_a_connected_session_keeps_its_job_without_heartbeats_until_it_closes(
     connected["open"] = False
     assert job.wait(TIMEOUT) and job.stop_reason is not None
     assert [info.name for info in workspace.runs()] == ["long"]
+
+
+def test_what_pages_leave_behind_is_swept_once_they_are_gone(one_slot, tiny_dataset,
+                                                             monkeypatch):
+    """Every visit beats under a fresh token; a server must not keep one entry per visit
+    forever. Active jobs keep theirs; an ended job's record goes after RECORD_SECONDS."""
+    import time
+
+    monkeypatch.setenv("CNNLAB_ORPHAN_GRACE_S", "60")
+    visits = [store.new().token for _ in range(3)]  # fresh tabs: nothing on disk
+    for token in visits:
+        ownership.beat(token)
+        ownership.attach(token, f"session-{token[:4]}", lambda: True)
+    busy, done = store.create(), store.create()
+    ended = start(one_slot, done, tiny_dataset)
+    ended.stop()
+    assert ended.wait(TIMEOUT)
+    running = start(one_slot, busy, tiny_dataset)
+    now = time.monotonic()
+    ownership.sweep(now)  # nothing is old yet
+    assert all(ownership.idle_seconds(t) < 60 for t in visits)
+    ownership.sweep(now + 61)  # the visits' pages are gone; the ended job's record stays
+    assert [t for t in visits if t in ownership._BEATS or t in ownership._PROBES] == []
+    assert ownership.last(done.token) is ended and ownership.last(busy.token) is running
+    ownership.sweep(now + ownership.RECORD_SECONDS + 1)
+    assert ownership.last(done.token) is None
+    assert ownership.last(busy.token) is running and busy.token in ownership._BEATS

@@ -1,7 +1,6 @@
 """The Learn page in Streamlit's AppTest: it renders, steps, plays, reads links and bad input."""
 
 import re
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +9,8 @@ import pictures
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import cnnlab.data
+from cnnlab.data import refs
+from cnnlab.workspaces import data_roots
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "learn.py")
 
@@ -22,13 +22,18 @@ def at() -> AppTest:
 
 @pytest.fixture
 def fake_digits(monkeypatch):
-    """Three small digits in place of ``cnnlab.data.datasets`` (the seam the page loads through)."""
+    """Three small digits in place of the web app's loader (``data_roots.load``, the seam the
+    page loads the built-in digits through, without the held-back ones)."""
     x_test = np.zeros((3, 28, 28, 1), dtype=np.uint8)
     x_test[1, 10:18, 12:15] = 255  # digit no. 1: a vertical bar
-    module = SimpleNamespace(load_dataset=lambda name: SimpleNamespace(
-        x_test=x_test, y_test=np.array([3, 1, 4])))
-    monkeypatch.setitem(sys.modules, "cnnlab.data.datasets", module)
-    monkeypatch.setattr(cnnlab.data, "datasets", module, raising=False)
+    asked = []
+
+    def load(ref):
+        asked.append(ref)
+        return SimpleNamespace(x_test=x_test, y_test=np.array([3, 1, 4]))
+
+    monkeypatch.setattr(data_roots, "load", load)
+    return asked
 
 
 def position(at: AppTest) -> str:
@@ -194,3 +199,4 @@ def test_real_digits_feed_both_explorers(at, fake_digits):
     at.number_input(key="img_digit").set_value(1).run()
     assert not at.exception and not at.info
     assert any("digit no. 1, a 1" in m.value for m in at.markdown)
+    assert set(fake_digits) == {refs.named("mnist-5k")}  # through the web app's loader

@@ -136,6 +136,19 @@ def test_payload_progress_and_history():
     json.dumps(answer, allow_nan=False)
 
 
+def test_payload_says_what_a_stopped_jobs_partial_epoch_was():
+    job = fake_job("run", batches=10)
+    job.handle(TrainingEvent("epoch", epoch=1, batch=10, record=EpochRecord(
+        1, 0.5, 0.5, 0.4, 0.6, 1.0, 10, True)))
+    assert live_feed.payload(job.snapshot(), 0, 1, "t")["partial"] is None
+    job.handle(TrainingEvent("epoch_begin", epoch=2))
+    job.handle(TrainingEvent("epoch", epoch=2, batch=4, record=EpochRecord(
+        2, 0.4, 0.6, 0.3, 0.7, 1.0, 4, False)))  # stopped after 4 of its 10 batches
+    answer = live_feed.payload(job.snapshot(), 0, 1, "t")
+    assert answer["partial"] == "epoch 2: 4 of 10 batches (stopped)"
+    assert [r["complete"] for r in answer["history"]] == [True, False]
+
+
 def test_the_route_answers_only_for_known_ids_and_only_that_job():
     mine, other = fake_job("mine-1", batches=3), fake_job("other-1", batches=6)
     mine_id = live_feed.FEEDS.feed_id(mine)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from ui import text
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
 
@@ -99,19 +101,23 @@ def test_run_numbers_count_per_session_not_per_server():
     assert [r.name for r in session(second).runs] == ["two-conv-1"]
 
 
-def test_train_page_says_whose_curves_it_shows_and_that_rows_can_be_ticked():
+def test_train_page_says_whose_results_it_shows_and_that_rows_can_be_ticked():
+    """Once saved, a job's curves are its run's, under "Results of <run>" (issue 22 item 5);
+    the place of the live curves says where they went."""
     at = app_at()
     run = train_one_epoch(at)
     texts = [m.value for m in at.markdown]
-    assert f"**Curves of the last run, {run.name}**" in texts
+    assert f"**{run.name}** is trained and saved: its results are below." in texts
+    assert at.subheader[0].value == f"Results of {run.name}"
     assert any(c.value.startswith("Tick rows in the table to compare") and
                c.value.endswith(f"Shown: {run.name}.") for c in at.caption)
+    assert not any("being built above" in c.value for c in at.caption)
     at.switch_page("pages/build.py").run()
     edit_first_kernel(at, 5)
     at.switch_page("pages/train.py").run()
-    [label] = [m.value for m in at.markdown if m.value.startswith("**Curves of")]
-    assert label.startswith(f"**Curves of the last run, {run.name}**, a network (two-conv) "
-                            "other than two-conv (edited) above")
+    assert [c.value for c in at.caption if "being built above" in c.value] == [text.md(
+        f"{run.name} is a two-conv network, not two-conv (edited) being built above: press "
+        "Train to train that one.")]
 
 
 def test_one_progress_bar_per_page_until_the_model_is_ready(tiny_dataset):

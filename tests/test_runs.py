@@ -10,7 +10,7 @@ import pytest
 from cnnlab.architecture import presets, spec, spec_json
 from cnnlab.inspect import inference
 from cnnlab.models import builder, optimizers
-from cnnlab.runs import run_files
+from cnnlab.runs import records, run_files
 from cnnlab.runs.records import Curve, EpochRecord, Hyperparameters
 from cnnlab.training import evaluation
 
@@ -190,6 +190,21 @@ def test_records_round_trip_through_json():
         Hyperparameters.from_dict({"momentum": 0.9})
     with pytest.raises(ValueError, match="epoch record field loss is 'x'"):
         EpochRecord.from_dict(dict(record.to_dict(), loss="x"))
+
+
+def test_a_partial_epoch_is_placed_and_told_by_its_share_of_batches():
+    whole = [EpochRecord(e, 0.5, 0.9, None, None, 1.0, 57) for e in (1, 2, 3, 4)]
+    part = EpochRecord(5, 0.4, 0.9, None, None, 1.0, 56, complete=False)
+    assert [records.epoch_position(r, 57) for r in whole] == [1.0, 2.0, 3.0, 4.0]
+    assert records.epoch_position(part, 57) == pytest.approx(4 + 56 / 57)
+    assert records.partial_epoch(whole) is None and records.partial_epoch([*whole, part]) == part
+    assert records.partial_note(part, 57) == "epoch 5: 56 of 57 batches (stopped)"
+    assert records.epochs_trained([*whole, part], 10, 57) == (
+        "4 of 10", "+ 56/57 batches of epoch 5")
+    assert records.epochs_trained(whole, 4, 57) == ("4 of 4", None)
+    # an epoch size not recorded (a curve's default of 1): no "56 of 1", still inside epoch 5
+    assert records.partial_note(part, 1) == "epoch 5: 56 batches (stopped)"
+    assert 4 < records.epoch_position(part, 1) < 5
 
 
 @pytest.mark.parametrize("name", optimizers.NAMES)

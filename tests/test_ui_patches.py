@@ -32,3 +32,13 @@ def test_a_missing_internal_is_reported(monkeypatch):
     monkeypatch.delattr(PagesManager, "uses_pages_directory")
     with pytest.raises(RuntimeError, match="uses_pages_directory"):
         patches.use_app_navigation()
+
+
+def test_the_private_session_check_is_on_the_checked_list(monkeypatch):
+    """ui/state.py asks Streamlit's private Runtime.is_active_session whether a background
+    tab is still connected; Streamlit dropping it fails here, not silently in class."""
+    from streamlit.runtime import Runtime
+
+    assert (Runtime, "is_active_session") in patches.INTERNALS
+    monkeypatch.delattr(Runtime, "is_active_session")
+    assert patches.missing() == ["streamlit.runtime.runtime.Runtime.is_active_session"]

@@ -204,6 +204,8 @@ def test_drawn_class_names_and_their_refusals_are_text():
     at.button(key="mine_create").click().run()
     assert not at.exception, at.exception
     assert at.radio(key="mine_class").options == [text.md(n) for n in names]
+    at.session_state["draw_test_image"] = a_drawing()  # the seam's Add button (in a browser
+    at.run()  # the canvas's own Add button shows its label as text: textContent)
     assert at.button(key="mine_add").label == f"Add to {text.md(names[0])}"
     assert unescaped(at, *names) == [] and all(shown(at, n) for n in names)
     hostile = "[x](http://e.invalid) **b**"

@@ -248,7 +248,8 @@ def test_a_run_zip_declaring_more_than_the_room_is_refused_before_loading(home, 
         for _ in range(50):
             ws.save_run(tiny_run)  # until the next one does not fit
     before = everything_under(ws.folder)
-    monkeypatch.setattr(run_files, "_built", lambda *a: pytest.fail("loaded before the check"))
+    monkeypatch.setattr(run_files, "_reserved_model",
+                        lambda *a: pytest.fail("loaded before the check"))
     with pytest.raises(store.WorkspaceError, match=r"^this run needs about .* MB on disk; this "
                                                    r"workspace has .* left of its \d+ MB"):
         run_files.run_from_zip_bytes(data, fits=lambda sizes: ws.check_files(sizes, "this run"))

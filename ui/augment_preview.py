@@ -1,17 +1,25 @@
-"""The Train page's augmentation: the strength picker and the grid of augmented examples."""
+"""The Train page's augmentation: the strength picker and the grid of augmented examples.
+
+Grids are kept in a cache of the server's memory budget, weighed by their bytes (a grid of
+512×512 colour images is 22 MB), not in ``st.cache_data`` with a count of entries.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import streamlit as st
 
 from cnnlab.data import datasets
+from cnnlab.memory import budget
 from cnnlab.runs import augmentation
 from cnnlab.training import augment
 from ui import images
 
 PREVIEW_ROWS = 4  # training images shown, one per class while classes last
 PREVIEW_COPIES = 6  # augmented copies of each
+GRIDS = budget.ByteCache("augmentation previews")
 
 
 def choice(box, running: bool) -> str:
@@ -24,9 +32,12 @@ def choice(box, running: bool) -> str:
                                   for name in augmentation.NAMES if name != "off"))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def _grid(images: np.ndarray, strength: str, seed: int) -> np.ndarray:
-    return augment.preview_grid(images, PREVIEW_COPIES, strength, seed)
+    """The grid of ``images`` augmented, made once per (images, strength, seed)."""
+    key = (hashlib.sha256(images.tobytes()).hexdigest(), images.shape, strength, seed)
+    scale = 2 if max(images.shape[1:3]) <= 64 else 1  # 512-pixel tiles need no enlarging
+    return GRIDS.get_or_build(key, lambda: augment.preview_grid(images, PREVIEW_COPIES,
+                                                                strength, seed, scale=scale))
 
 
 def preview(data: datasets.Dataset | None, strength: str, seed: int) -> None:

@@ -2,8 +2,9 @@
 other on the same drawing (the logic is :mod:`cnnlab.inspect.compare`).
 
 The section is an expander computed only while it is open, so the pen-up → answer time of the
-Draw page does not pay for two more models. The two runs' predictors and explainers are kept
-in this session (``compare_cache``), two at most, apart from the current run's predictor.
+Draw page does not pay for two more models. The two runs come from the process-wide cache of
+the memory budget and their predictors and explainers live with them
+(:func:`cnnlab.workspaces.models.tool`); the session keeps none of them.
 """
 
 from __future__ import annotations
@@ -25,17 +26,10 @@ TITLE = "Compare two runs on this drawing"
 
 
 def _tools(folder: str) -> tuple[Any, inference.Predictor, attribution.Explainer | str]:
-    """The run in ``folder``, its predictor and explainer, built once per session."""
-    cache: dict = st.session_state.setdefault("compare_cache", {})
-    if folder not in cache:
-        run = models.get(state.session().workspace, folder)
-        summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
-        try:
-            explainer: attribution.Explainer | str = attribution.Explainer(run.model, summary)
-        except ValueError as exc:
-            explainer = str(exc)
-        cache[folder] = (run, inference.Predictor(run.model), explainer)
-    return cache[folder]
+    """The run in ``folder``, its predictor and explainer, each built once per run."""
+    run = models.get(state.session().workspace, folder)
+    summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
+    return run, state.predictor(run), explain.explainer_of(run, summary)
 
 
 def _pick(kept: list) -> tuple[int, int]:
@@ -117,8 +111,6 @@ def section(drawn: np.ndarray) -> None:
                     return
                 sides.append((compare.side(run.name, run.class_names, kinds.input_format(run),
                                            predictor, explainer, drawn), run.dataset.label))
-        st.session_state["compare_cache"] = {k: v for k, v in st.session_state[
-            "compare_cache"].items() if k in (kept[a].folder, kept[b].folder)}
         st.markdown(text.md(compare.verdict(sides[0][0], sides[1][0])))
         for column, (side, dataset), key in zip(st.columns(2), sides, ("cmp_a", "cmp_b"),
                                                 strict=True):

@@ -17,7 +17,8 @@ from cnnlab.inspect import preprocess
 from cnnlab.runs import records
 from cnnlab.views import render
 from cnnlab.workspaces import drawn_sets
-from ui import images, jobs, state, text, widgets
+from ui import canvas as canvas_ui
+from ui import images, jobs, state, text
 
 THUMB_PX = 56
 PREVIEW_EXAMPLES = 4  # drawings shown with their copies in the preview
@@ -76,28 +77,37 @@ def name_classes() -> None:
         st.session_state[MESSAGE] = str(exc)
 
 
-def canvas_drawing(stroke: int) -> np.ndarray | None:
-    """The canvas prepared as an example (28×28 uint8), or None if empty or a speck.
+def canvas(stroke: int, drawn_set: drawn.DrawnSet, index: int) -> None:
+    """The canvas with its "Add to <class>" button (see :func:`ui.canvas.with_add`)."""
+    canvas_ui.with_add(stroke, "mine_canvas", drawn_set.names[index], on_add=add_example,
+                       on_refused=refused)
 
-    The canvas's key changes after each added example, which clears it.
-    """
-    key = f"mine_canvas_{st.session_state.get('mine_added', 0)}"
+
+def refused(message: str) -> None:
+    st.session_state[MESSAGE] = message
+
+
+def add_example(name: str, rgba: np.ndarray) -> None:
+    """Add a drawing (the canvas's RGBA pixels) to the class ``name`` as it was when Add was
+    pressed (a callback); a speck, or a class since renamed or removed, is refused in words."""
+    drawn_set = current()
+    if drawn_set is None:
+        return
+    if name not in drawn_set.names:
+        refused(f"there is no class {name!r} any more, so that drawing was not added; the "
+                f"classes are {', '.join(drawn_set.names)}")
+        return
     try:
-        rgba = widgets.canvas_rgba(stroke, key=key)
-        if rgba is None:
-            return None
         prepared = preprocess.preprocess_canvas(np.asarray(rgba))
     except ValueError as exc:
-        st.error(text.md(exc))
-        return None
-    return None if prepared.blank else prepared.as_uint8()
-
-
-def add_example(index: int, image: np.ndarray) -> None:
-    """Add ``image`` to class ``index`` and clear the canvas (a button's callback)."""
-    change(lambda s: s.add(index, image))
-    st.session_state.mine_added = st.session_state.get("mine_added", 0) + 1
-    st.session_state.pop("draw_test_image", None)  # the tests' canvas empties too
+        refused(str(exc))
+        return
+    if prepared.blank:
+        refused(f"that drawing was too small to learn from, so it was not added to {name!r}: "
+                "draw it larger")
+        return
+    change(lambda s: s.add(s.names.index(name), prepared.as_uint8()))
+    st.session_state.pop(canvas_ui.TEST_IMAGE, None)  # the tests' canvas empties too
 
 
 def thumbnails(drawn_set: drawn.DrawnSet, index: int) -> None:

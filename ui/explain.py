@@ -3,12 +3,13 @@
 
 :func:`panel` draws the three tabs and returns the (possibly transformed) image the page then
 predicts. Computation lives in :mod:`cnnlab.inspect` (attribution, receptive, transform) and
-pictures in :mod:`cnnlab.views.overlay`; the explainer is kept per session, for one run.
+pictures in :mod:`cnnlab.views.overlay`; the explainer is kept with its run
+(:func:`cnnlab.workspaces.models.tool`), not in the session, so it goes when the run does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,12 @@ from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
 from cnnlab.inspect.prepared import Preprocessed
 from cnnlab.views import overlay
+from cnnlab.workspaces import models
 from ui import images, numbers, text
 
 TABS = ("Why this answer?", "What does a unit see?", "Transform")
+SLIDERS = {"dx": "draw_tf_dx", "dy": "draw_tf_dy", "angle": "draw_tf_angle",
+           "scale": "draw_tf_scale", "thickness": "draw_tf_thick"}  # transform's argument: key
 SCALE = 8  # screen pixels per input pixel in the pictures
 PICTURE_PX = 28 * SCALE  # the width the maps are shown at (sent at the input's size)
 DRAWING_PX = 224  # width of the outlined drawing
@@ -32,17 +36,14 @@ STEP = {"dx": transform.SWEEP_SHIFTS[1] - transform.SWEEP_SHIFTS[0],
 
 
 def explainer_of(run: Any, summary: shapes.Summary) -> attribution.Explainer | str:
-    """This session's explainer of ``run`` (built once per run, shared by the tabs and "Cover
-    it up"), or why there is none."""
-    cached = st.session_state.get("explain_cache")
-    if cached is None or cached[0] is not run:
+    """The explainer of ``run`` (built once per run, shared), or why there is none."""
+    def build() -> attribution.Explainer | str:
         try:
-            made: attribution.Explainer | str = attribution.Explainer(run.model, summary)
+            return attribution.Explainer(run.model, summary)
         except ValueError as exc:
-            made = str(exc)
-        cached = (run, made)
-        st.session_state["explain_cache"] = cached
-    return cached[1]
+            return str(exc)
+
+    return models.tool(run, "explainer", build)
 
 
 def window_rows(summary: shapes.Summary) -> list:
@@ -51,19 +52,28 @@ def window_rows(summary: shapes.Summary) -> list:
             if {"kernel_size", "pool_size"} & set(layer_types.REGISTRY[row.type].field_names)]
 
 
-def transform_tab(image: np.ndarray) -> np.ndarray:
-    """Sliders that change the drawing before the prediction; returns the changed image."""
+def transformed(image: np.ndarray) -> np.ndarray:
+    """The drawing as the Transform tab's sliders move it, read before the sliders are drawn
+    (the prediction is shown first): their values from the last run, the defaults at first."""
+    values = {name: st.session_state[key] for name, key in SLIDERS.items()
+              if key in st.session_state}
+    return transform.transform(image, **values) if values else image
+
+
+def transform_tab(image: np.ndarray, moved: np.ndarray) -> None:
+    """Sliders that change the drawing before the prediction (:func:`transformed` read them
+    for this run), and what the model sees."""
+    st.caption("While this tab is open, the prediction above is for your drawing as these "
+               "sliders change it.")
     cols = st.columns(5)
-    dx = cols[0].slider("shift right (px)", -10, 10, 0, key="draw_tf_dx")
-    dy = cols[1].slider("shift down (px)", -10, 10, 0, key="draw_tf_dy")
-    angle = cols[2].slider("rotate (°)", -45, 45, 0, 5, key="draw_tf_angle")
-    scale = cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key="draw_tf_scale")
-    thick = cols[4].slider("thinner or thicker", -2, 2, 0, key="draw_tf_thick")
-    moved = transform.transform(image, dx=dx, dy=dy, angle=angle, scale=scale, thickness=thick)
+    cols[0].slider("shift right (px)", -10, 10, 0, key=SLIDERS["dx"])
+    cols[1].slider("shift down (px)", -10, 10, 0, key=SLIDERS["dy"])
+    cols[2].slider("rotate (°)", -45, 45, 0, 5, key=SLIDERS["angle"])
+    cols[3].slider("scale", 0.5, 1.5, 1.0, 0.1, key=SLIDERS["scale"])
+    cols[4].slider("thinner or thicker", -2, 2, 0, key=SLIDERS["thickness"])
     if not np.array_equal(moved, image):
         images.picture(overlay.grey_rgb(moved), caption="what the model sees now", width=28 * 4,
                        alt="your drawing as the sliders change it: what the model sees now")
-    return moved
 
 
 def stability_strip(run: Any, image: np.ndarray) -> None:
@@ -164,7 +174,7 @@ def gradcam_note(result: attribution.Explanation, class_name: str) -> str:
 
 
 def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed | None,
-             moved: bool, maps: dict[str, np.ndarray], key: str = "draw") -> None:
+             maps: dict[str, np.ndarray], key: str = "draw") -> None:
     """Pick a unit of a conv or pooling layer; outline the input region it can see, on the input
     and (with ``prepared``) on the drawing, and mark the unit on its feature map."""
     rows = window_rows(summary)
@@ -202,18 +212,15 @@ def unit_tab(summary: shapes.Summary, image: np.ndarray, prepared: Preprocessed 
         captions.append(f"the unit on {name}'s map, channel {channel}")
         alts.append(f"{name}'s feature map, channel {channel}, with unit ({y}, {x}) outlined")
     drawing = None if prepared is None else prepared.steps[0][1]
-    back = None if moved or drawing is None else receptive.to_drawing(box, prepared.placement,
-                                                                      drawing.shape)
+    back = None if drawing is None else receptive.to_drawing(box, prepared.placement,
+                                                             drawing.shape)
     if back is not None:
         factor = max(1, DRAWING_PX // max(drawing.shape))
         pictures.append(overlay.outlined(drawing, back, factor, width=3))
         captions.append("the same region of your drawing")
         alts.append(f"your drawing with the region {name} ({y}, {x}) sees outlined")
     images.grid(pictures, alts, captions, width=28 * SCALE)
-    if moved:
-        st.caption(f"The drawing is transformed, so the outline is shown on the {side} input "
-                   "only.")
-    elif back is None and drawing is not None:
+    if back is None and drawing is not None:
         st.caption("This region holds none of your drawing (it is in the margin added around "
                    f"it), so it is outlined on the {side} input only.")
 
@@ -227,35 +234,56 @@ def unit_on_map(values: np.ndarray, y: int, x: int) -> np.ndarray:
     return overlay.outlined(scaled, (y, x, y + 1, x + 1), factor)
 
 
+def _keep_tab(key: str) -> None:
+    st.session_state[f"{key}_kept"] = st.session_state[key]
+
+
+def open_tabs(labels: tuple[str, ...], key: str) -> list:
+    """Tabs that know which one is open (``.open``), the last one chosen open at first."""
+    kept = st.session_state.get(f"{key}_kept")
+    return st.tabs(labels, key=key, default=kept if kept in labels else None,
+                   on_change=_keep_tab, args=(key,))
+
+
 def decision_tabs(run: Any, predictor: Any, image: np.ndarray, probs: np.ndarray,
                   key: str) -> None:
     """"Why this answer?" and "What does a unit see?" for any image, grey or colour (Feature
-    maps' test image or drawing, Draw's colour upload); the outline is on the input only (there
-    is no drawing to map back to)."""
+    maps' test image or drawing, Draw's colour upload), the open one only; the outline is on
+    the input only (there is no drawing to map back to)."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]  # (height, width); a colour image stays (height, width, 3)
     summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
-    why, unit = st.tabs(TABS[:2])
-    with why:
-        why_tab(run, summary, image, probs, key)
-    with unit:
-        maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
-        unit_tab(summary, image, None, False, maps, key)
+    why, unit = open_tabs(TABS[:2], f"{key}_tabs")
+    if why.open:
+        with why:
+            why_tab(run, summary, image, probs, key)
+    if unit.open:
+        with unit:
+            maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
+            unit_tab(summary, image, None, maps, key)
 
 
-def panel(run: Any, predictor: Any, prepared: Preprocessed,
-          image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The three tabs; returns the image to predict (transformed) and its probabilities."""
+def panel(run: Any, predictor: Any, prepared: Preprocessed, image: np.ndarray,
+          answer: Callable[[np.ndarray, np.ndarray], None]) -> tuple[np.ndarray, np.ndarray]:
+    """The three tabs, of which only the open one is computed, after ``answer(image,
+    probabilities)`` has shown the prediction; returns the image predicted (moved by the
+    Transform tab while it is open) and its probabilities."""
+    why, unit, change = open_tabs(TABS, "draw_tabs")
+    moved = transformed(image) if change.open else image
+    probs = predictor.probabilities(moved)
+    answer(moved, probs)  # on screen before any explanation is computed
+    if change.open:
+        with change:
+            transform_tab(image, moved)
+            stability_strip(run, moved)  # around the drawing as the sliders leave it
+        return moved, probs
     summary = shapes.summarize(run.architecture, num_classes=len(run.class_names))
-    why, unit, change = st.tabs(TABS)
-    with change:
-        moved_image = transform_tab(image)
-        stability_strip(run, moved_image)  # around the drawing as the sliders leave it
-    probs = predictor.probabilities(moved_image)
-    with why:
-        why_tab(run, summary, moved_image, probs)
-    with unit:
-        maps = {m.name: m.values for m in predictor.feature_maps(moved_image) if m.spatial}
-        unit_tab(summary, moved_image, prepared, not np.array_equal(moved_image, image), maps)
-    return moved_image, probs
+    if why.open:
+        with why:
+            why_tab(run, summary, image, probs)
+    if unit.open:
+        with unit:
+            maps = {m.name: m.values for m in predictor.feature_maps(image) if m.spatial}
+            unit_tab(summary, image, prepared, maps)
+    return moved, probs

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from cnnlab.jobs.job import Job
     from cnnlab.runs.records import Hyperparameters
 
-QUICK_EPOCHS = 3
-
-
 def client_address() -> str | None:
     """The address of the computer this page is open on, for the per-client queue limit
     (:func:`cnnlab.jobs.ownership.client_address`: a proxy's headers only from this machine)."""

@@ -42,8 +42,6 @@ _CSS = """
 /* code in a caption in the caption's colour: the theme's green code text, faded like the
    caption, fell to 3:1 contrast (WCAG AA asks 4.5:1; see .streamlit/config.toml's [theme]) */
 [data-testid=stCaptionContainer] code { color: inherit; }
-/* the drawing canvas's toolbar sits above the canvas: room for it under the pen-width slider */
-.st-key-draw_canvas { margin-top: 1.5rem; }
 @media (max-height: 800px) {  /* a projector's 768 or 576 px: page titles on one short line */
   [data-testid=stMainBlockContainer] h1 { font-size: 2.1rem; padding-top: 0.5rem; }
 }

@@ -49,7 +49,7 @@ def show() -> bool:
     state.session().page_progress = True  # the sidebar shows no second, rerunning badge
     st.markdown(f"**Curves of {text.md(snap.name)}**, training now")
     _component(key="train_live_chart", height="content",
-               data={"url": url, "epochs": snap.epochs, "text": snap.name,
+               data={"url": url, "epochs": snap.epochs, "text": snap.name, "name": snap.name,
                      "font": 18 if layout.presentation() else 13},
                on_ended_change=lambda: None, on_lost_change=_lost)
     st.caption(charts.SERIES_CAPTION.replace("orange: validation", "orange, dashed: "

@@ -1,8 +1,10 @@
-"""The two changes CNN Lab makes to Streamlit's internals, installed by ``app.py``.
+"""The two changes CNN Lab makes to Streamlit's internals, installed by ``app.py``, and the one
+private call it makes (``Runtime.is_active_session``, see ``ui/state.py``).
 
-Each names the internal it replaces; :func:`missing` lists any that this Streamlit no longer
-has, and a test fails on it (``tests/test_ui_patches.py``) instead of the patch silently doing
-nothing. ``pyproject.toml`` pins Streamlit below the next major version the tests have seen.
+:data:`INTERNALS` names each internal replaced or called; :func:`missing` lists any that this
+Streamlit no longer has, and a test fails on it (``tests/test_ui_patches.py``) instead of the
+patch or the call silently doing nothing. ``pyproject.toml`` pins Streamlit below the next
+major version the tests have seen.
 """
 
 from __future__ import annotations
@@ -15,20 +17,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 INTERNALS = (
-    (script_runner, "_clean_problem_modules"),
-    (PagesManager, "uses_pages_directory"),
+    (script_runner, "_clean_problem_modules"),  # replaced: keep_keras_state
+    (PagesManager, "uses_pages_directory"),  # replaced: use_app_navigation
+    (Runtime, "is_active_session"),  # called: is a session still connected (ui/state.py)
 )
 _SCRIPT_RUN = threading.local()  # .in_app: this thread's script run is inside app.py's page.run
 
 
 def missing() -> list[str]:
-    """The patched internals this Streamlit lacks, as ``module.name`` (empty when all exist)."""
+    """The internals replaced or called that this Streamlit lacks, as ``module.name`` (empty
+    when all exist)."""
     return [f"{_dotted(owner)}.{name}" for owner, name in INTERNALS if not hasattr(owner, name)]
 
 

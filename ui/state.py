@@ -6,8 +6,9 @@ token kept in the page's URL (``?w=...``): a reload, a server restart or the sam
 another computer returns to it. A first visit only draws a token; the workspace's folder is
 made by its first write (:func:`cnnlab.workspaces.store.new`), so a visit that writes nothing
 leaves nothing on disk. ``st.session_state`` holds only the token's workspace and
-per-session widget bits; loaded models come from the process-wide LRU
-(:mod:`cnnlab.workspaces.models`); nothing per-user goes into ``st.cache_resource``.
+per-session widget bits; loaded models, and the predictors made from them, come from the
+process-wide cache of the memory budget (:mod:`cnnlab.workspaces.models`), never from the
+session: a session holds no model; nothing per-user goes into ``st.cache_resource``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from cnnlab.architecture import presets, shapes, spec
+from cnnlab.classes import members
 from cnnlab.jobs import ownership
 from cnnlab.workspaces import models, settings, store
 
 if TYPE_CHECKING:
-    from cnnlab.inspect.inference import Predictor
     from cnnlab.jobs.job import Job
     from cnnlab.runs.records import Run
     from cnnlab.workspaces.run_info import RunInfo
@@ -44,7 +45,6 @@ class SessionState:
         seen_job: ``id`` of the last job whose final state this session has shown.
         notice: a message for the page (e.g. the link's workspace was not found), or "".
         uploaded: file ids of run uploads already added (an upload widget keeps its file).
-        predictors: the current run's compiled predictor, by ``id(run)`` (one at a time).
         loaded: the architecture as last loaded (preset, import or the default), whose name an
             unchanged network keeps; ``loads`` counts the loads (it keys the Build name field).
         chosen_name: the name the user gave the network on Build ("" for none).
@@ -58,7 +58,6 @@ class SessionState:
     seen_job: int | None = None
     notice: str = ""
     uploaded: set[str] = field(default_factory=set)
-    predictors: dict[int, Predictor] = field(default_factory=dict)
     loaded: spec.Architecture | None = None
     loads: int = 0
     chosen_name: str = ""
@@ -84,8 +83,11 @@ class SessionState:
     def add_run(self, run: Run, uploaded: bool = False) -> None:
         """Save a run to the workspace and make it the current model (ValueError, saying
         what to delete, if it does not fit: checked before anything is written); ``uploaded``
-        for a run from a run zip."""
-        models.put(self.workspace.token, self.workspace.save_run(run, uploaded=uploaded), run)
+        for a run from a run zip. In a class, the run is scored like a trained one (the
+        saved-run hook, :func:`cnnlab.jobs.ownership.scored`)."""
+        folder = self.workspace.save_run(run, uploaded=uploaded)
+        models.put(self.workspace.token, folder, run)
+        ownership.scored(self.workspace.token, self.workspace.run_path(folder))
 
     def current_run(self) -> Run | None:
         """The current model, from memory or loaded from the workspace; None if none (or
@@ -141,9 +143,10 @@ def init() -> SessionState:
 
 def _attach(token: str) -> None:
     """Tell the job owner how to ask whether this browser session is still connected, so a
-    background tab (whose live refreshes the browser slows) keeps its job. Uses Streamlit's
-    ``Runtime.is_active_session`` (thread-safe); without a runtime (AppTest) heartbeats alone
-    count."""
+    background tab (whose live refreshes and polls the browser slows to one a minute, past
+    the grace) keeps its job. Uses Streamlit's private ``Runtime.is_active_session``
+    (thread-safe), listed in ``ui.patches.INTERNALS``: ``tests/test_ui_patches.py`` fails if
+    Streamlit drops it. Without a runtime (AppTest) heartbeats alone count."""
     from streamlit import runtime
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -151,8 +154,7 @@ def _attach(token: str) -> None:
     if not runtime.exists() or ctx is None:
         return
     instance, session_id = runtime.get_instance(), ctx.session_id
-    if hasattr(instance, "is_active_session"):
-        ownership.attach(token, session_id, lambda: instance.is_active_session(session_id))
+    ownership.attach(token, session_id, lambda: instance.is_active_session(session_id))
 
 
 def session() -> SessionState:
@@ -205,6 +207,8 @@ def update_arch(arch: spec.Architecture, ids: list[int]) -> None:
     current = session()
     if arch != current.arch:
         current.workspace.save_architecture(arch)
+        if current.job is None or current.job.state.final:  # training says more than building
+            ownership.noted(current.workspace.token, members.BUILDING)
     current.arch, current.layer_ids = arch, list(ids)
 
 
@@ -270,7 +274,6 @@ def delete_run(index: int) -> None:
     current = session()
     current.workspace.delete_run(kept[index].folder)
     models.forget(current.workspace.token, kept[index].folder)
-    current.predictors.clear()
 
 
 def add_run(run: Run, uploaded: bool = False) -> None:
@@ -280,15 +283,11 @@ def add_run(run: Run, uploaded: bool = False) -> None:
 
 
 def predictor(run: Run, epoch: int | None = None) -> Any:
-    """The run's :class:`cnnlab.inspect.inference.Predictor`, built once; at a saved epoch if
-    given."""
+    """The run's :class:`cnnlab.inspect.inference.Predictor`, built once per run and shared
+    (:func:`cnnlab.workspaces.models.tool`); at a saved epoch if given."""
     from cnnlab.inspect import inference
 
-    cache = session().predictors
-    if id(run) not in cache:
-        cache.clear()  # one model's compiled calls at a time per session keeps memory flat
-        cache[id(run)] = inference.Predictor(run.model)
-    base = cache[id(run)]
+    base = models.tool(run, "predictor", lambda: inference.Predictor(run.model))
     last = max(run.epoch_weights) if run.epoch_weights else None
     if epoch is None or epoch == last or epoch not in run.epoch_weights:
         return base

@@ -1,21 +1,19 @@
-"""The pieces several pages share: the sidebar, job progress, the quick start, "this page
-needs a model", and the drawing canvas (with its seam for tests)."""
+"""The pieces several pages share: the sidebar, job progress, the quick start, and "this page
+needs a model" (the drawing canvas is :mod:`ui.canvas`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from cnnlab.architecture import presets, shapes
-from cnnlab.inspect import pixels
+from cnnlab.runs import records
 from ui import jobs, state, text
 
 if TYPE_CHECKING:
     from cnnlab.jobs.job import Snapshot
     from cnnlab.runs.records import Run
-
-CANVAS_SIDE = 280  # pixels of the drawing canvas
 
 
 def show_progress(snap: Snapshot) -> None:
@@ -49,10 +47,12 @@ def sidebar() -> None:
         else:
             params = shapes.summarize(run.architecture).total_params
             status = "stopped early" if run.stopped else "trained"
+            whole, partial = records.epochs_trained(run.history, run.hyperparameters.epochs,
+                                                    run.curve.batches_per_epoch)
             st.markdown(f"**{text.md(run.name)}** · {params:,} parameters  \n"
-                        f"{text.md(run.dataset.label)} · {status}, "
-                        f"{run.epochs_completed} epoch(s)  \n"
-                        f"test accuracy **{run.test_accuracy:.1%}**")
+                        f"{text.md(run.dataset.label)} · {status}, {whole} epochs"
+                        f"{f' ({partial})' if partial else ''}  \n"
+                        f"test accuracy **{run.test_accuracy:.2%}**")
 
 
 def sidebar_after_page() -> None:
@@ -86,18 +86,18 @@ def quick_start_panel(key: str) -> None:
         return
     run = state.current_info()
     if run is not None:
-        st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.1%}. "
+        st.success(f"Model ready: **{text.md(run.name)}**, test accuracy {run.test_accuracy:.2%}. "
                    "Now draw a digit and see what it answers.")
         st.page_link("pages/draw.py", label="Draw a digit →", icon=":material/draw:")
         return
     if st.button("Quick start: train the default network (about 15 s)", key=f"{key}_quick",
                  type="primary", icon=":material/play_arrow:"):
         from cnnlab.data import refs
-        from cnnlab.runs import records
+        from cnnlab.runs import recipes
 
-        try:
-            jobs.start(presets.get(presets.DEFAULT_PRESET), refs.named("mnist-5k"),
-                       records.Hyperparameters(epochs=jobs.QUICK_EPOCHS))
+        try:  # the recipe the server's warm-up traced (cnnlab/training/warmup.py)
+            jobs.start(presets.get(recipes.QUICK_START_ARCH),
+                       refs.named(recipes.QUICK_START_DATASET), recipes.QUICK_START)
         except ValueError as exc:  # e.g. the server is busy: say so (a rerun would hide it)
             st.error(text.md(exc))
             return
@@ -120,21 +120,3 @@ def model_or_offer(key: str) -> Run | None:
     quick_start_panel(key)
     return None
 
-
-def canvas_rgba(stroke_width: int, key: str) -> Any | None:
-    """The drawing as an RGBA array, or None before anything is drawn.
-
-    The seam for tests: an array put in ``st.session_state.draw_test_image`` replaces the canvas.
-    Raises :class:`cnnlab.inspect.pixels.ImageError` for a payload no canvas this size sends.
-    """
-    if st.session_state.get("draw_test_image") is not None:
-        return st.session_state.draw_test_image
-    from streamlit_drawable_canvas import st_canvas  # registers its component on import
-
-    result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF",
-                       background_color="#000000", height=CANVAS_SIDE, width=CANVAS_SIDE,
-                       drawing_mode="freedraw", return_image_data=True, key=key)
-    # Decoded by cnnlab with the canvas's own size limits, not by the component's plain
-    # Image.open (any format, any size): raises pixels.ImageError for a payload too large.
-    raw = result.image_bytes
-    return None if raw is None else pixels.canvas_pixels(raw, CANVAS_SIDE, CANVAS_SIDE)

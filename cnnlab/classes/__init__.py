@@ -14,7 +14,8 @@ What the pages, the command line and the job layer call:
   message), :func:`board.student_leaderboard` (names and scores only).
 - **job layer and uploads**: :func:`members.record_activity` on a job's state changes and
   epochs; :func:`scoring.run_saved` when a run has been saved into a workspace.
-- **data layer**: :func:`held_back.visible` on every named data set a page loads.
+- **data layer**: the held-back split lives in :mod:`cnnlab.workspaces.held_back`, beside the
+  web app's one loader (``data_roots.load``), which cuts it from every named data set.
 
 See the README's "Teaching a class".
 """

@@ -13,7 +13,10 @@ opens a student's workspace and never carries a workspace token. What the UI cal
   confusion matrix and misclassified images (indices into the visible test split).
 - :func:`results_csv` -> the CSV the board's download button offers; ``cnnlab class results``
   prints the same text (:func:`csv_text` of :func:`board_of`).
-- :func:`student_leaderboard` (a student's own workspace token) -> names and scores.
+- :func:`student_leaderboard` (a student's own workspace token) -> names and scores;
+  :func:`own_row` -> that student's own row.
+- :meth:`Board.to_json` -> what the board's live route (``ui/live_routes.py``) sends the
+  projector's page.
 
 Names, run and network names are user text, as typed: show them escaped, as text. No
 TensorFlow.
@@ -87,6 +90,18 @@ class Board:
     def leaderboard(self) -> tuple[Row, ...]:
         """The scored rows, best first."""
         return tuple(row for row in self.rows if row.rank is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        """What the board's live route sends the projector's page: plain JSON, names as typed
+        (the page sets them as text, never as HTML)."""
+        return {"version": self.version, "name": self.name, "open": self.open,
+                "challenge": None if self.challenge is None else self.challenge.describe(),
+                "rows": [{"id": row.student_id, "name": row.name, "activity": row.activity,
+                          "run": row.run_name, "architecture": row.architecture,
+                          "params": row.params, "epochs": row.epochs, "score": row.score,
+                          "reason": row.reason, "rank": row.rank,
+                          "finished_at": row.finished_at} for row in self.rows],
+                "curves": {student: list(values) for student, values in self.curves.items()}}
 
 
 def _row(student: members.Student, challenge_id: str | None, now: float) -> Row:
@@ -218,6 +233,21 @@ def results_csv(code: str, key: str) -> str:
         NoSuchClass: a wrong code or key.
     """
     return csv_text(board(code, key).rows)
+
+
+def own_row(token: str) -> Row | None:
+    """The board's row of the student of workspace ``token`` (their own work only), or None
+    outside a class."""
+    member = members.membership(token)
+    if member is None:
+        return None
+    try:
+        info = store.open_local(member.code)
+    except store.NoSuchClass:
+        return None
+    mine = members.student(member)
+    challenge_id = None if info.challenge is None else info.challenge.id
+    return None if mine is None else _row(mine, challenge_id, time.time())
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,23 @@ def class_of(token: str) -> tuple[Membership, store.ClassInfo] | None:
         return None
 
 
+def _read_student(path: Path) -> Student | None:
+    """The student in folder ``path``, or None while their entry is incomplete."""
+    profile = jsonio.read_json(path / PROFILE, MAX_SMALL_FILE_BYTES)
+    if not isinstance(profile, dict) or not isinstance(profile.get("name"), str):
+        return None  # still being made
+    activity = jsonio.read_json(path / ACTIVITY, MAX_SMALL_FILE_BYTES)
+    results = jsonio.read_json(path / RESULTS, 4 * MAX_SMALL_FILE_BYTES)
+    return Student(path.name, profile["name"], float(profile.get("joined_at", 0)),
+                   activity if isinstance(activity, dict) else {},
+                   results if isinstance(results, dict) else {}, path)
+
+
+def student(member: Membership) -> Student | None:
+    """The entry of ``member`` (their own: the student's pages read nobody else's)."""
+    return _read_student(student_folder(member.code, member.student_id))
+
+
 def students(code: str) -> list[Student]:
     """Every student of class ``code`` whose entry is complete, in the order they joined."""
     folder = store.root() / store.check_code(code) / store.STUDENTS
@@ -117,14 +134,9 @@ def students(code: str) -> list[Student]:
     for path in folder.iterdir() if folder.is_dir() else ():
         if not store.CODE_FORM.fullmatch(path.name):
             continue  # a temporary or foreign name
-        profile = jsonio.read_json(path / PROFILE, MAX_SMALL_FILE_BYTES)
-        if not isinstance(profile, dict) or not isinstance(profile.get("name"), str):
-            continue  # still being made
-        activity = jsonio.read_json(path / ACTIVITY, MAX_SMALL_FILE_BYTES)
-        results = jsonio.read_json(path / RESULTS, 4 * MAX_SMALL_FILE_BYTES)
-        found.append(Student(path.name, profile["name"], float(profile.get("joined_at", 0)),
-                             activity if isinstance(activity, dict) else {},
-                             results if isinstance(results, dict) else {}, path))
+        entry = _read_student(path)
+        if entry is not None:
+            found.append(entry)
     return sorted(found, key=lambda s: (s.joined_at, s.student_id))
 
 

@@ -15,7 +15,7 @@ For a workspace in a class it copies the run's files into the student's folder (
 scored is exactly what is kept, and the teacher's spotlight never opens the student's
 workspace), checks the copy against the challenge (:func:`cnnlab.classes.challenge.check_run`),
 and scores a run that fits: ``run_files.load_run`` (every file checked), then the model in
-inference mode, batched, on the held-back images (:func:`cnnlab.classes.held_back.held_back`).
+inference mode, batched, on the held-back images (:func:`cnnlab.workspaces.held_back.held_back`).
 The score is the held-back accuracy; no image, label or per-image result is kept, only the
 count and the confusion matrix. A run over the limits is recorded with its reasons.
 
@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.classes import challenge as challenges
-from cnnlab.classes import held_back, jsonio, members, store
+from cnnlab.classes import jsonio, members, store
 from cnnlab.runs import atomic
+from cnnlab.workspaces import held_back
 from cnnlab.workspaces import store as workspaces
 
 SCORE_BATCH = 256

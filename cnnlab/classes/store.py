@@ -94,7 +94,7 @@ class Links:
 
 def root() -> Path:
     """``CNNLAB_HOME/classes``."""
-    return settings.home() / "classes"
+    return settings.classes_home()
 
 
 def check_name(name: Any, what: str = "a display name", limit: int = MAX_DISPLAY_NAME) -> str:

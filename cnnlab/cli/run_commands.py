@@ -31,8 +31,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cnnlab.cli import data_options
-from cnnlab.models import optimizers
+from cnnlab.models import optimizers, precision
 from cnnlab.runs import augmentation
+from cnnlab.runs.records import Hyperparameters
 
 BLANK_NOTE = "blank image: nothing drawn"
 
@@ -48,7 +49,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="default 64")
     p.add_argument("--optimizer", default="adam", metavar="|".join(optimizers.NAMES),
                    help="default adam")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="default 0.001")
+    p.add_argument("--learning-rate", type=float, default=Hyperparameters.learning_rate,
+                   help=f"default {Hyperparameters.learning_rate:g}")
+    p.add_argument("--lr-schedule", default=optimizers.DEFAULT_SCHEDULE,
+                   metavar="|".join(optimizers.SCHEDULES),
+                   help="the learning rate over the training: constant; cosine (from the "
+                        "learning rate down to 0); step (a tenth from half-way, a hundredth "
+                        f"from three quarters); default {optimizers.DEFAULT_SCHEDULE}")
     p.add_argument("--validation-split", type=float, default=0.1, metavar="F",
                    help="share of the training images held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="default 0")
@@ -56,6 +63,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="random shifts, rotations and zoom of the training images while "
                         "training (light: up to 10%%, 10 degrees, 10%%; strong: up to 20%%, "
                         "20 degrees, 25%%); default off")
+    p.add_argument("--precision", default=None, metavar="|".join(precision.NAMES),
+                   help="what training computes in: auto (bfloat16 where this CPU does it "
+                        "natively and faster, else float32), float32 or bfloat16; the run "
+                        "is float32 either way (default CNNLAB_PRECISION, else auto)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="train on the Dask cluster of this scheduler, tcp://HOST:PORT "
                         "(default CNNLAB_SCHEDULER; unset: train in this process)")
@@ -130,14 +141,14 @@ class _Interrupts:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from cnnlab.architecture import presets
-    from cnnlab.runs.records import Hyperparameters
+    from cnnlab.workspaces import settings
 
     arch = presets.resolve(args.arch)
     hyperparameters = Hyperparameters(
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate, validation_fraction=args.validation_split,
-        seed=args.seed, augment=args.augment)
-    from cnnlab.workspaces import settings
+        seed=args.seed, augment=args.augment, lr_schedule=args.lr_schedule,
+        precision=settings.precision() if args.precision is None else args.precision)
 
     address = args.scheduler or settings.scheduler()
     if address:  # Dask only in this mode; an unreachable scheduler fails first, in seconds
@@ -214,7 +225,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics = job.metrics
     print(f"test accuracy {_percent(metrics.test_accuracy)} (loss "
           f"{_number(metrics.test_loss)}) on {metrics.test_samples:,} test images, "
-          f"{snapshot.elapsed:.1f}s; run saved to {out}")
+          f"{snapshot.elapsed:.1f}s trained in {metrics.precision}; run saved to {out}")
     if interrupted:
         print(f"interrupted: {snapshot.message}; the partial run is saved in {out}",
               file=sys.stderr)

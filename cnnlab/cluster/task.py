@@ -18,7 +18,9 @@ Queue and Variable values are msgpack, so weights travel as ``.npz`` bytes (read
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,7 +44,9 @@ def unpack_weights(data: bytes) -> list[np.ndarray]:
 def data_spec(dataset: Any) -> dict[str, Any]:
     """How a worker finds the data: its ref (:meth:`cnnlab.data.refs.DatasetRef.to_dict`), and
     unless it is a named set, its arrays when they are small (up to :data:`SEND_LIMIT_BYTES`);
-    a larger folder set is read from the same path on the worker.
+    a larger folder set is read from the same path on the worker. A named set whose test split
+    is cut (the web app's, without the held-back images: ``Dataset.test_indices``) sends the
+    indices kept, so the worker tests on the same images.
 
     Raises:
         DatasetError: a larger set that only this server has (an upload, drawings, one made
@@ -53,6 +57,8 @@ def data_spec(dataset: Any) -> dict[str, Any]:
     ref = dataset.ref
     spec: dict[str, Any] = {"ref": ref.to_dict()}
     if ref.kind == refs.NAMED:
+        if dataset.test_indices is not None:
+            spec["test_indices"] = [int(i) for i in dataset.test_indices]
         return spec
     arrays = {k: getattr(dataset, k) for k in ("x_train", "y_train", "x_test", "y_test")}
     size = sum(a.nbytes for a in arrays.values())
@@ -69,7 +75,8 @@ def data_spec(dataset: Any) -> dict[str, Any]:
 
 def load_data(spec: dict[str, Any], worker: str) -> Any:
     """The job's data set on this worker (``spec`` from :func:`data_spec`):
-    from the arrays sent, else loaded by its ref (a named set, or a folder at the same path).
+    from the arrays sent, else loaded by its ref (a named set, or a folder at the same path),
+    its test split cut to the ``test_indices`` sent, if any.
 
     Raises:
         DatasetError: this worker lacks it; the message names the worker and the data set.
@@ -81,13 +88,22 @@ def load_data(spec: dict[str, Any], worker: str) -> Any:
         return datasets.Dataset(ref=ref, class_names=tuple(spec["class_names"]),
                                 preparation=spec.get("preparation", ""), **spec["arrays"])
     try:
-        return datasets.load(ref)
+        data = datasets.load(ref)
     except datasets.DatasetError as exc:
         hint = ("a folder data set over 100 MB must be at the same path on every worker"
                 if ref.kind == refs.FOLDER else "a named data set is read from the worker's "
                 "own Keras cache (~/.keras/datasets); copy its files there")
         raise datasets.DatasetError(f"worker {worker} cannot load the data set {ref.label}: "
                                     f"{exc} ({hint})") from None
+    kept = spec.get("test_indices")
+    if kept is None:
+        return data
+    kept = np.asarray(kept, dtype=np.int64)
+    if kept.ndim != 1 or not len(kept) or kept.min() < 0 or kept.max() >= len(data.y_test):
+        raise datasets.DatasetError(f"worker {worker}: the test indices sent do not fit the "
+                                    f"{len(data.y_test):,} test images of {ref.label}")
+    return dataclasses.replace(data, x_test=data.x_test[kept], y_test=data.y_test[kept],
+                               test_indices=kept)
 
 
 class _StopFlag:
@@ -109,14 +125,17 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
             (see :func:`load_data`), and the names of its ``events`` Queue, ``stop`` Event
             and ``resume`` Variable.
     Returns:
-        The run as plain data: ``weights`` (the final ``get_weights()``), ``test`` (the
-        test metrics of :func:`cnnlab.training.evaluation.evaluate`) and ``misclassified``.
+        The run as plain data: ``weights`` (the final ``get_weights()``), ``precision`` (what
+        it trained in: the job's, ``auto`` resolved for this worker's CPU and told in the
+        "started" event), ``test`` (the test metrics of
+        :func:`cnnlab.training.evaluation.evaluate`) and ``misclassified``.
     Raises:
         ValueError: the data are missing here (DatasetError), or training diverged.
     """
     from distributed import Event, Queue, Variable, get_worker
 
     from cnnlab.architecture import spec_json
+    from cnnlab.models import precision
     from cnnlab.runs.records import Hyperparameters
     from cnnlab.training import evaluation, memory, routine
 
@@ -124,7 +143,11 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     events, resume = Queue(job["events"]), Variable(job["resume"])
     state = resume.get(timeout=30)  # nothing at first, later each finished epoch's weights
     start = int(state["epoch"])
-    events.put({"kind": "started", "worker": worker, "resumed_from": start})
+    arch = spec_json.architecture_from_json(job["architecture"])
+    hp = Hyperparameters.from_dict(job["hyperparameters"])
+    hp = replace(hp, precision=precision.resolve(hp.precision, arch))  # auto: for this CPU
+    events.put({"kind": "started", "worker": worker, "resumed_from": start,
+                "precision": hp.precision})
     data = load_data(job["data"], worker)
 
     def publish(event: Any) -> None:
@@ -133,12 +156,11 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
         if event.kind == "epoch" and event.record.complete:  # where a rerun starts
             resume.set({"epoch": event.epoch, "weights": item["weights"]})
 
-    run = routine.train(spec_json.architecture_from_json(job["architecture"]), data,
-                        Hyperparameters.from_dict(job["hyperparameters"]), listener=publish,
+    run = routine.train(arch, data, hp, listener=publish,
                         stop=_StopFlag(Event(job["stop"])), start_epoch=start,
                         start_weights=None if state["weights"] is None
                         else unpack_weights(state["weights"]), name=job["name"])
-    result = {"weights": run.model.get_weights(),
+    result = {"weights": run.model.get_weights(), "precision": run.metrics.precision,
               "test": {key: getattr(run.metrics, key) for key in evaluation.TEST_METRICS},
               "misclassified": run.misclassified}
     del run

@@ -42,6 +42,9 @@ class Dataset:
     source: str = ""
     preparation: str = ""  # how the images were made: kinds.PREPARATIONS; "" for the default
     warnings: tuple[str, ...] = ()  # what loading noticed, e.g. files a class folder skipped
+    # a named set whose test split is part of its full one (the web app's, without the
+    # held-back images): the indices kept, into the full test split; None: the whole split
+    test_indices: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.ref, refs.DatasetRef):
@@ -54,6 +57,13 @@ class Dataset:
             x, y = _checked_split(self, split)
             object.__setattr__(self, f"x_{split}", x)
             object.__setattr__(self, f"y_{split}", y)
+        if self.test_indices is not None:
+            kept = np.asarray(self.test_indices, dtype=np.int64).view()
+            if kept.shape != self.y_test.shape:
+                raise DatasetError(f"data set {self.name}: {len(self.y_test):,} test images "
+                                   f"need as many test indices; received shape {kept.shape}")
+            kept.flags.writeable = False
+            object.__setattr__(self, "test_indices", kept)
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise DatasetError(f"data set {self.name}: train images are {self.x_train.shape[1:]}"
                                f" but test images are {self.x_test.shape[1:]}; they must match")

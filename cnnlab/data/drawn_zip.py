@@ -5,8 +5,9 @@ name is the class name), so the download trains elsewhere too. An uploaded zip i
 from its directory before anything is decompressed: at most :data:`MAX_ZIP_BYTES`, every
 member a plain (stored or deflate) PNG of at most :data:`MAX_PNG_BYTES` inside exactly one
 class folder, no absolute paths, ``..``, links or encryption, no more members than the set's
-limits allow. Each PNG is decoded by :func:`cnnlab.data.image_files.decode_bytes` (dimensions
-read from the header first; colour made grey, 16-bit grey scaled to 8 bits) and must be 28×28.
+limits allow. Each PNG must declare 28×28 in its header (a 4096×4096 one is refused without
+being decoded), then is decoded by :func:`cnnlab.data.image_files.decode_bytes` (colour made
+grey, 16-bit grey scaled to 8 bits).
 """
 
 from __future__ import annotations
@@ -112,10 +113,15 @@ def from_zip_bytes(data: bytes, max_classes: int, max_per_class: int) -> DrawnSe
 def _read_png(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     try:
         raw = zf.read(info)
-        arr = image_files.decode_bytes(raw, None, rgb=False, max_pixels=MAX_PNG_PIXELS)[..., 0]
-    except (ValueError, OSError, zipfile.BadZipFile, RuntimeError) as exc:
+        with Image.open(io.BytesIO(raw)) as img:  # the header only: nothing decoded yet
+            width, height = img.size
+        if (height, width) == (SIDE, SIDE):
+            arr = image_files.decode_bytes(raw, None, rgb=False,
+                                           max_pixels=MAX_PNG_PIXELS)[..., 0]
+    except (ValueError, OSError, zipfile.BadZipFile, RuntimeError,
+            Image.DecompressionBombError) as exc:
         raise DrawnError(f"the zip's {info.filename} is not a readable PNG ({exc})") from None
-    if arr.shape != (SIDE, SIDE):
-        raise DrawnError(f"the zip's {info.filename} is {arr.shape[1]}×{arr.shape[0]} pixels; "
-                         f"drawn examples are {SIDE}×{SIDE} grey, as the download has them")
+    if (height, width) != (SIDE, SIDE) or arr.shape != (SIDE, SIDE):
+        raise DrawnError(f"the zip's {info.filename} is {width}×{height} pixels; drawn "
+                         f"examples are {SIDE}×{SIDE} grey, as the download has them")
     return arr

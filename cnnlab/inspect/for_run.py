@@ -55,6 +55,21 @@ def canvas_refusal(fmt: kinds.InputFormat) -> str:
             f"resized to {fmt.height}×{fmt.width} with its colours kept.")
 
 
+def drawing_subject(class_names: tuple[str, ...] | list[str]) -> str:
+    """What to draw for a model that knows ``class_names``, in words to follow "Draw": "a
+    digit" for the ten digits, else its classes (plain text: the page escapes it).
+
+    Example:
+        >>> drawing_subject(kinds.DIGITS), drawing_subject(("circle", "cross", "line"))
+        ('a digit', 'one of its classes: circle, cross or line')
+    """
+    names = tuple(class_names)
+    if names == kinds.DIGITS:
+        return "a digit"
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return f"one of its classes: {listed}"
+
+
 def prepare_upload(data: bytes, fmt: kinds.InputFormat,
                    max_bytes: int = MAX_FILE_BYTES) -> Preprocessed:
     """An image file's bytes prepared as the run's training images were.

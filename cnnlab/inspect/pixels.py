@@ -194,7 +194,7 @@ def canvas_payload_limit(width: int, height: int) -> int:
 
 def canvas_pixels(data_url: str | bytes, width: int, height: int) -> np.ndarray:
     """The (H, W, 4) uint8 RGBA pixels of a drawing canvas's ``data:image/png;base64,`` URL
-    (or of the PNG bytes it holds, e.g. streamlit-drawable-canvas's ``image_bytes``).
+    (or of the PNG bytes it holds).
 
     The payload is refused before decoding when it is longer than a ``width``×``height``
     canvas can produce (:func:`canvas_payload_limit`), is not a PNG, or its header declares
@@ -236,3 +236,49 @@ def _png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+MAX_STROKES = 400  # strokes a canvas payload may hold
+MAX_STROKE_NUMBERS = 50_000  # numbers in all strokes (widths, x, y): minutes of scribbling
+MAX_PEN = 100  # pixels
+
+
+def canvas_strokes(value: object, side: int) -> list[list[float]]:
+    """The strokes of a drawing canvas's payload, checked, to draw them again: a list of
+    ``[pen width, x0, y0, x1, y1, ...]`` with at least one point each, widths 1 to
+    :data:`MAX_PEN`, points at most ``side`` pixels beyond the ``side``×``side`` canvas (a
+    pen that leaves it keeps drawing, off the canvas), at most :data:`MAX_STROKES` strokes
+    and :data:`MAX_STROKE_NUMBERS` numbers in all.
+
+    Raises:
+        ImageError: naming the first thing that is wrong.
+
+    Example:
+        >>> canvas_strokes([[22, 10, 10, 20.5, 30]], 280)
+        [[22.0, 10.0, 10.0, 20.5, 30.0]]
+    """
+    if not isinstance(value, list):
+        raise ImageError(f"the canvas's strokes must be a list; received {type(value).__name__}")
+    if len(value) > MAX_STROKES:
+        raise ImageError(f"the canvas sent {len(value):,} strokes; at most {MAX_STROKES:,} "
+                         "are kept")
+    strokes, numbers = [], 0
+    for n, stroke in enumerate(value, 1):
+        ok = (isinstance(stroke, list) and len(stroke) >= 3 and len(stroke) % 2 == 1 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in stroke))
+        if not ok:
+            raise ImageError(f"stroke {n} of the canvas is not [pen width, x, y, ...] numbers")
+        numbers += len(stroke)
+        if numbers > MAX_STROKE_NUMBERS:
+            raise ImageError(f"the canvas's strokes hold more than {MAX_STROKE_NUMBERS:,} "
+                             "numbers")
+        width = float(stroke[0])
+        if not 1 <= width <= MAX_PEN:
+            raise ImageError(f"stroke {n} of the canvas has pen width {width:g}; widths 1 to "
+                             f"{MAX_PEN} are drawn")
+        if not all(-side <= v <= 2 * side for v in stroke[1:]):
+            raise ImageError(f"stroke {n} of the canvas goes more than {side} pixels beyond the "
+                             f"{side}×{side} canvas")
+        strokes.append([float(v) for v in stroke])
+    return strokes

@@ -70,7 +70,7 @@ MIN_INK_FRACTION = 0.0005  # ...and so is fewer than this share of the image's p
 
 def preprocess_canvas(rgba: np.ndarray, preparation: str = kinds.MNIST_DIGITS,
                       size: tuple[int, int] = (FIELD, FIELD)) -> Preprocessed:
-    """Preprocess a drawing canvas's pixels (e.g. streamlit-drawable-canvas's ``image_data``).
+    """Preprocess a drawing canvas's pixels (RGBA, as ui/canvas.py decodes its PNG).
 
     Opaque pixels are read by brightness, with the ink's polarity detected (white on black is
     the usual canvas; dark on light works too). When the alpha channel varies, the canvas has a

@@ -52,6 +52,7 @@ class ClusterRunner:
         key: the Dask task's key.
         worker: the worker running it (None until it starts).
         resumed_from: the epoch a rerun after a lost worker started from, else None.
+        precision: what the worker trains in (it resolves ``auto`` for its own CPU).
     """
 
     def __init__(self, address: str, dataset: Any) -> None:
@@ -68,6 +69,7 @@ class ClusterRunner:
         self._starts, self._ahead = 0, None
         self.worker: str | None = None
         self.resumed_from: int | None = None
+        self.precision = "float32"  # what the worker trains in: its "started" event says
 
     def submit(self, job: Job) -> None:
         message = {"name": job.name,
@@ -96,7 +98,7 @@ class ClusterRunner:
                 return Outcome(routine.run_from_weights(
                     job.name, job.architecture, job.hyperparameters, self._dataset,
                     result["weights"], job.progress, self._weights.kept, test=result["test"],
-                    misclassified=result["misclassified"]))
+                    misclassified=result["misclassified"], trained_in=result["precision"]))
             if lost is None:
                 exc = future.exception()
                 if type(exc).__name__ != "KilledWorker":
@@ -157,6 +159,7 @@ class ClusterRunner:
         if item["kind"] == "started":
             self._starts += 1
             self.worker, self._ahead = item["worker"], None
+            self.precision = item.get("precision", self.precision)
             if self._starts == 1:
                 job.begin()
                 return
@@ -178,7 +181,7 @@ class ClusterRunner:
         run = routine.run_from_weights(
             job.name, job.architecture, job.hyperparameters, self._dataset,
             self._weights.kept[done[-1].epoch], job.progress, self._weights.kept,
-            history=done, stopped=True)
+            history=done, stopped=True, trained_in=self.precision)
         return Outcome(run, f"{message}; the run of its first {done[-1].epoch} epoch(s) is kept")
 
     def _forget(self) -> None:

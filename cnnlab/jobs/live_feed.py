@@ -24,6 +24,8 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from cnnlab.runs import records
+
 if TYPE_CHECKING:
     from cnnlab.jobs.job import Job, Snapshot
 
@@ -97,13 +99,15 @@ def _number(value: float | None) -> float | None:
 
 def payload(snap: Snapshot, after: int, per_point: int, text: str) -> dict:
     """The feed's answer for a page holding ``after`` curve points made ``per_point`` batches
-    each: the job's state, ``text`` (its progress in words), the epochs so far, and the
-    curve's points from ``start`` on as ``[step, loss, accuracy]``."""
+    each: the job's state, ``text`` (its progress in words), the epochs so far (``partial``:
+    what a partial last epoch was, in words), and the curve's points from ``start`` on as
+    ``[step, loss, accuracy]``."""
     curve = snap.curve
     reset = per_point != curve.batches_per_point or after > len(curve.steps)
     start = 0 if reset else max(after - 1, 0)
     points = [[step, _number(loss), _number(acc)] for step, loss, acc in
               zip(curve.steps[start:], curve.loss[start:], curve.accuracy[start:], strict=True)]
+    part = records.partial_epoch(snap.history)  # a stopped job's last epoch, drawn hollow
     history = [{"epoch": r.epoch, "batches": r.batches, "complete": r.complete,
                 "loss": _number(r.loss), "accuracy": _number(r.accuracy),
                 "val_loss": _number(r.val_loss), "val_accuracy": _number(r.val_accuracy)}
@@ -118,4 +122,5 @@ def payload(snap: Snapshot, after: int, per_point: int, text: str) -> dict:
         "seconds_left": _number(snap.seconds_left),
         "per_point": curve.batches_per_point, "reset": reset, "start": start, "points": points,
         "curve_batches_per_epoch": curve.batches_per_epoch, "history": history,
+        "partial": None if part is None else records.partial_note(part, curve.batches_per_epoch),
     }

@@ -16,24 +16,35 @@ directly:
   saved) once no page of its workspace has beaten for ``CNNLAB_ORPHAN_GRACE_S`` seconds and
   no attached session is connected;
 - the job saves its run to its workspace itself (and puts it in the process-wide model cache,
-  :mod:`cnnlab.workspaces.models`): nothing depends on a page being open to keep it.
+  :mod:`cnnlab.workspaces.models`): nothing depends on a page being open to keep it;
+- two plain calls keep a class's board current, whether or not the workspace is in a class
+  (outside one each costs a missing file): the save passes the saved run folder to
+  :func:`cnnlab.classes.scoring.run_saved` (scored on the held-back split before the job's
+  state becomes ``saved``, so a board polling the class's files shows the score as soon as the
+  run is saved), and a listener on the job passes its states and epochs to
+  :func:`cnnlab.classes.members.record_activity`. Neither can fail the job: an error is logged.
 
 With ``CNNLAB_SCHEDULER`` set, jobs train on that Dask cluster (:mod:`cnnlab.jobs.cluster`)
 and wait in its queue, not this server's. Jobs live in this process; a reload of a page finds
 its workspace's job again by token (:func:`last`): after it ends, a small record (its state,
-message, saved folder, metrics and curves), never its model. This module imports TensorFlow
-only when a job starts.
+message, saved folder, metrics and curves), never its model. What this module remembers per
+workspace (beats, attached sessions, that record) is swept once no page of it has run for a
+while (:func:`sweep`): every visit draws a token, and a server that kept one entry per visit
+forever would grow with every fresh tab. This module imports TensorFlow only when a job starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.jobs.job import Job, State
+from cnnlab.classes import members, scoring
+from cnnlab.jobs.job import Job, JobEvent, Listener, State
 from cnnlab.jobs.job_queue import JOBS
 from cnnlab.workspaces import models, settings
 
@@ -41,6 +52,9 @@ if TYPE_CHECKING:
     from cnnlab.architecture.spec import Architecture
     from cnnlab.runs.records import Hyperparameters, Run
     from cnnlab.workspaces.store import Workspace
+
+
+_log = logging.getLogger(__name__)
 
 
 class BusyError(ValueError):
@@ -51,17 +65,48 @@ _LOCK = threading.Lock()
 _JOBS: dict[str, Job] = {}  # the last job of each workspace, by token
 _BEATS: dict[str, float] = {}
 _PROBES: dict[str, dict[str, Callable[[], bool]]] = {}  # token -> {session id: connected?}
+RECORD_SECONDS = 3600.0  # an ended job's record outlives its workspace's last page this long
+SWEEP_EVERY = 256  # beats between sweeps (a sweep is one pass over these dicts)
+_beats_since_sweep = 0
 
 
 def beat(token: str) -> None:
     """A page of this workspace is open (called on every script and fragment run)."""
+    global _beats_since_sweep
     _BEATS[token] = time.monotonic()
+    _beats_since_sweep += 1
+    if _beats_since_sweep >= SWEEP_EVERY:
+        sweep()
 
 
 def attach(token: str, session_id: str, connected: Callable[[], bool]) -> None:
     """Record a browser session of the workspace and how to ask if it is still connected."""
     with _LOCK:
         _PROBES.setdefault(token, {})[session_id] = connected
+
+
+def sweep(now: float | None = None) -> None:
+    """Forget the beats and attached sessions of workspaces with no active job whose pages
+    have not run for ``CNNLAB_ORPHAN_GRACE_S`` (only a job's watcher reads them), and the
+    record of an ended job once its workspace's pages have not run for
+    :data:`RECORD_SECONDS` (its run is saved: that is what a later visit shows)."""
+    global _beats_since_sweep
+    now = time.monotonic() if now is None else now
+    grace = settings.orphan_grace_s()
+    with _LOCK:
+        _beats_since_sweep = 0
+        for token in set(_BEATS) | set(_PROBES) | set(_JOBS):
+            job = _JOBS.get(token)
+            if job is not None and not job.state.final:
+                continue
+            idle = now - _BEATS.get(token, float("-inf"))
+            if idle > grace:
+                _PROBES.pop(token, None)
+                if job is None:
+                    _BEATS.pop(token, None)
+            if job is not None and idle > max(grace, RECORD_SECONDS):
+                del _JOBS[token]
+                _BEATS.pop(token, None)
 
 
 def page_open(token: str, grace: float) -> bool:
@@ -163,6 +208,8 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
     """
     from cnnlab.jobs import start as starting
 
+    if hyperparameters.precision == "auto":  # the server's setting, unless the page chose
+        hyperparameters = dataclasses.replace(hyperparameters, precision=settings.precision())
     address = settings.scheduler()
     if address:  # the cluster's queue, not this server's (cnnlab.jobs.cluster); Dask only then
         from cnnlab.cluster import client as cluster_client
@@ -173,6 +220,7 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
     def save(run: Run) -> str:
         folder = workspace.save_run(run)
         models.put(token, folder, run)
+        scored(token, workspace.run_path(folder))
         return folder
 
     with _LOCK:
@@ -182,10 +230,18 @@ def start(workspace: Workspace, arch: Architecture, dataset: Any,
                             "(or wait for it to end) before starting another")
         _check_queues(client, cluster=bool(address))
         workspace.check_room()
-        job = starting.start_job(arch, dataset, hyperparameters, name=name, save=save,
-                                 scheduler=address, owner=token, client=client)
+        noted(token, members.QUEUED)  # before the job's first event, which may come at once
+        try:
+            job = starting.start_job(arch, dataset, hyperparameters, name=name, save=save,
+                                     scheduler=address, owner=token, client=client,
+                                     listeners=[activity_listener(token,
+                                                                  hyperparameters.epochs)])
+        except BaseException:
+            noted(token, members.IDLE)
+            raise
         _JOBS[token] = job
     beat(token)
+    sweep()  # also here: a quiet server may not beat 256 times in an hour
     threading.Thread(target=_watch, args=(job,), name=f"cnnlab-watch-{job.name}",
                      daemon=True).start()
     return job
@@ -197,3 +253,38 @@ def _watch(job: Job) -> None:
     while not job.wait(min(1.0, grace / 4)):
         if job.stop_reason is None and not page_open(job.owner, grace):
             job.stop(reason=f"no page of its workspace was open for {grace:g} s")
+
+
+def scored(token: str, folder: Any) -> None:
+    """The saved-run hook of a class (:func:`cnnlab.classes.scoring.run_saved`), for every
+    run saved into a workspace (a job's, an uploaded zip's); an error is logged, never raised:
+    the run stays saved."""
+    try:
+        scoring.run_saved(token, folder)
+    except Exception:
+        _log.warning("scoring the run %s for its class failed", folder, exc_info=True)
+
+
+def noted(token: str, state: str, epoch: int | None = None, epochs: int | None = None) -> None:
+    """Tell the workspace's class, if any, what its student is doing
+    (:func:`cnnlab.classes.members.record_activity`); an error is logged, never raised."""
+    try:
+        members.record_activity(token, state, epoch, epochs)
+    except Exception:
+        _log.warning("recording the activity of a class's student failed", exc_info=True)
+
+
+def activity_listener(token: str, epochs: int) -> Listener:
+    """A job listener that tells the workspace's class what the job does: from its start,
+    ``training`` with the epochs done (stopping and saving keep the last); a final state
+    ``idle``. Batches are not passed on: the class's file changes once an epoch at most."""
+
+    def listen(event: JobEvent) -> None:
+        if event.state.final:
+            noted(token, members.IDLE)
+        elif event.kind == "epoch":
+            noted(token, members.TRAINING, min(max(event.epoch, 0), epochs), epochs)
+        elif event.kind == "state" and event.state is State.RUNNING:
+            noted(token, members.TRAINING, min(max(event.epoch - 1, 0), epochs), epochs)
+
+    return listen

@@ -46,8 +46,8 @@ def output_size_explanation(n: int, k: int, s: int, padding: Padding) -> str:
         text = f"valid (no padding): out = ⌊(n − k) / s⌋ + 1 = ⌊({inner}) / {s}⌋ + 1 = {out}"
     span = n + 2 * p - k
     if span < 0:
-        return (f"{text}: the {k}-wide window does not fit in the {n + 2 * p}-wide padded "
-                "input, so there is no output.")
+        return (f"{text}: the {k}-wide window does not fit in the {n + 2 * p}-wide "
+                f"{'padded input' if p else 'input'}, so there is no output.")
     if span % s:
         text += f" (({inner}) / {s} = {span / s:g}, rounded down)"
     return text + "."
@@ -78,10 +78,10 @@ def fit_warnings(n: int, k: int, s: int, padding: Padding) -> list[str]:
     before, after = padding_amounts(n, k, s, padding)
     size = n + before + after
     if k > size:
-        how = "" if size == n else f" ({n} + {before + after} padding = {size})"
-        return [f"The {k}×{k} window does not fit in the {size}×{size} padded input{how}: there "
-                "is no position for it, so there is no output. Use a smaller window or more "
-                "padding (or \"same\")."]
+        how = "input" if size == n else f"padded input ({n} + {before + after} padding = {size})"
+        return [f"The {k}×{k} window does not fit in the {size}×{size} {how}: there is no "
+                "position for it, so there is no output. Use a smaller window or more padding "
+                "(or \"same\")."]
     out = (size - k) // s + 1
     covered = np.zeros(size, dtype=bool)
     for i in range(out):
@@ -189,9 +189,10 @@ def parse_learn_params(params: dict[str, str | list[str]]) -> LearnRequest:
                         clamp(s, STRIDE_RANGE), padding, tuple(notes))
 
 
-def step_sentence(step: Step) -> str:
+def step_sentence(step: Step, padded: bool) -> str:
     """What one step computes, in words (Markdown), to go before its ``step_formula``:
-    ``**Output row 1, column 2** = the sum of the products of the window at rows 1–2, ...``."""
+    ``**Output row 1, column 2** = the sum of the products of the window at rows 1–2, ...``;
+    ``padded``: whether the input has padding around it (the words say "padded input" then)."""
     kh, kw = step.window.shape
 
     def span(word: str, start: int, length: int) -> str:
@@ -200,7 +201,8 @@ def step_sentence(step: Step) -> str:
     cell = f"**Output row {step.out_row + 1}, column {step.out_col + 1}**"
     where = f"the window at {span('row', step.top, kh)}, {span('column', step.left, kw)}"
     if step.mode == "conv":
-        return f"{cell} = the sum of the products of {where} of the padded input:"
+        grid = "the padded input" if padded else "the input"
+        return f"{cell} = the sum of the products of {where} of {grid}:"
     if step.mode == "max":
         return f"{cell} = the largest value in {where} wins (highlighted):"
     return (f"{cell} = the average of the real cells in {where} (padding cells are not counted, "

@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from cnnlab.models import precision
+
 REQUIRED = ("test_loss", "test_accuracy", "test_samples", "confusion_matrix",
             "per_class_accuracy")
 
@@ -31,6 +33,8 @@ class Metrics:
         stopped: whether the run was stopped before its last epoch ended.
         stopped_at: ``{"epoch": e, "batch": b}`` where it stopped, or None.
         seconds: training's wall time.
+        precision: what it trained in, ``float32`` or ``bfloat16``
+            (:mod:`cnnlab.models.precision`); runs saved before it was recorded: float32.
 
     Example:
         >>> m = Metrics.from_dict({"test_loss": 0.1, "test_accuracy": 0.5, "test_samples": 2,
@@ -52,6 +56,7 @@ class Metrics:
     stopped: bool = False
     stopped_at: dict[str, int] | None = None
     seconds: float = 0.0
+    precision: str = "float32"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``metrics.json``'s keys for these numbers)."""
@@ -83,6 +88,7 @@ class Metrics:
             values["per_class_accuracy"] = [None if v is None else float(v)
                                             for v in values["per_class_accuracy"]]
             values["stopped"] = bool(values.get("stopped", False))
+            precision.check_trained(values.get("precision", "float32"))
             at = values.get("stopped_at")
             values["stopped_at"] = None if at is None else {"epoch": int(at["epoch"]),
                                                              "batch": int(at["batch"])}

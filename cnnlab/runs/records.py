@@ -10,6 +10,7 @@ No TensorFlow here, so the command line can check its arguments before importing
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ import numpy as np
 from cnnlab.architecture.spec import Architecture
 from cnnlab.data.kinds import MNIST_DIGITS
 from cnnlab.data.refs import DatasetRef
-from cnnlab.models import optimizers
+from cnnlab.models import optimizers, precision
 from cnnlab.runs import augmentation
 from cnnlab.runs.metrics import Metrics, MetricsView
 
@@ -30,6 +31,9 @@ MAX_BATCH_SIZE = 4096
 MAX_LEARNING_RATE = 1.0
 MAX_VALIDATION_FRACTION = 0.9
 MAX_SEED = 2**31 - 1
+# What a run saved before a field existed trained with: absent fields of an older
+# hyperparameters.json read as these (today's defaults may differ).
+OLDER_RUNS = {"augment": "off", "lr_schedule": "constant", "precision": "float32"}
 
 
 def _is_int(value: Any) -> bool:
@@ -56,10 +60,13 @@ class Hyperparameters:
     epochs: int = 5
     batch_size: int = 64
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3  # with the cosine schedule: see optimizers.DEFAULT_SCHEDULE
     validation_fraction: float = 0.1
     seed: int = 0
     augment: str = "off"  # cnnlab.runs.augmentation.NAMES; runs saved before it load as off
+    lr_schedule: str = optimizers.DEFAULT_SCHEDULE  # optimizers.SCHEDULES; older: constant
+    # what the run asks for (precision.NAMES); Metrics.precision is what it trained in
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if not _is_int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -84,6 +91,8 @@ class Hyperparameters:
             raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}; "
                              f"received {self.seed!r}")
         augmentation.check(self.augment)
+        optimizers.check_schedule(self.lr_schedule)
+        precision.check(self.precision)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``hyperparameters.json``)."""
@@ -91,7 +100,8 @@ class Hyperparameters:
 
     @classmethod
     def from_dict(cls, data: Any) -> Hyperparameters:
-        """Parse the JSON form; unknown keys and bad values raise ``ValueError``."""
+        """Parse the JSON form; unknown keys and bad values raise ``ValueError``; a field
+        absent from an older run's file reads as it trained then (:data:`OLDER_RUNS`)."""
         if not isinstance(data, dict):
             raise ValueError(f"hyperparameters must be a JSON object; received "
                              f"{type(data).__name__}")
@@ -99,7 +109,7 @@ class Hyperparameters:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown hyperparameter {unknown[0]!r}; use {', '.join(known)}")
-        return cls(**data)
+        return cls(**{**OLDER_RUNS, **data})
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,60 @@ class EpochRecord:
             integer = f.name in ("epoch", "batches", "complete")
             values[f.name] = value if integer or value is None else float(value)
         return cls(**values)
+
+
+def partial_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
+    """The history's last epoch if it is partial (the run was stopped in it), else None."""
+    return history[-1] if history and not history[-1].complete else None
+
+
+def epoch_position(record: EpochRecord, batches_per_epoch: int) -> float:
+    """Where ``record``'s values sit on an axis in epochs: epoch ``k`` at ``k``, a partial
+    epoch at the share of its batches that ran (56 of 57 batches of epoch 5: 4.98).
+
+    Example:
+        >>> round(epoch_position(EpochRecord(5, 0.1, 0.9, None, None, 1.0, 56, False), 57), 2)
+        4.98
+    """
+    if record.complete:
+        return float(record.epoch)
+    share = record.batches / batches_per_epoch if batches_per_epoch > record.batches else 0.5
+    return record.epoch - 1 + share  # a size not recorded (0.5): still before the epoch's end
+
+
+def _batches_of(record: EpochRecord, batches_per_epoch: int) -> str:
+    known = batches_per_epoch > record.batches
+    return f"{record.batches} of {batches_per_epoch}" if known else f"{record.batches}"
+
+
+def partial_note(record: EpochRecord, batches_per_epoch: int) -> str:
+    """What a partial epoch's point on a chart stands for, in words.
+
+    Example:
+        >>> partial_note(EpochRecord(5, 0.1, 0.9, None, None, 1.0, 56, False), 57)
+        'epoch 5: 56 of 57 batches (stopped)'
+    """
+    return f"epoch {record.epoch}: {_batches_of(record, batches_per_epoch)} batches (stopped)"
+
+
+def epochs_trained(history: Sequence[EpochRecord], planned: int,
+                   batches_per_epoch: int) -> tuple[str, str | None]:
+    """The epochs a run trained, counted from the history its charts draw: its whole epochs
+    of those planned, and the batches of a partial last epoch (None if there is none).
+
+    Example:
+        >>> whole = EpochRecord(1, 0.1, 0.9, None, None, 1.0, 57)
+        >>> epochs_trained([whole, EpochRecord(2, 0.1, 0.9, None, None, 1.0, 56, False)], 10, 57)
+        ('1 of 10', '+ 56/57 batches of epoch 2')
+        >>> epochs_trained([whole], 1, 57)
+        ('1 of 1', None)
+    """
+    whole = f"{sum(1 for record in history if record.complete)} of {planned}"
+    part = partial_epoch(history)
+    if part is None:
+        return whole, None
+    batches = _batches_of(part, batches_per_epoch).replace(" of ", "/")
+    return whole, f"+ {batches} batches of epoch {part.epoch}"
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,23 @@ arrays are read into it. Every file read is size-limited, and checked before its
 (:mod:`cnnlab.runs.run_checks`); a run is saved whole or not at all (:mod:`cnnlab.runs.atomic`).
 
 What a run costs is known before it is written or loaded: :func:`file_sizes` is what saving
-it writes (a workspace checks it against its quota first); loading checks the memory its
-weights declare (the model's and every epoch's) against the server's budget
-(:mod:`cnnlab.memory.budget`) before a model is built, and a run zip's declared file sizes
-against the room its caller gives (``fits``) before anything is unpacked.
+it writes (a workspace checks it against its quota first); loading reserves the memory its
+weights declare (the model's, every epoch's, and the two copies compared once while loading)
+in the server's budget (:mod:`cnnlab.memory.budget`) before a model is built, and holds it
+until the run is loaded, so several uploads at once cannot pass one check each and then
+together outgrow the budget; a run zip's declared file sizes are checked against the room its
+caller gives (``fits``) before anything is unpacked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,19 +215,30 @@ def load_run(folder: str | Path) -> Run:
         ValueError: a file is missing, too large or malformed, or the weights do not fit
             the architecture (``SpecError`` for an invalid architecture).
     """
-    return _load(Path(folder), None)
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a run folder (no such directory)")
+    for name in REQUIRED_FILES:
+        _checked_path(folder, name)
+    epochs_file = folder / EPOCH_WEIGHTS
+    with _reserved_model(folder, epochs_file.stat().st_size if epochs_file.is_file() else 0
+                         ) as built:
+        return _load(folder, built)
 
 
-def _built(folder: Path, epoch_bytes: int) -> tuple[Any, keras.Model]:
-    """(architecture, fresh model) of a run folder's architecture.json, once the memory the
-    run declares (its weights, and ``epoch_bytes`` of per-epoch weights) fits the server's
-    budget (MemoryBudgetError, before a model is built, otherwise)."""
+@contextlib.contextmanager
+def _reserved_model(folder: Path, epoch_bytes: int) -> Iterator[tuple[Any, keras.Model]]:
+    """(architecture, fresh model) of a run folder's architecture.json, while the memory the
+    run declares (its weights, ``epoch_bytes`` of per-epoch weights, and the file's arrays and
+    the model's compared once by :func:`_check_all_loaded`) is reserved in the server's budget;
+    MemoryBudgetError, before a model is built, if it cannot be."""
     arch = spec_json.load_architecture(folder / ARCHITECTURE)
     if arch.input_shape is None or arch.num_classes is None:
         raise ValueError(f"{folder / ARCHITECTURE}: a run's architecture needs input_shape and "
                          f"num_classes")
-    budget.BUDGET.check(memory_need(arch, epoch_bytes), f"this run ({arch.name})")
-    return arch, builder.build_model(arch)  # checked: SpecError for an invalid one
+    need = memory_need(arch, epoch_bytes) + 2 * memory_need(arch, 0)
+    with budget.BUDGET.reserve(need, f"this run ({arch.name})"):
+        yield arch, builder.build_model(arch)  # checked: SpecError for an invalid one
 
 
 def _misclassified(entries: Any, classes: int) -> tuple[Misclassified, ...]:
@@ -236,14 +250,9 @@ def _misclassified(entries: Any, classes: int) -> tuple[Misclassified, ...]:
     return out
 
 
-def _load(folder: Path, built: tuple[Any, keras.Model] | None) -> Run:
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a run folder (no such directory)")
-    for name in REQUIRED_FILES:
-        _checked_path(folder, name)
-    epochs_file = folder / EPOCH_WEIGHTS
-    arch, model = built or _built(folder, epochs_file.stat().st_size
-                                  if epochs_file.is_file() else 0)
+def _load(folder: Path, built: tuple[Any, keras.Model]) -> Run:
+    """The run in ``folder`` (its required files checked), into the model ``built``."""
+    arch, model = built
     try:
         hyperparameters = Hyperparameters.from_dict(_read_json(folder, HYPERPARAMETERS))
         history_data = _read_json(folder, HISTORY)
@@ -377,15 +386,15 @@ def _from_zip(archive: zipfile.ZipFile, folder: Path,
         if name not in (WEIGHTS, EPOCH_WEIGHTS):
             _unpack(archive, info, folder / name, _LIMITS[name])
     epochs = members.get(EPOCH_WEIGHTS)
-    built = _built(folder, epochs.file_size if epochs is not None else 0)
-    shapes = [tuple(w.shape) for w in built[1].weights]
-    largest = {WEIGHTS: run_checks.largest_h5(shapes),
-               EPOCH_WEIGHTS: run_checks.largest_npz(shapes)}
-    for name in (WEIGHTS, EPOCH_WEIGHTS):
-        if name in members:
-            if members[name].file_size > largest[name]:
-                raise ValueError(f"{name} in the zip is {members[name].file_size:,} bytes; "
-                                 f"a run of this architecture has at most "
-                                 f"{largest[name]:,}")
-            _unpack(archive, members[name], folder / name, largest[name])
-    return _load(folder, built)
+    with _reserved_model(folder, epochs.file_size if epochs is not None else 0) as built:
+        shapes = [tuple(w.shape) for w in built[1].weights]
+        largest = {WEIGHTS: run_checks.largest_h5(shapes),
+                   EPOCH_WEIGHTS: run_checks.largest_npz(shapes)}
+        for name in (WEIGHTS, EPOCH_WEIGHTS):
+            if name in members:
+                if members[name].file_size > largest[name]:
+                    raise ValueError(f"{name} in the zip is {members[name].file_size:,} bytes; "
+                                     f"a run of this architecture has at most "
+                                     f"{largest[name]:,}")
+                _unpack(archive, members[name], folder / name, largest[name])
+        return _load(folder, built)

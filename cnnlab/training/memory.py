@@ -1,15 +1,16 @@
 """What a training leaves behind in memory, and how the engine keeps it small.
 
-Each job builds its model in its own thread, so Keras's per-thread state goes with
-the thread, and the optimizer's and metrics' variables are created eagerly before ``fit``
+A new training model's optimizer and metrics variables are created eagerly before ``fit``
 (:func:`create_training_variables`). ``keras.backend.clear_session()`` is never called:
 it resets every thread's Keras state and TensorFlow's kernel cache, which is unsafe while
 another job trains (and measured, it frees nothing here). What remains is Keras's own leak
 of each model's traced train step (a plain ``model.fit`` loop shows the same; pure
-TensorFlow does not): about 5 MB per two-conv training, see ``bench/engine_bench.py``.
+TensorFlow does not): about 5 MB per two-conv training model, see ``bench/engine_bench.py``.
+Training models of the same network are kept and reused (:mod:`cnnlab.training.compiled`),
+so a class training one network leaks it once, not per job.
 
-After training, a run's model keeps only its weights (:func:`release_training_state`), and the
-job collects its garbage and hands freed memory back to the system
+A run's model is a separate float32 model that was never compiled: it holds only its weights.
+The job collects its garbage and hands freed memory back to the system
 (:func:`return_freed_memory`).
 
 Before a job trains, :func:`training_bytes` estimates what it will hold (weights, gradients,
@@ -32,15 +33,6 @@ from cnnlab.models import optimizers
 from cnnlab.runs.records import Hyperparameters
 
 EPOCH_WEIGHTS_BUDGET = 100 * 2**20  # bytes of per-epoch weight copies kept per run
-
-
-def release_training_state(model: keras.Model) -> None:
-    """Drop what only training needs (the optimizer's slots, the traced train/test/predict
-    functions) from a trained model, so a session's runs keep just their weights: the model
-    stays usable for ``model(x)``, feature maps and saving its weights."""
-    model.optimizer = None
-    model.train_function = model.test_function = model.predict_function = None
-    model.compiled = False
 
 
 def return_freed_memory() -> None:
@@ -79,7 +71,8 @@ def training_bytes(arch: Architecture, hyperparameters: Hyperparameters,
     """What training ``arch`` (its input shape filled in) holds in memory, estimated: the
     resource guard's weights, gradients, optimizer slots and a batch's feature maps
     (:func:`cnnlab.architecture.resource_guard.training_bytes`), plus the per-epoch weight
-    copies the run keeps (at most :data:`EPOCH_WEIGHTS_BUDGET`).
+    copies the run keeps (at most :data:`EPOCH_WEIGHTS_BUDGET`) and the run's own float32
+    model beside the training model.
 
     Args:
         arch: the architecture, with the data set's shape and class count.
@@ -91,7 +84,8 @@ def training_bytes(arch: Architecture, hyperparameters: Hyperparameters,
     params = sum(row.params for row in rows)
     copies = min((hyperparameters.epochs + 1) * params * resource_guard.FLOAT_BYTES,
                  EPOCH_WEIGHTS_BUDGET)
-    return copies + resource_guard.training_bytes(
+    run_model = params * resource_guard.FLOAT_BYTES
+    return copies + run_model + resource_guard.training_bytes(
         rows, batch, optimizers.SLOTS[hyperparameters.optimizer])
 
 

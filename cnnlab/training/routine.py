@@ -42,10 +42,10 @@ import numpy as np
 
 from cnnlab.architecture import shapes
 from cnnlab.architecture.spec import Architecture
-from cnnlab.models import builder
+from cnnlab.models import builder, optimizers, precision
 from cnnlab.runs.metrics import Metrics
 from cnnlab.runs.records import EpochRecord, Hyperparameters, Misclassified, Run
-from cnnlab.training import evaluation, feeding, memory
+from cnnlab.training import compiled, evaluation, feeding, memory
 from cnnlab.training.progress import Progress, TrainingEvent
 
 Listener = Callable[[TrainingEvent], None]
@@ -156,11 +156,27 @@ class _Callback(keras.callbacks.Callback):
                                 weights=weights))
 
 
-def _seeded_model(arch: Architecture, seed: int) -> keras.Model:
+def _seeded_model(arch: Architecture, seed: int, precision: str = "float32") -> keras.Model:
     """A fresh model of ``arch``, its weights drawn from ``seed`` whatever else is building."""
     with _BUILD_LOCK:
         keras.utils.set_random_seed(seed)
-        return builder.build_model(arch, seed=seed)
+        return builder.build_model(arch, seed=seed, precision=precision)
+
+
+def _trainer(arch: Architecture, hp: Hyperparameters, trained_in: str, total_steps: int,
+             ) -> tuple[str, compiled.Compiled]:
+    """A compiled model to train ``arch`` in ``trained_in``: a kept one of the same network
+    (its traced steps reused), else a new one; with its :func:`compiled.key`."""
+    wanted = compiled.key(arch, hp, trained_in)
+    kept = compiled.take(wanted)
+    if kept is not None:
+        return wanted, kept
+    model = _seeded_model(arch, hp.seed, trained_in)
+    schedule = optimizers.make_schedule(hp.lr_schedule, hp.learning_rate, total_steps)
+    builder.compile_model(model, hp.optimizer, hp.learning_rate, schedule)
+    memory.create_training_variables(model, np.zeros((1, *arch.input_shape), np.uint8),
+                                     np.zeros(1, np.int64))
+    return wanted, compiled.remember_start(model, schedule)
 
 
 def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
@@ -168,6 +184,12 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
           start_epoch: int = 0, start_weights: list[np.ndarray] | None = None,
           name: str | None = None) -> Run:
     """Train ``arch`` on ``data`` for ``hyperparameters.epochs`` epochs and evaluate it.
+
+    The training computes in the precision :func:`cnnlab.models.precision.resolve` gives for
+    ``hyperparameters.precision`` on this machine (recorded as ``run.metrics.precision``);
+    the run's model is float32 either way, and the test evaluation uses it. The training
+    model is a kept compiled one of the same network when one is idle
+    (:mod:`cnnlab.training.compiled`), reset to this run's seed.
 
     Args:
         arch: the architecture; an omitted input shape or class count comes from the data.
@@ -181,7 +203,7 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
             seeded initial weights.
         name: the run's name (default the architecture's).
     Returns:
-        The :class:`Run`: its model (training state released), history, curve, per-epoch
+        The :class:`Run`: its model (float32, no training state), history, curve, per-epoch
         weights, test metrics and mistakes.
     Raises:
         ValueError: the architecture does not fit the data (SpecError: it is invalid), or
@@ -198,15 +220,17 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
             listener(event)
 
     emit(TrainingEvent("phase", phase="building"))
-    model = _seeded_model(arch, hp.seed)
-    builder.compile_model(model, hp.optimizer, hp.learning_rate)
-    memory.create_training_variables(model, data.x_train[:1], data.y_train[:1])
-    if start_weights is not None:
-        model.set_weights(start_weights)
+    trained_in = precision.resolve(hp.precision, arch)
     train_idx, val_idx = feeding.split(data.y_train, hp.validation_fraction, hp.seed)
     batches = math.ceil(len(train_idx) / hp.batch_size)
+    model = _seeded_model(arch, hp.seed)  # float32: the run's model, and the start state
+    wanted, trainer = _trainer(arch, hp, trained_in, hp.epochs * batches)
+    compiled.reset(trainer, model, hp.learning_rate, hp.epochs * batches,
+                   iteration=start_epoch * batches)
+    if start_weights is not None:
+        trainer.model.set_weights(start_weights)
     kept = EpochWeights()
-    first = model.get_weights()
+    first = trainer.model.get_weights()  # float32 in either precision
     kept.keep(start_epoch, first)
     emit(TrainingEvent("configure", epoch=start_epoch, weights=first, batches=batches,
                        batch_size=hp.batch_size, train_samples=len(train_idx),
@@ -219,24 +243,27 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
                                         hp.epochs, hp.seed, hp.augment)
         if start_epoch:
             feed = feed.skip(start_epoch * batches)  # the same shuffles as the first worker's
-        model.fit(feed, epochs=hp.epochs, initial_epoch=start_epoch, steps_per_epoch=batches,
-                  validation_data=validation, validation_batch_size=evaluation.EVAL_BATCH_SIZE,
-                  callbacks=[callback], verbose=0, shuffle=False)
+        trainer.model.fit(feed, epochs=hp.epochs, initial_epoch=start_epoch,
+                          steps_per_epoch=batches, validation_data=validation,
+                          validation_batch_size=evaluation.EVAL_BATCH_SIZE,
+                          callbacks=[callback], verbose=0, shuffle=False)
+    model.set_weights(trainer.model.get_weights())
+    compiled.give(wanted, trainer)  # only after a fit that returned: its state is known
     if callback.diverged_at is not None:
         epoch, batch = callback.diverged_at
         raise ValueError(f"training diverged: the loss became NaN or infinite at epoch "
                          f"{epoch}, batch {batch}; try a smaller learning rate")
     emit(TrainingEvent("phase", phase="evaluating"))
     test, misclassified = evaluation.evaluate(model, data.x_test, data.y_test)
-    memory.release_training_state(model)
     return make_run(name or arch.name, arch, hp, data, model, progress, kept.kept, test,
-                    misclassified)
+                    misclassified, trained_in=trained_in)
 
 
 def make_run(name: str, arch: Architecture, hyperparameters: Hyperparameters, data: Any,
              model: keras.Model, progress: Progress, epoch_weights: dict[int, list[np.ndarray]],
              test: dict[str, Any], misclassified: Sequence[Misclassified],
-             history: Sequence[EpochRecord] | None = None, stopped: bool | None = None) -> Run:
+             history: Sequence[EpochRecord] | None = None, stopped: bool | None = None,
+             trained_in: str = "float32") -> Run:
     """The :class:`Run` of a training whose numbers ``progress`` holds.
 
     Args:
@@ -248,6 +275,7 @@ def make_run(name: str, arch: Architecture, hyperparameters: Hyperparameters, da
         test, misclassified: :func:`cnnlab.training.evaluation.evaluate`'s results.
         history: the epochs to keep (default all of ``progress``'s).
         stopped: whether it stopped early (default: fewer whole epochs than planned).
+        trained_in: the precision it trained in (``float32`` or ``bfloat16``).
     """
     numbers = progress.numbers(training=False)
     history = tuple(numbers["history"] if history is None else history)
@@ -258,7 +286,8 @@ def make_run(name: str, arch: Architecture, hyperparameters: Hyperparameters, da
     metrics = Metrics(**test, train_samples=progress.train_samples,
                       validation_samples=progress.validation_samples,
                       epochs_completed=completed, stopped=stopped,
-                      stopped_at=at if stopped else None, seconds=numbers["elapsed"])
+                      stopped_at=at if stopped else None, seconds=numbers["elapsed"],
+                      precision=trained_in)
     return Run(name=name, architecture=arch, model=model, hyperparameters=hyperparameters,
                dataset=data.ref, class_names=tuple(data.class_names), history=history,
                metrics=metrics, misclassified=tuple(misclassified), curve=numbers["curve"],
@@ -271,14 +300,14 @@ def run_from_weights(name: str, arch: Architecture, hyperparameters: Hyperparame
                      test: dict[str, Any] | None = None,
                      misclassified: Sequence[Misclassified] = (),
                      history: Sequence[EpochRecord] | None = None,
-                     stopped: bool | None = None) -> Run:
+                     stopped: bool | None = None, trained_in: str = "float32") -> Run:
     """The :class:`Run` of ``weights`` trained elsewhere (a Dask worker), whose events
     ``progress`` replayed: the model is rebuilt here for inference, and evaluated here when
     ``test`` is None (a job that lost its scheduler keeps its last finished epoch so).
-    Arguments as :func:`make_run`."""
+    Arguments as :func:`make_run` (``trained_in``: what the worker reported)."""
     model = _seeded_model(arch, hyperparameters.seed)
     model.set_weights(weights)
     if test is None:
         test, misclassified = evaluation.evaluate(model, data.x_test, data.y_test)
     return make_run(name, arch, hyperparameters, data, model, progress, epoch_weights, test,
-                    misclassified, history, stopped)
+                    misclassified, history, stopped, trained_in)

@@ -9,6 +9,8 @@ import functools
 import numpy as np
 
 
+# Outside the memory budget on purpose: 32 tables of 768 bytes (257 × 3 with a background),
+# keyed by colour-map names the code chooses (a user's text never reaches them): 25 kB at most.
 @functools.lru_cache(maxsize=32)
 def colormap_lut(cmap: str) -> np.ndarray:
     """The ``(256, 3)`` uint8 LUT of a matplotlib colour map (ValueError for unknown names)."""
@@ -51,7 +53,7 @@ def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis"
     return np.take(colormap_lut(cmap), lut_index(values, vmin, vmax), axis=0)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=32)  # as colormap_lut: tiny, keys from the code
 def lut_with_background(cmap: str, background: tuple[int, int, int]) -> np.ndarray:
     """The LUT with ``background`` appended as entry 256."""
     return np.concatenate([colormap_lut(cmap), np.array([background], dtype=np.uint8)])

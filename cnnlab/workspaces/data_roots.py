@@ -11,6 +11,10 @@ folder holds, and never where a workspace keeps its files. A folder is an MNIST-
 ref's image size and colour within ``CNNLAB_DECODE_SECONDS``. The command line (run by the
 machine's own user) does not use this.
 
+A named set comes without its held-back test images (:func:`cnnlab.workspaces.held_back.visible`),
+for every workspace: what this loader returns is what the app trains on, tests on and shows,
+and the held-back images are for a class challenge's scoring only.
+
 :func:`run_data` is what pages use for a run's test images: a run that was not trained in this
 workspace (added from a run zip) names a data set from elsewhere, which is never loaded here.
 """
@@ -21,7 +25,7 @@ import os
 from pathlib import Path
 
 from cnnlab.data import class_folders, datasets, drawn, folder_scan, idx, refs
-from cnnlab.workspaces import drawn_sets, settings, store, uploads
+from cnnlab.workspaces import drawn_sets, held_back, settings, store, uploads
 
 
 class DataRootError(ValueError):
@@ -95,7 +99,7 @@ def load(ref: refs.DatasetRef, workspace: store.Workspace | None = None,
         workspace: the workspace whose uploads and drawings ``ref`` may name.
         progress: ``progress(images_done, images_total)`` while a class folder loads.
     Returns:
-        The data set, whose ``ref`` is ``ref``.
+        The data set, whose ``ref`` is ``ref``; a named set without its held-back test images.
     Raises:
         NotHere: a recorded ref, or a named set not downloaded on this server.
         DataRootError: a folder outside the roots, or an upload or drawing without its
@@ -110,7 +114,7 @@ def load(ref: refs.DatasetRef, workspace: store.Workspace | None = None,
         if not datasets.on_disk(ref.name):
             raise NotHere(f"{ref.name} is not on this server yet: download it on the Train "
                           "page first")
-        return datasets.load(ref, download=False)
+        return held_back.visible(datasets.load(ref, download=False))
     if ref.kind == refs.FOLDER:
         return datasets.load_folder(resolve(ref.name), ref, folder_progress=progress,
                                     limits=limits())

@@ -42,6 +42,12 @@ def home() -> Path:
     return Path(os.environ.get("CNNLAB_HOME", "").strip() or HOME_DEFAULT).expanduser()
 
 
+def classes_home() -> Path:
+    """``CNNLAB_HOME/classes``: the classes (:mod:`cnnlab.classes.store`) and the held-back
+    split's secret (:mod:`cnnlab.workspaces.held_back`)."""
+    return home() / "classes"
+
+
 def workspace_bytes() -> int:
     """``CNNLAB_WORKSPACE_MB`` (default 200): disk quota of one workspace, in bytes, counted
     as the disk allocates them (whole blocks: a one-byte file costs 4 kB on ext4)."""
@@ -101,6 +107,19 @@ def scheduler() -> str | None:
     return raw or None
 
 
+def precision() -> str:
+    """``CNNLAB_PRECISION`` (default ``auto``): what trainings started here compute in unless
+    they say (``cnnlab train --precision``): ``auto`` (bfloat16 where this CPU does it natively
+    and faster, else float32; :mod:`cnnlab.models.precision`), ``float32`` or ``bfloat16``."""
+    from cnnlab.models import precision as precisions
+
+    raw = os.environ.get("CNNLAB_PRECISION", "").strip() or "auto"
+    if raw not in precisions.NAMES:
+        raise ValueError(f"CNNLAB_PRECISION must be one of {', '.join(precisions.NAMES)}; "
+                         f"received {raw!r}")
+    return raw
+
+
 def decode_seconds() -> float:
     """``CNNLAB_DECODE_SECONDS`` (default 30): the estimated CPU seconds decoding one data set's
     images may take (each image size and colour is a load); a set over it is refused before
@@ -110,7 +129,7 @@ def decode_seconds() -> float:
 
 def held_back_percent() -> int:
     """``CNNLAB_HELD_BACK_PERCENT`` (default 50, at most 90): the share of each named data
-    set's test split held back for class challenges (:mod:`cnnlab.classes.held_back`); no
+    set's test split held back for class challenges (:mod:`cnnlab.workspaces.held_back`); no
     student page shows it. 0 turns it off (then no challenge can be set)."""
     value = int(_number("CNNLAB_HELD_BACK_PERCENT", HELD_BACK_PERCENT_DEFAULT, 0))
     if value > 90:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 expect = import_expect()
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-PAGES = ("Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn")
+PAGES = ("Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn", "Class")
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING = {"serious", "critical"}
 

@@ -1,13 +1,16 @@
 """The classroom stack (``scripts/classroom.py``): scheduler, two workers, two app replicas and
 nginx with sticky sessions, through nginx in Chromium. Each browser stays on one replica for
 all its requests (the page, its websocket); a workspace link opened on the other replica shows
-the same run and takes an upload; ``down`` leaves none of the started processes behind."""
+the same run and takes an upload; a student joins a class on one replica and trains on the
+cluster, and the teacher's board on the other replica shows the run's score; ``down`` leaves
+none of the started processes behind."""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -74,6 +77,14 @@ def trained_on_cluster(state: Path) -> int:
             if "cnnlab-train" in dask_scheduler.task_prefixes else 0)
 
 
+def cnnlab(home: Path, *args: str) -> str:
+    """``cnnlab ARGS`` on the stack's CNNLAB_HOME (as its operator runs it); its output."""
+    done = subprocess.run([sys.executable, "-m", "cnnlab", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "CNNLAB_HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
@@ -93,10 +104,22 @@ def test_two_replicas_behind_nginx_keep_sessions_and_share_workspaces(browser, t
         assert again.returncode == 2 and "is running" in again.stderr, again.stderr
         assert classroom("status", state).returncode == 0
 
+        made = cnnlab(home, "class", "new", "Stack class").splitlines()
+        student_link, teacher_link = (line.split(": ", 1)[1] for line in made)
+        code = student_link.removeprefix("/?class=")
+        cnnlab(home, "class", "challenge", code, "--dataset", "mnist-5k", "--max-params",
+               "300000", "--max-epochs", "1")
+
         first = AppPage(browser, url)
         first.open()  # a new browser: nginx gives it a route cookie
         cookies = {c["name"]: c["value"] for c in first.context.cookies()}
         mine = upstream_for(url, cookies[ROUTE])
+        first.page.goto(url + student_link)  # a student joins on this replica
+        first.main.get_by_role("textbox", name="your name, as the class will see it").fill(
+            "Stacey")
+        first.main.get_by_role("button", name="Join the class").click()
+        expect(first.main.get_by_text("in this class.", exact=False)).to_be_visible()
+        first.idle()
         run_name = first.train_small_model()
         token = re.search(r"[?&]w=([A-Za-z0-9_-]+)", first.page.url)[1]
         assert trained_on_cluster(state) == 1  # the replica sent it to the workers
@@ -123,6 +146,16 @@ def test_two_replicas_behind_nginx_keep_sessions_and_share_workspaces(browser, t
                     "buffer": spec_json.architecture_to_json(arch).encode()}])
         expect(other.sidebar).to_contain_text("Being built: via-nginx")
         other.check()
+
+        # the teacher's board on the other replica: the run trained on the cluster, scored
+        teacher = AppPage(browser, url)
+        teacher.context.add_cookies([{"name": ROUTE, "value": other_route, "url": url}])
+        teacher.page.goto(url + teacher_link)
+        row = teacher.page.locator(".cnnlab-board tr.board-row", has_text="Stacey")
+        expect(row.locator("td.score")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
+        expect(row.locator("td.run")).to_contain_text(run_name)
+        teacher.check()
+        teacher.close()
         first.close()
         other.close()
         # nginx logs a websocket when it closes: every request of each browser, its
@@ -134,6 +167,9 @@ def test_two_replicas_behind_nginx_keep_sessions_and_share_workspaces(browser, t
         uploads = [line for line in (state / "access.log").read_text().splitlines()
                    if "/_stcore/upload_file" in line and f"route={other_route} " in line]
         assert uploads and all(f"upstream={other_replica}" in line for line in uploads)
+        polls = [line for line in (state / "access.log").read_text().splitlines()
+                 if f"/cnnlab-board/{code}" in line]  # the board's route: the other replica
+        assert polls and all(f"upstream={other_replica}" in line for line in polls), polls
     finally:
         stopped = classroom("down", state)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

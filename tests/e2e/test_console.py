@@ -22,7 +22,7 @@ from .conftest import TRAINING_MS, harness, import_expect, stroke
 pytestmark = pytest.mark.e2e
 expect = import_expect()
 
-PAGES = ("Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn")
+PAGES = ("Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn", "Class")
 HEADINGS = {"Home": "CNN Lab", "Learn": "Learn: convolution, stride, padding and pooling"}
 
 

@@ -49,12 +49,11 @@ def test_draw_steps_line_up_and_compare_charts_read_well(app):
     canvas = app.page.locator("canvas.upper-canvas")
     expect(canvas).to_be_visible()
     stroke(app.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
-    steps = app.main.get_by_test_id("stImage").filter(has_text="as drawn")
+    steps = app.main.locator("div:has(> figure)").filter(has_text="as drawn")  # ui/images.py
     expect(steps).to_contain_text("centred 28×28")
     app.idle()
-    boxes = steps.evaluate("""row => Array.from(row.querySelectorAll('img')).map(img => {
-        const item = img.closest('[data-testid=stImageContainer]') || img.parentElement;
-        const caption = item.parentElement.querySelector('[data-testid=stImageCaption]');
+    boxes = steps.last.evaluate("""row => Array.from(row.querySelectorAll('img')).map(img => {
+        const caption = img.closest('figure').querySelector('figcaption');
         return {img: img.getBoundingClientRect().toJSON(),
                 caption: caption.getBoundingClientRect().toJSON(), text: caption.innerText};
     })""")

@@ -23,7 +23,7 @@ expect = import_expect()
 pytestmark = pytest.mark.e2e
 
 PAGES = {"Home": "", "Build": "build", "Train": "train", "Feature maps": "feature_maps",
-         "Draw": "draw", "My classes": "my_classes", "Learn": "learn"}
+         "Draw": "draw", "My classes": "my_classes", "Learn": "learn", "Class": "class"}
 HEADINGS = {"Home": "CNN Lab", "Learn": "Learn: convolution, stride, padding and pooling"}
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot")
@@ -158,8 +158,9 @@ def test_draw_prepares_a_drawing_as_the_run_records(app, clothes_zip):
     app.page.mouse.up()
     prediction = app.main.get_by_role("heading", name=re.compile(r"^Prediction: "))
     expect(prediction).to_be_visible()
-    steps = app.main.get_by_test_id("stImage").filter(has_text="as drawn")
+    steps = app.main.locator("div:has(> figure)").filter(has_text="as drawn")  # ui/images.py
     expect(steps).to_contain_text("scaled to 28×28")
     expect(steps).not_to_contain_text("centred 28×28")
-    expect(app.main.get_by_text("digits will look like those")).to_be_visible()
+    expect(app.main.get_by_text("whatever you draw, it answers with one of those")
+           ).to_be_visible()
     app.shot("10-draw-resized")

@@ -17,7 +17,7 @@ expect = import_expect()
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn"]
+PAGES = ["Home", "Build", "Train", "Feature maps", "Draw", "My classes", "Learn", "Class"]
 PROGRESS = re.compile(r"epoch (\d+)/(\d+), batch (\d+)/(\d+)")
 
 
@@ -177,7 +177,7 @@ def test_draw_predicts_a_drawn_digit_and_clear_empties_it(app):
     waiting = app.main.get_by_text("Draw a digit in the black box")
     expect(waiting).to_be_visible()
     prediction = app.main.get_by_role("heading", name=re.compile(r"^Prediction: \d \(\d+%\)$"))
-    steps = app.main.get_by_test_id("stImage").filter(has_text="as drawn")
+    steps = app.main.locator("div:has(> figure)").filter(has_text="as drawn")  # ui/images.py
 
     stroke(app.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
     expect(prediction).to_be_visible()
@@ -186,7 +186,7 @@ def test_draw_predicts_a_drawn_digit_and_clear_empties_it(app):
     expect(waiting).to_have_count(0)
     app.shot("5-draw-one")
 
-    app.page.get_by_role("button", name="Reset canvas & history").click()
+    app.widget("draw_canvas").get_by_role("button", name="Clear").click()
     expect(waiting).to_be_visible()
     expect(prediction).to_have_count(0)
     app.check()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import REPO, SERVER_START_SECONDS, SHOTS, harness, import_expect
+from .conftest import REPO, SERVER_START_SECONDS, SHOTS, STEP_MS, harness, import_expect
 
 pytestmark = pytest.mark.e2e
 
@@ -16,6 +16,11 @@ HOSTILE = ("[x](http://example.invalid) ![i](http://example.invalid/a.png) <img 
            ":streamlit: a -> b www.example.invalid m@example.invalid &amp; <b>h</b> # h")
 KINDS = ("markdown", "caption", "error", "subheader", "button", "radio", "image", "table",
          "progress", "metric", "expander", "tab")
+DRAWN = """(kinds) => {
+    const leaves = [...document.querySelectorAll('[data-testid=stMain] *')]
+        .filter(e => e.children.length === 0).map(e => e.textContent ?? '');
+    return kinds.every(k => leaves.some(t => t.startsWith(k + ': ')));
+}"""
 MADE = ("a:not([href^='#'])", "img:not([src*='/media/'])", ".katex", "span[role=img]", "b",
         "strong", "em", "i", "del", "code", "h1", "h2", "h4", "ul", "ol", "blockquote")
 
@@ -34,6 +39,9 @@ def page(browser):
             opened.goto(server.url)
             expect(opened.get_by_text("done", exact=True)).to_be_visible()
             opened.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+            # Streamlit loads some element kinds (table, progress, metric, ...) lazily: "done"
+            # can show before they are drawn. Wait until every kind has drawn its text.
+            opened.wait_for_function(DRAWN, arg=list(KINDS), timeout=STEP_MS)
             yield opened
         finally:
             context.close()

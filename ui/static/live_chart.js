@@ -7,6 +7,7 @@
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = { batch: "#90caf9", epoch: "#1565c0", validation: "#ef6c00" };
 const POLL_MS = 1000;
+const HOLLOW = "hollow point";  // a partial epoch's mark, as cnnlab.views.charts.HOLLOW
 const FAILURES_BEFORE_LOST = 3;
 
 function el(name, attrs, parent) {
@@ -32,9 +33,13 @@ function series(state, metric) {
   const kept = raw.filter(finite);
   const smoothed = smooth(kept.map((p) => p[1]));
   const batch = kept.map((p, i) => [p[0], smoothed[i]]);
-  const x = (r) => r.epoch - 1 + (r.complete ? 1 : r.batches / perEpoch);
-  const epoch = state.history.map((r) => [x(r), r[metric]]).filter(finite);
-  const validation = state.history.map((r) => [x(r), r["val_" + metric]]).filter(finite);
+  // as cnnlab.runs.records.epoch_position: a partial epoch at the share of its batches
+  const x = (r) => r.complete ? r.epoch
+    : r.epoch - 1 + (perEpoch > r.batches ? r.batches / perEpoch : 0.5);
+  // [x, value, partial]: a partial epoch (a stopped job's last) is drawn hollow
+  const epoch = state.history.map((r) => [x(r), r[metric], !r.complete]).filter(finite);
+  const validation = state.history.map((r) => [x(r), r["val_" + metric], !r.complete])
+    .filter(finite);
   return { batch, epoch, validation };
 }
 
@@ -52,7 +57,13 @@ function chart(svg, metric, state, width, font) {
   const xMax = Math.max(state.epochs, 1);
   const sx = (v) => left + (v / xMax) * w, sy = (v) => top + h - (v / yMax) * h;
   const text = { "font-size": font, "font-family": "sans-serif", fill: "#31333f" };
-  el("text", { ...text, x: left, y: font, "font-weight": "bold" }, svg).textContent = metric;
+  el("text", { ...text, x: left, y: font, "font-weight": "bold" }, svg).textContent =
+    state.name ? `${metric} of ${state.name}` : metric;
+  if (state.partial) {  // what the hollow point is, under the title (as the results' charts)
+    el("text", { ...text, x: left + w, y: 2 * font - 2, "text-anchor": "end",
+                 "font-size": Math.round(font * 0.85), class: "live-partial" }, svg)
+      .textContent = `${HOLLOW} — ${state.partial}`;
+  }
   const axis = { stroke: "#888", "stroke-width": 1 };
   el("line", { ...axis, x1: left, y1: top + h, x2: left + w, y2: top + h }, svg);
   el("line", { ...axis, x1: left, y1: top, x2: left, y2: top + h }, svg);
@@ -83,7 +94,11 @@ function chart(svg, metric, state, width, font) {
   path(lines.validation, COLOURS.validation, "6 4", "validation");
   for (const [points, colour] of [[lines.epoch, COLOURS.epoch],
                                   [lines.validation, COLOURS.validation]]) {
-    for (const p of points) el("circle", { cx: sx(p[0]), cy: sy(p[1]), r: 4, fill: colour }, svg);
+    for (const p of points) {
+      el("circle", p[2] ? { cx: sx(p[0]), cy: sy(p[1]), r: 5, fill: "white", stroke: colour,
+                            "stroke-width": 2, "data-partial": "true" }
+                        : { cx: sx(p[0]), cy: sy(p[1]), r: 4, fill: colour }, svg);
+    }
   }
 }
 
@@ -107,6 +122,7 @@ function apply(state, body) {
   state.perPoint = body.per_point;
   state.curveBatches = body.curve_batches_per_epoch;
   state.history = body.history;
+  state.partial = body.partial || null;
   state.epochs = body.epochs || state.epochs;
   state.text = body.text;
   state.jobState = body.state;
@@ -153,7 +169,8 @@ export default function (component) {
   if (!state || state.url !== data.url) {
     if (state) state.stopped = true;
     state = { url: data.url, points: [], perPoint: 1, curveBatches: 1, history: [],
-              epochs: data.epochs, text: data.text, jobState: "", fraction: 0, failures: 0 };
+              epochs: data.epochs, text: data.text, name: data.name, partial: null,
+              jobState: "", fraction: 0, failures: 0 };
     parentElement.__cnnlabLive = state;
   }
   Object.assign(state, build(parentElement), { font: data.font, stopped: false });

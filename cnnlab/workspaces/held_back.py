@@ -12,16 +12,19 @@ changed. It differs between servers, and nobody without the file can tell which 
 are held back. Stratified by class, so the scored part has every class in proportion.
 
 **Where it applies.** :func:`held_back` gives the scoring arrays (only
-:mod:`cnnlab.classes.scoring` reads them). :func:`visible` gives the data set students may see:
-the same data set with its test split cut to the visible indices (the training split is
-untouched: held-back images are test images, never trained on in the app). The web app's data
-layer must hand every page :func:`visible` of a named data set, never the full one, so that
-the held-back images reach no student page: not the test metrics of a run trained in the app
-(the engine's and the cluster task's evaluation of ``x_test``), not Train's data-set counts and
-misclassified grid (indices into the visible ``x_test``), not Feature maps' test images, not
-the Learn page's built-in digits, not a Dask worker (send the visible arrays or indices). The
-command line (``cnnlab train``) is the operator's and sees the full data set. Scoring must read
-the full data set (:func:`held_back` loads it itself).
+:mod:`cnnlab.classes.scoring` reads them). :func:`visible` gives the data set the web app may
+show: the same data set with its test split cut to the visible indices, and those indices kept
+as its ``test_indices`` (the training split is untouched: held-back images are test images,
+never trained on in the app). The web app's one loader, :func:`cnnlab.workspaces.data_roots.load`,
+applies it to every named data set, **for every workspace, in a class or not**: the held-back
+images reach no page of the app, for anyone — not the test metrics of a run trained in the app
+(the job receives the visible set; a Dask worker loads the set by name and cuts its test split
+to the ``test_indices`` the job sends), not Train's data-set counts and misclassified grid
+(indices into the visible ``x_test``), not Feature maps' test images, not the Learn page's
+built-in digits. A student may open the app without joining, or join after looking around:
+cutting only joined workspaces would have shown them the held-back images first. The command
+line (``cnnlab train``) is the operator's and sees the full data set. Scoring reads the full
+data set (:func:`held_back` loads it itself).
 
 **What it cannot do.** The named data sets are public: someone who trains elsewhere on the
 whole public test split and uploads the run is scored on images they trained on. A run's
@@ -44,9 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.classes import store
 from cnnlab.data import datasets, refs
-from cnnlab.data.dataset import Dataset
+from cnnlab.data.dataset import CACHE, Dataset
 from cnnlab.workspaces import settings
 
 SECRET_FILE = "held-back.secret"
@@ -61,12 +63,14 @@ class Split:
     held_back: np.ndarray
 
 
-_CACHE: dict[str, tuple[tuple, Split]] = {}  # one split per named data set, at most
+# One split per named data set at most (four names, index arrays of their test splits: 80 kB
+# each for MNIST's 10,000): tiny and bounded by the list of names, so outside the memory budget.
+_CACHE: dict[str, tuple[tuple, Split]] = {}
 _LOCK = threading.Lock()
 
 
 def _secret_path() -> Path:
-    return store.root() / SECRET_FILE
+    return settings.classes_home() / SECRET_FILE
 
 
 def secret() -> bytes:
@@ -115,13 +119,8 @@ def split_labels(name: str, labels: np.ndarray, key: bytes, percent: int) -> Spl
     return Split(visible, held_back)
 
 
-def split(name: str) -> Split:
-    """The split of the named data set ``name`` on this server (loaded in full to read its
-    labels; cached per data set).
-
-    Raises:
-        ValueError: not a named data set (folders, uploads and drawings hold nothing back).
-    """
+def _split(name: str) -> tuple[tuple, Split]:
+    """The split of ``name`` and the stamp it was made under (secret, percent, size)."""
     if name not in datasets.NAMES:
         raise ValueError(f"only the named data sets ({', '.join(datasets.NAMES)}) have a "
                          f"held-back split; received {name!r}")
@@ -131,11 +130,21 @@ def split(name: str) -> Split:
     with _LOCK:
         cached = _CACHE.get(name)
     if cached is not None and cached[0] == stamp:
-        return cached[1]
-    made = split_labels(name, labels, key, percent)
+        return cached
+    made = (stamp, split_labels(name, labels, key, percent))
     with _LOCK:
-        _CACHE[name] = (stamp, made)
+        _CACHE[name] = made
     return made
+
+
+def split(name: str) -> Split:
+    """The split of the named data set ``name`` on this server (loaded in full to read its
+    labels; cached per data set).
+
+    Raises:
+        ValueError: not a named data set (folders, uploads and drawings hold nothing back).
+    """
+    return _split(name)[1]
 
 
 def visible_test_indices(name: str) -> np.ndarray:
@@ -144,15 +153,30 @@ def visible_test_indices(name: str) -> np.ndarray:
 
 
 def visible(data: Dataset) -> Dataset:
-    """What students may see of ``data``: for a named data set, its test split cut to the
-    visible indices (so a run's misclassified indices point into the cut split); any other
-    data set unchanged. The data layer applies it to every named data set a page loads."""
-    if data.ref.kind != refs.NAMED:
+    """What the web app may show of ``data``: for a named data set, its test split cut to the
+    visible indices (so a run's misclassified indices point into the cut split), those indices
+    kept as its ``test_indices``; any other data set, or one already cut, unchanged. Cached
+    with the data sets (counted by the test split it copies).
+
+    Raises:
+        ValueError: a named data set whose test split is not the full one it names.
+    """
+    if data.ref.kind != refs.NAMED or data.test_indices is not None:
         return data
-    keep = split(data.ref.name).visible
-    if len(keep) == len(data.y_test):
+    stamp, made = _split(data.ref.name)
+    keep, total = made.visible, len(made.visible) + len(made.held_back)
+    if not len(made.held_back):  # CNNLAB_HELD_BACK_PERCENT=0
         return data
-    return dataclasses.replace(data, x_test=data.x_test[keep], y_test=data.y_test[keep])
+    if total != len(data.y_test):
+        raise ValueError(f"{data.name} has {len(data.y_test):,} test images; the named data "
+                         f"set has {total:,}")
+
+    def cut() -> Dataset:
+        return dataclasses.replace(data, x_test=data.x_test[keep], y_test=data.y_test[keep],
+                                   test_indices=keep)
+
+    return CACHE.get_or_build(("visible", data.ref, stamp), cut,
+                          size=lambda d: d.x_test.nbytes + d.y_test.nbytes)
 
 
 def held_back(name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,124 @@
+"""Compiled models kept between trainings, so a job reuses TensorFlow's traced training step.
+
+Keras traces a model's training step (and its validation step) the first time that model
+trains: in a warm process about 0.3-1 s of a short job, every job, because every job used to
+build a model of its own. A traced step belongs to its model object (it reads that model's
+variables), so the only safe way to reuse it is to reuse the model: a training takes an idle
+compiled model of the same network from here (:func:`take`), puts every variable back to the
+state a fresh model of its seed would have (:func:`reset`), trains it, and gives it back
+(:func:`give`). The run itself gets a separate float32 model with the trained weights, so a
+kept model is never shared with a page or a saved run.
+
+What "the same network" means is :func:`key`: the layers, the input shape, the class count,
+the optimizer, the learning-rate schedule's kind and the precision. The learning rate and the
+training's length are variables of the schedule (:func:`cnnlab.models.optimizers.make_schedule`)
+and the batch size is an input shape TensorFlow keeps a trace per, so none of them is in the
+key. Reset, checked by ``tests/test_recipe.py``: the weights and the dropout layers' seed-generator
+states are copied from the fresh seeded model (``model.variables`` holds both), the optimizer's
+variables go back to their values as built (zero moments, iteration 0; or the resumed
+iteration), the learning-rate schedule is set; ``fit`` resets the metrics and
+``stop_training`` itself. A training that raised does not give its model back.
+
+Idle models live in a :class:`cnnlab.memory.budget.ByteCache`, each counted as its variables,
+its optimizer's and :data:`TRACE_BYTES` for the traced functions: the server's memory budget
+evicts them first when a job or a loaded model needs the room.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from cnnlab.architecture.spec import Architecture
+from cnnlab.memory.budget import ByteCache
+from cnnlab.runs.records import Hyperparameters
+
+TRACE_BYTES = 8 * 2**20  # a model's traced train and test functions (measured: ~5 MB)
+_IDLE = ByteCache("compiled models")
+_LOCK = threading.Lock()
+_SERIAL = itertools.count()
+
+
+@dataclass
+class Compiled:
+    """A compiled training model, its learning-rate schedule, and its optimizer's variables
+    as they were built (the state :func:`reset` puts back)."""
+
+    model: keras.Model
+    schedule: Any
+    optimizer_start: list[np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        variables = [*self.model.variables, *self.model.optimizer.variables]
+        return TRACE_BYTES + sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize
+                                 for v in variables)
+
+
+def key(arch: Architecture, hyperparameters: Hyperparameters, precision: str) -> str:
+    """What a kept model must share with a training to be reused by it (see the module)."""
+    network = {k: v for k, v in arch.to_dict().items() if k != "name"}
+    return json.dumps([network, hyperparameters.optimizer, hyperparameters.lr_schedule,
+                       precision], sort_keys=True)
+
+
+def take(wanted: str) -> Compiled | None:
+    """An idle compiled model of ``wanted`` (a :func:`key`), now the caller's; or None."""
+    with _LOCK:
+        for held in _IDLE.keys():
+            if held[0] == wanted:
+                return _IDLE.pop(held)
+    return None
+
+
+def give(wanted: str, compiled: Compiled) -> None:
+    """Keep ``compiled`` idle for the next training of ``wanted`` (while the budget has room)."""
+    with _LOCK:
+        _IDLE.put((wanted, next(_SERIAL)), compiled, compiled.nbytes)
+
+
+def idle_count() -> int:
+    """How many compiled models wait idle."""
+    return len(_IDLE)
+
+
+def clear() -> None:
+    """Let go of every idle model."""
+    _IDLE.clear()
+
+
+def remember_start(model: keras.Model, schedule: Any) -> Compiled:
+    """A freshly compiled ``model`` (its optimizer's variables built, see
+    :func:`cnnlab.training.memory.create_training_variables`) with its start state noted."""
+    return Compiled(model, schedule, [v.numpy() for v in model.optimizer.variables])
+
+
+def reset(compiled: Compiled, fresh: keras.Model, learning_rate: float, total_steps: int,
+          iteration: int = 0) -> None:
+    """Put ``compiled`` in the state a new model would start a training in.
+
+    Args:
+        compiled: the kept model.
+        fresh: a model of the same network built from the training's seed: its weights and
+            seed-generator states are copied.
+        learning_rate, total_steps: the schedule's learning rate and length in batches.
+        iteration: the optimizer's step count to start from (a resumed training's).
+    Raises:
+        ValueError: the two models' variables do not line up (a bug, never silent).
+    """
+    model = compiled.model
+    ours, theirs = model.variables, fresh.variables
+    if [tuple(v.shape) for v in ours] != [tuple(v.shape) for v in theirs]:
+        raise ValueError("a kept model's variables do not match the fresh model's")
+    for target, source in zip(ours, theirs, strict=True):
+        target.assign(source)
+    for variable, start in zip(model.optimizer.variables, compiled.optimizer_start, strict=True):
+        variable.assign(start)
+    model.optimizer.iterations.assign(iteration)
+    compiled.schedule.set(learning_rate, total_steps)
