@@ -60,7 +60,10 @@ def test_draw_explains_an_uploaded_colour_image(colour_run, upload):
     assert in_colour(shown)
     assert np.array_equal(pixels(at, "saliency: "),
                           overlay.signed_overlay(image, result.gradient, 1))
-    outlines = [c for image in at.image for c in image.captions if " sees rows " in c]
+    at.session_state["draw_tabs"] = "What does a unit see?"  # as a click on the tab
+    at.run()
+    assert not at.exception, at.exception
+    outlines = [c for c in captions(at) if " sees rows " in c]
     assert len(outlines) == 1 and "of the 16×16 input" in outlines[0]
 
 

@@ -12,6 +12,7 @@ from test_draw_fm_pages import digits_run, page  # noqa: F401 (fixture)
 from cnnlab.architecture import shapes
 from cnnlab.data import datasets
 from cnnlab.inspect import inference, receptive
+from cnnlab.workspaces import held_back
 
 
 def captions(at) -> list[str]:
@@ -30,7 +31,7 @@ def opened(run):
 def test_test_image_gets_gradcam_and_saliency_for_its_prediction(digits_run):
     at = opened(digits_run)
     index = at.number_input(key="fm_index").value
-    image = datasets.load_dataset("mnist-5k").x_test[index]
+    image = held_back.visible(datasets.load_dataset("mnist-5k")).x_test[index]  # as shown
     probs = inference.Predictor(digits_run.model).probabilities(image)
     top = int(np.argmax(probs))
     assert at.selectbox(key="fm_why_class").value == top
