@@ -131,6 +131,12 @@ def test_a_5x5_kernel_shows_all_its_columns_on_a_real_image_at_every_size(app, t
                 expect(app.main.get_by_text("Kernel 5×5").first).to_be_visible()
                 app.page.wait_for_function("""() => [...document.querySelectorAll(
                     '[data-testid=stMain] img')].every(img => img.complete)""")
+                # each kernel's table drawn (Streamlit draws a block's Markdown one by one)
+                app.page.wait_for_function("""() => [...document.querySelectorAll(
+                    '[data-testid=stMain] strong')].filter(s => s.textContent === 'Kernel 5×5')
+                    .every(s => { const block = s.closest('[data-testid=stVerticalBlock]');
+                                  const table = block && block.querySelector('table');
+                                  return table && table.rows.length > 0; })""")
                 problems += [f"{size}, {'presentation' if present else 'normal'}, {source}: "
                              f"{problem}" for problem in app.page.evaluate(KERNEL_CHECK)]
     app.shot("learn-real-image-kernel-5")
