@@ -57,7 +57,8 @@ class Sizes:
     changes: int = 8  # Build page edits
     trainings: int = 10  # memory: after one warm-up
     sessions: int = 8
-    switch_rounds: int = 3  # times round all seven pages
+    switch_rounds: int = 3  # times round all the pages
+    seeds: str = "0, 1, 2"  # the Quick start's recipe, trained once per seed
     tiny: int | None = None  # train on a folder of this many mnist-5k images instead
     timeout: float = 240  # per training or group of trainings in the browser
 
@@ -65,7 +66,7 @@ class Sizes:
 FULL = Sizes()
 SMOKE = Sizes(pairs=1, fit_images=512, fit_arch="tutorial-1conv", fit_epochs=2, reps=5,
               epochs=1, train_pairs=1, visits=1, draws=1, changes=2, trainings=2, sessions=3,
-              switch_rounds=1, tiny=512, timeout=60)
+              switch_rounds=1, seeds="0", tiny=512, timeout=60)
 
 
 # key: (what, unit, target, whether higher is better); the issue's rows, in its order.
@@ -86,6 +87,10 @@ TARGETS = {
                  "an idle session's Build page renders in (median)", "s", 2, False),
     "switch": ("page switch with a trained model: sidebar click → the page fully rendered, "
                "median over every page", "s", 0.3, False),
+    "quick": ("Quick start: test accuracy on the built-in digits, lowest of seeds {seeds}", "",
+              0.97, True),
+    "quick_seconds": ("Quick start: seconds of training on this machine, median of seeds "
+                      "{seeds}", "s", 10, False),
 }
 BROWSER_ROWS = ("train", "draw", "maps", "build", "first", "memory", "sessions", "switch")
 
@@ -147,6 +152,35 @@ def engine_vs_fit(sizes: Sizes) -> Row:
     return Row.of("engine", sizes, float(np.median(ratios)),
                   note=f"{sizes.fit_arch}, {n:,} images, batch 64, epochs 2..{sizes.fit_epochs}; "
                        f"median of {sizes.pairs}: {' '.join(f'{r:.3f}' for r in ratios)}")
+
+
+def quick_start(sizes: Sizes) -> dict[str, Row]:
+    """The Quick start's recipe (``cnnlab.runs.recipes``) as the web app trains it: the default
+    network on the built-in digits the app shows (without the held-back test images), once
+    per seed, in this process; its lowest test accuracy and median seconds of training."""
+    import dataclasses
+
+    from cnnlab.architecture import presets
+    from cnnlab.data import datasets
+    from cnnlab.runs import recipes
+    from cnnlab.training import routine
+    from cnnlab.workspaces import held_back
+
+    data = held_back.visible(datasets.load_dataset(recipes.QUICK_START_DATASET))
+    if sizes.tiny:  # a smoke run: a slice, one epoch
+        data = dataclasses.replace(data, x_train=data.x_train[:sizes.tiny],
+                                   y_train=data.y_train[:sizes.tiny])
+    runs = [routine.train(presets.get(recipes.QUICK_START_ARCH), data, dataclasses.replace(
+        recipes.QUICK_START, seed=int(seed), epochs=1 if sizes.tiny else
+        recipes.QUICK_START.epochs)) for seed in sizes.seeds.split(", ")]
+    accuracies = [run.test_accuracy for run in runs]
+    seconds = [run.metrics.seconds for run in runs]
+    note = (f"{recipes.QUICK_START_ARCH}, {recipes.describe(recipes.QUICK_START)}, "
+            f"{len(data.y_train):,} training images, in {runs[0].metrics.precision}; "
+            f"accuracies {' / '.join(f'{a:.4f}' for a in accuracies)}")
+    return {"quick": Row.of("quick", sizes, min(accuracies), note=note),
+            "quick_seconds": Row.of("quick_seconds", sizes, float(np.median(seconds)),
+                                    note="seconds " + " / ".join(f"{t:.1f}" for t in seconds))}
 
 
 def canvas_drawings(count: int) -> list[np.ndarray]:
@@ -297,8 +331,9 @@ def browser_rows(sizes: Sizes, dataset: str | None, layers: int, tmp: Path) -> d
         every = [t for times in switches.values() for t in times]
         rows["switch"] = Row.of(
             "switch", sizes, classroom.median(every),
-            note=f"round all 7 pages {sizes.switch_rounds} time(s) from the sidebar, until the "
-                 "page's title, the script idle, every image and chart shown; median by page: "
+            note=f"round all {len(switches)} pages {sizes.switch_rounds} time(s) from the "
+                 "sidebar, until the page's title, the script idle, every image and chart "
+                 "shown; median by page: "
                  + ", ".join(f"{link} {classroom.median(times):.2f} s"
                              for link, times in switches.items()) + f"; max {max(every):.2f} s")
         changes = classroom.build_changes(page, sizes.changes)
@@ -357,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    rows = {"engine": engine_vs_fit(sizes), **server_compute(sizes)}
+    rows = {"engine": engine_vs_fit(sizes), **server_compute(sizes), **quick_start(sizes)}
     with tempfile.TemporaryDirectory(prefix="cnnlab-bench-") as tmp:
         # The servers keep their workspaces here, not in ~/.cnnlab, and the tiny data set's
         # folder lies under a data root (the web app accepts folder data sets only there).
