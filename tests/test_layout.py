@@ -228,7 +228,7 @@ def test_files_named_in_a_row_belong_to_its_folder():
     rows = [("`cnnlab/views/`", "images (`render.py`), see `tests/test_render.py`"),
             ("`app.py`", "the entry, like `streamlit`")]
     assert files_named(rows) == ["cnnlab/views/render.py", "tests/test_render.py"]
-    assert "cnnlab/inspect/prepared.py" in files_named(layout_rows())
+    assert "cnnlab/inspect/preprocess.py" in files_named(layout_rows())
 
 
 @pytest.mark.parametrize("path", ["cnnlab/views/", "pages/", "tests/e2e/", "app.py"])

@@ -1,5 +1,5 @@
 """Preprocessing against MNIST itself, blank drawings, and the result object
-(inspect.preprocess, inspect.prepared)."""
+(inspect.preprocess)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from drawn_digits import (
 )
 from PIL import Image
 
-from cnnlab.inspect import pixels, prepared
+from cnnlab.inspect import pixels
 from cnnlab.inspect import preprocess as pp
 from cnnlab.inspect.preprocess import ImageError
 
@@ -145,7 +145,7 @@ def test_model_input_and_uint8():
 
 
 def test_no_heavy_imports():
-    for module in (pp, prepared, pixels):
+    for module in (pp, pixels):
         source = Path(module.__file__).read_text(encoding="utf-8")
         for name in ("streamlit", "tensorflow", "keras", "scipy"):
             assert f"import {name}" not in source and f"from {name}" not in source, module

@@ -18,7 +18,7 @@ import streamlit as st
 
 from cnnlab.architecture import layer_types, shapes
 from cnnlab.inspect import attribution, inference, receptive, transform
-from cnnlab.inspect.prepared import Preprocessed
+from cnnlab.inspect.preprocess import Preprocessed
 from cnnlab.views import overlay
 from cnnlab.workspaces import models
 from ui import images, numbers, text

@@ -3,7 +3,7 @@
 A :class:`DrawnSet` is immutable: every change (:meth:`~DrawnSet.add`, :meth:`~DrawnSet.undo`,
 :meth:`~DrawnSet.delete`, :meth:`~DrawnSet.rename`, ...) returns a new set, so a page can keep
 one in its session and save it after each change. Examples are 28×28 uint8 grey images, ink
-bright on black, as :meth:`cnnlab.inspect.prepared.Preprocessed.as_uint8` makes them from the
+bright on black, as :meth:`cnnlab.inspect.preprocess.Preprocessed.as_uint8` makes them from the
 canvas (MNIST-style centring), kept in the order they were drawn (``undo`` removes the last).
 
 Class names become folder names in the zip a set downloads as

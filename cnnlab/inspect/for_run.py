@@ -33,7 +33,7 @@ from PIL import Image
 from cnnlab.data import kinds
 from cnnlab.inspect import preprocess
 from cnnlab.inspect.pixels import MAX_FILE_BYTES, ImageError, read_colour_bytes
-from cnnlab.inspect.prepared import Placement, Preprocessed
+from cnnlab.inspect.preprocess import Placement, Preprocessed
 
 COLOUR_TITLES = ("as uploaded", "resized to {height}×{width}")
 AS_GIVEN = "as given"  # the one step of an image taken as the run's input as it is

@@ -3,7 +3,7 @@
 MNIST's own recipe: the ink is cropped to its bounding box, scaled (keeping the aspect ratio,
 antialiased) so its longest side is 20 px, then put in a 28×28 field and moved so the centre of
 mass of the pixel values sits at the centre of the field. The functions here do the same and
-return every step (:class:`cnnlab.inspect.prepared.Preprocessed`), so the Draw page can show
+return every step (:class:`Preprocessed`), so the Draw page can show
 them side by side:
 
 1. ``"as drawn"``: the ink image (float32 0..1, ink = 1, background 0), any size;
@@ -36,6 +36,8 @@ Pure numpy + Pillow (no streamlit, no TensorFlow, no scipy); a 280×280 canvas t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -50,13 +52,112 @@ from cnnlab.inspect.pixels import (
     ink_source,
     read_image_bytes,
 )
-from cnnlab.inspect.prepared import Placement, Preprocessed
 
 FIELD = 28  # side of the final image
 BOX = 20  # the ink's longest side in the final image
 CENTRE = (14.0, 14.0)  # (row, col) of the centre of mass, pixel-index coordinates
 STEP_TITLES = ("as drawn", "cropped", "scaled to 20 px", "centred 28×28")
 RESIZE_TITLES = ("as drawn", "scaled to 28×28")  # the steps for preparation "resize"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the "as drawn" image went in the final 28×28 field, for mapping a region back.
+
+    The drawing's rows ``crop_top..`` and columns ``crop_left..`` (the ink's box; 0 for a
+    whole picture) were scaled by ``scale_y`` / ``scale_x`` and placed with their top-left
+    corner at final pixel ``(offset_top, offset_left)``: final ``y`` ↔ drawing
+    ``crop_top + (y − offset_top) / scale_y`` (pixel edges, not centres).
+    """
+
+    crop_top: int
+    crop_left: int
+    scale_y: float
+    scale_x: float
+    offset_top: int
+    offset_left: int
+
+
+@dataclass(frozen=True, eq=False)
+class Preprocessed:
+    """The result of preprocessing one drawing or image: every step and the final image.
+
+    Attributes:
+        steps: ``(title, image)`` pairs in order, titles from
+            :data:`cnnlab.inspect.preprocess.STEP_TITLES`; each image
+            is read-only float32 in 0..1 with ink = 1. Only ``"as drawn"`` when ``blank``.
+        image: the final read-only float32 image in 0..1, ``(height, width)`` grey (its
+            brightest pixel is 1) or ``(height, width, 3)`` colour, or None when ``blank``.
+        blank: True when nothing was drawn (no ink, or only a speck): do not predict.
+        note: why the drawing counts as blank, "" otherwise.
+        placement: how the ``"as drawn"`` image maps into the final one (None when
+            ``blank``); :func:`cnnlab.inspect.receptive.to_drawing` uses it.
+
+    The project's models take uint8-range pixels and scale them themselves (their first layer
+    is ``Rescaling(1/255)``), so :meth:`model_input` gives 0..255 values by default.
+    """
+
+    steps: tuple[tuple[str, np.ndarray], ...]
+    image: np.ndarray | None
+    blank: bool
+    note: str = ""
+    placement: Placement | None = None
+
+    def as_uint8(self) -> np.ndarray:
+        """The final image as uint8 in 0..255, like an MNIST image: (28, 28) by default,
+        ``(height, width)`` or ``(height, width, 3)`` for other runs.
+
+        Returns:
+            A new uint8 array.
+
+        Raises:
+            ImageError: when ``blank`` (there is no image).
+
+        Example:
+            >>> prepared.as_uint8().shape  # doctest: +SKIP
+            (28, 28)
+        """
+        image = self._final()
+        return np.round(image * 255.0).astype(np.uint8)
+
+    def model_input(self, scale: Literal["uint8", "unit"] = "uint8") -> np.ndarray:
+        """The final image as a one-image batch, float32 ``(1, height, width, channels)``:
+        (1, 28, 28, 1) by default.
+
+        Args:
+            scale: ``"uint8"`` (default) for values 0..255 — exactly :meth:`as_uint8` as
+                float32, what this project's models (``Rescaling(1/255)`` first) are trained
+                on; ``"unit"`` for the unquantised 0..1 values, for a model without rescaling.
+
+        Returns:
+            A new float32 array, ``(1, height, width, channels)``.
+
+        Raises:
+            ImageError: when ``blank``. ValueError: for another ``scale``.
+
+        Example:
+            >>> predictor.probabilities(prepared.model_input())  # doctest: +SKIP
+        """
+        if scale == "uint8":
+            values = self.as_uint8().astype(np.float32)
+        elif scale == "unit":
+            values = self._final().astype(np.float32, copy=True)
+        else:
+            raise ValueError(f'scale must be "uint8" or "unit"; received {scale!r}')
+        if values.ndim == 2:  # grey: add the channel axis
+            values = values[..., None]
+        return values[None]  # (1, height, width, channels)
+
+    def _final(self) -> np.ndarray:
+        if self.image is None:
+            raise ImageError(f"nothing to feed the model: {self.note or 'nothing drawn'}")
+        return self.image
+
+    def __repr__(self) -> str:
+        titles = [title for title, _ in self.steps]
+        shape = None if self.image is None else self.image.shape
+        return (f"Preprocessed(blank={self.blank}, image={shape}, steps={titles}, "
+                f"note={self.note!r})")
 
 MIN_CONTRAST = 0.1  # ink must differ from the background by this much (0..1) to count
 INK_FLOOR = 0.15  # values within this share of the contrast above the background are background

@@ -23,7 +23,7 @@ import numpy as np
 from cnnlab.architecture import layer_types
 from cnnlab.architecture.conv_arithmetic import same_padding_total
 from cnnlab.architecture.rows import Row, Summary
-from cnnlab.inspect.prepared import Placement
+from cnnlab.inspect.preprocess import Placement
 
 Box = tuple[int, int, int, int]
 

@@ -1,4 +1,4 @@
-"""What a training leaves behind in memory, and how the engine keeps it small.
+"""What a training leaves behind in memory, and how a training keeps it small.
 
 A new training model's optimizer and metrics variables are created eagerly before ``fit``
 (:func:`create_training_variables`). ``keras.backend.clear_session()`` is never called:
