@@ -116,6 +116,32 @@ def test_joining_with_the_current_workspace_keeps_its_link_and_scores_its_runs(h
         "the teacher has not set a challenge yet")
 
 
+def test_the_spotlight_shows_a_students_run_large(home, tiny_run):
+    """The board's spotlight draws the student's kept run: its curves (a partial epoch as the
+    Train page draws it), confusion matrix and mistakes, without an exception."""
+    from ui import board as board_ui
+
+    info, key = store.create_class("7B")
+    workspace = workspaces.create()
+    workspace.save_run(tiny_run)
+    joined = app(**{"class": info.code, "w": workspace.token})
+    joined.text_input(key="class_join_name").input("Grace")
+    submit(joined, "class_join", "Join the class")
+    member = members.membership(workspace.token)
+    classroom.RESCORES[workspace.token].join(120)  # its run was scored and kept
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["class"], at.query_params["key"] = info.code, key
+    at.session_state[board_ui.SPOT] = member.student_id  # as a click on the board's row does
+    at.run()
+    assert not at.exception, at.exception
+    assert "Spotlight: Grace" in [h.value for h in at.subheader]
+    said = [json.loads(c.proto.spec).get("description", "") for c in at.main.get(
+        "vega_lite_chart")]
+    for metric in ("accuracy", "loss"):
+        assert f"line chart, {metric} by epoch of {tiny_run.name}: training solid, " \
+               "validation dashed, a partial epoch a hollow point" in said, said
+
+
 def test_a_closed_or_unknown_class_says_so(home):
     info, _ = store.create_class("Closed one")
     store.set_open(info, False)

@@ -147,9 +147,10 @@ def spotlight(code: str, key: str, student_id: str) -> None:
                  hide_index=True, key="board_spot_layers")
     cols = st.columns(2)
     for col, metric in zip(cols, ("accuracy", "loss"), strict=True):
-        col.altair_chart(charts.compare_chart({run.name: run.history}, metric, present)
+        col.altair_chart(charts.compare_chart([run], metric, present)
                          .properties(description=f"line chart, {metric} by epoch of "
-                                     f"{run.name}: training solid, validation dashed"),
+                                     f"{run.name}: training solid, validation dashed, a "
+                                     "partial epoch a hollow point"),
                          key=f"board_spot_{metric}")
     m = run.metrics
     left, right = st.columns(2)
