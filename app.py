@@ -12,12 +12,6 @@ import streamlit as st
 from cnnlab.training import warmup
 from ui import jobs, layout, patches, state, widgets
 
-patches.keep_keras_state()
-patches.use_app_navigation(entry=True)
-# An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.
-st.set_page_config(page_title="CNN Lab", page_icon=layout.ICON, layout="wide",
-                   initial_sidebar_state=layout.SIDEBAR_WIDTH)
-
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/build.py", title="Build", icon=":material/construction:"),
@@ -29,14 +23,31 @@ PAGES = [
     st.Page("pages/class.py", title="Class", icon=":material/groups:"),
 ]
 
-state.init()
-jobs.harvest()
-page = st.navigation(PAGES)
-layout.apply()
-layout.presentation_switch()
-widgets.sidebar()
-state.session().page_progress = False  # set by a page that shows the job's progress itself
-with patches.running_page():  # the page's use_app_navigation() knows app.py runs it
-    page.run()
-widgets.sidebar_after_page()
-warmup.page_shown()  # TensorFlow's warm-up may begin: it waited not to hold this page back
+
+def main() -> None:
+    """One script run: the session, the harvest, the sidebar and the page, then the warm-up."""
+    patches.keep_keras_state()
+    patches.use_app_navigation(entry=True)
+    # An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.
+    st.set_page_config(page_title="CNN Lab", page_icon=layout.ICON, layout="wide",
+                       initial_sidebar_state=layout.SIDEBAR_WIDTH)
+    state.init()
+    jobs.harvest()
+    page = st.navigation(PAGES)
+    layout.apply()
+    layout.presentation_switch()
+    widgets.sidebar()
+    state.session().page_progress = False  # set by a page that shows the job's progress itself
+    with patches.running_page():  # the page's use_app_navigation() knows app.py runs it
+        page.run()
+    widgets.sidebar_after_page()
+    warmup.page_shown()  # TensorFlow's warm-up may begin: it waited not to hold this page back
+
+
+# Streamlit (and AppTest) run this file as "__main__", and leave it as the process's main
+# module. A process that multiprocessing then spawns (a LocalCluster's Dask worker) imports the
+# main module again as "__mp_main__": there it must neither draw a page nor start the warm-up,
+# whose TensorFlow import in a thread raced the worker's own task importing it (half-imported
+# modules: "Registering two gradient with name 'ReduceDataset'", seen in the full test suite).
+if __name__ != "__mp_main__":
+    main()

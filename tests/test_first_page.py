@@ -60,3 +60,19 @@ def test_the_warm_up_runs_once_and_finishes():
     assert warmup.finished.is_set() and "error" not in warmup.outcome, warmup.outcome
     assert warmup.outcome["seconds"] > 0
     assert warmup.start() is first  # not again after it ended
+
+
+def test_a_process_spawned_from_the_app_neither_draws_nor_warms_up(monkeypatch):
+    """Streamlit leaves ``app.py`` as the process's ``__main__``; a process multiprocessing
+    spawns then (a LocalCluster's Dask worker) runs it again as ``__mp_main__``. There the app
+    must do nothing: its warm-up thread's TensorFlow import raced the worker's task importing
+    it, and the worker's jobs failed ("Registering two gradient with name 'ReduceDataset'")."""
+    import runpy
+
+    from ui import state
+
+    called = []
+    monkeypatch.setattr(warmup, "page_shown", lambda: called.append("warm-up"))
+    monkeypatch.setattr(state, "init", lambda: called.append("page"))
+    runpy.run_path(str(ROOT / "app.py"), run_name="__mp_main__")
+    assert called == []
