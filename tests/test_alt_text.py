@@ -58,7 +58,7 @@ def problems(at: AppTest) -> list[str]:
     ("pages/home.py", 0), ("pages/build.py", 0),
     ("pages/train.py", 10),  # the misclassified test images
     ("pages/feature_maps.py", 14),  # input, 6 layers × (grid, scale), filters, the zoom
-    ("pages/draw.py", 9),  # 4 steps, 2 conv layers, Grad-CAM, saliency, the unit's outline
+    ("pages/draw.py", 8),  # 4 steps, 2 conv layers, Grad-CAM, saliency (the open tab only)
 ])
 def test_every_picture_with_a_model_says_what_it_shows(path, at_least):
     at = with_model(path)

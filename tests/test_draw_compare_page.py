@@ -72,7 +72,7 @@ def test_a_session_keeps_no_model_so_an_evicted_run_is_freed(digits_run):
     gone = weakref.ref(second), weakref.ref(model)
     del second, model
     opened(at)
-    assert any(c.startswith("Grad-CAM · conv_2") for image in at.image for c in image.captions)
+    assert any(c.startswith("Grad-CAM · conv_2") for c in pictures.captions(at))
     token = at.session_state["cnnlab"].workspace.token
     assert all(g() is not None for g in gone)  # in the model cache, with its tools
     models.forget(token)

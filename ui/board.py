@@ -191,10 +191,11 @@ def challenge_form(info: store.ClassInfo) -> None:
     network, and the fields left editable in it."""
     current = info.challenge
     named = [d.name for d in datasets.dataset_status() if d.available_offline]
+    set_before = current.dataset if current else None  # a built-in set's name, as the CLI has it
     with st.form("board_challenge", border=False):
         box = st.container(horizontal=True, wrap=True, vertical_alignment="bottom")
-        dataset = box.selectbox("data set", named, index=named.index(current.dataset)
-                                if current and current.dataset in named else 0,
+        dataset = box.selectbox("data set", named, index=named.index(set_before)
+                                if set_before in named else 0,
                                 key="board_dataset", width=180)
         max_params = box.number_input("most parameters", value=current.max_params if current
                                       else 20_000, step=1_000, key="board_max_params",
@@ -232,16 +233,16 @@ def challenge_form(info: store.ClassInfo) -> None:
     st.rerun()
 
 
-def _starting(choice: str, mine: Any, upload: Any) -> Any:
+def _starting(choice: str, mine: Any, json_file: Any) -> Any:
     """The starting network the teacher chose, or None."""
     if choice == NO_START:
         return None
     if choice.startswith(BUILD_START):
         return mine
     if choice == UPLOAD_START:
-        if upload is None:
+        if json_file is None:
             raise ValueError("choose the architecture JSON file to start from")
-        return spec_json.architecture_from_json(upload.getvalue())
+        return spec_json.architecture_from_json(json_file.getvalue())
     return presets.get(choice)
 
 
