@@ -26,6 +26,7 @@ PAGES = [
 
 def main() -> None:
     """One script run: the session, the harvest, the sidebar and the page, then the warm-up."""
+    warmup.guard_first_import()  # two sessions' pages may import TensorFlow at once
     patches.keep_keras_state()
     patches.use_app_navigation(entry=True)
     # An int: Streamlit's "auto" (the sidebar collapsed at <= 768 px wide), at this width.

@@ -76,3 +76,37 @@ def test_a_process_spawned_from_the_app_neither_draws_nor_warms_up(monkeypatch):
     monkeypatch.setattr(state, "init", lambda: called.append("page"))
     runpy.run_path(str(ROOT / "app.py"), run_name="__mp_main__")
     assert called == []
+
+
+CONCURRENT = """
+import builtins, sys, threading
+from cnnlab.training import warmup
+plain = builtins.__import__
+warmup.guard_first_import()
+errors, go = [], threading.Barrier(4)
+
+def load(statement):
+    go.wait()
+    try:
+        exec(statement, {})
+    except Exception as exc:
+        errors.append(f"{statement}: {type(exc).__name__}: {exc}")
+
+threads = [threading.Thread(target=load, args=(s,)) for s in (
+    "import keras", "import tensorflow as tf; tf.constant(1)",
+    "from cnnlab.training import evaluation", "import keras; keras.layers.Dense(1)")]
+for t in threads: t.start()
+for t in threads: t.join()
+print(repr(errors), builtins.__import__ is plain, warmup._loaded())
+"""
+
+
+def test_tensorflow_and_keras_imported_by_four_threads_at_once_load_whole():
+    """The first import of TensorFlow and Keras is one thread at a time (see warmup's module):
+    four threads importing them at once, in a fresh process, all get whole modules, and the
+    guard gives ``import`` back its plain function once both are loaded."""
+    result = subprocess.run([sys.executable, "-c", CONCURRENT], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[] True True", result.stdout

@@ -33,14 +33,25 @@ Who calls it:
 
 A failure is kept in :data:`outcome` (a server) or logged (a worker): a cold process still
 trains, only later. Nothing of the warm-up's own run is kept except the compiled model.
+
+TensorFlow's and Keras's first import, one thread at a time (:func:`guard_first_import`):
+their packages import each other in cycles, and two threads importing them at once (the
+warm-up and a page, or two pages on a fresh server) can each be handed the other's
+half-initialised module by Python's import locks. The import then fails, and every later
+import in that process fails too ("Registering two gradient with name 'ReduceDataset'"): seen
+on a freshly started server in the browser tests. So a server (and a Dask worker) lets only
+one thread at a time begin importing either, until both are loaded.
 """
 
 from __future__ import annotations
 
+import builtins
 import gc
 import logging
+import sys
 import threading
 import time
+from typing import Any
 
 _log = logging.getLogger(__name__)
 GRACE_SECONDS = 10.0  # the warm-up begins this long after start() if no page has been drawn
@@ -50,6 +61,47 @@ _page_shown = threading.Event()
 finished = threading.Event()  # set when a server's warm-up has ended, whether it worked or not
 outcome: dict[str, object] = {}  # "seconds" it took and "steps" (seconds by step), or "error"
 TIMINGS: dict[str, float] = {}  # what the last warm-up took, in seconds, by step
+HEAVY = ("tensorflow", "keras")  # the packages whose first import is one thread at a time
+_importing = threading.RLock()  # held by the thread importing one of them
+_plain_import: Any = None  # builtins.__import__ while the guard stands in for it
+
+
+def _loaded() -> bool:
+    """Whether every package of :data:`HEAVY` is imported, whole."""
+    modules = [sys.modules.get(name) for name in HEAVY]
+    return all(m is not None and not getattr(getattr(m, "__spec__", None), "_initializing",
+                                             False) for m in modules)
+
+
+def _guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                    level: int = 0) -> Any:
+    plain = _plain_import or builtins.__import__
+    if level or name.partition(".")[0] not in HEAVY:
+        return plain(name, globals, locals, fromlist, level)
+    with _importing:  # taken before any of the import's own module locks, by every thread
+        module = plain(name, globals, locals, fromlist, level)
+    if _loaded():
+        unguard_first_import()
+    return module
+
+
+def guard_first_import() -> None:
+    """Until TensorFlow and Keras are both loaded, let one thread at a time import either (see
+    the module). Idempotent; a process that has them loaded already is left as it is."""
+    global _plain_import
+    with _lock:
+        if _plain_import is None and not _loaded():
+            _plain_import = builtins.__import__
+            builtins.__import__ = _guarded_import
+
+
+def unguard_first_import() -> None:
+    """Give ``import`` back its plain function (done by the guard once both are loaded)."""
+    global _plain_import
+    with _lock:
+        if _plain_import is not None and builtins.__import__ is _guarded_import:
+            builtins.__import__ = _plain_import
+        _plain_import = None
 
 
 def warm() -> dict[str, float]:
@@ -59,6 +111,7 @@ def warm() -> dict[str, float]:
     Safe to call more than once and from any thread; a second call only traces again.
     """
     clock = time.perf_counter()
+    guard_first_import()
     import numpy as np
     import tensorflow as tf  # noqa: F401  (the import is the point)
 
@@ -114,6 +167,7 @@ def start(grace: float = GRACE_SECONDS) -> threading.Thread:
     """Start the warm-up thread, once per process; the thread (the same one on later calls).
     It warms up once a page has been drawn, or after ``grace`` seconds."""
     global _thread
+    guard_first_import()
     with _lock:
         if _thread is None:
             _thread = threading.Thread(target=_run, args=(grace,), name="cnnlab-warmup",
