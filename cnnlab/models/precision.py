@@ -46,8 +46,9 @@ MATMUL_SIDE = 512  # the calibration's matrices: big enough for oneDNN's kernels
 MATMUL_ROUNDS = 7  # alternating rounds of 3 matmuls per precision; the fastest round counts
 # Presets that train in float32 under auto: their bfloat16 test accuracy missed float32's by
 # more than half a point (mean over seeds 0-2) in bench/precision_bench.py, or bfloat16 was
-# slower for them. See the README's "Precision" section for the figures.
-FLOAT32_PRESETS: frozenset[str] = frozenset()
+# slower for them. See the README's "Precision" section for the figures. two-conv-dropout:
+# bfloat16 0.52 points *above* float32 on Fashion-MNIST (2026-12-05), outside the half point.
+FLOAT32_PRESETS: frozenset[str] = frozenset({"two-conv-dropout"})
 
 
 def check(name: Any) -> str:
