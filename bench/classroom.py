@@ -59,10 +59,26 @@ def go(page, link_text: str, expected: str | dict[str, int]) -> float:
     return _seconds_since(start)
 
 
-def _select(page, key: str, option: str, then: str) -> None:
-    """Pick ``option`` in the select box ``key``; wait until ``then`` (a selector) is shown."""
-    page.locator(f".st-key-{key} button[aria-label=Open]").click()
-    page.get_by_role("option", name=option).first.click()
+def _select(page, key: str, option: str, then: str, tries: int = 5) -> None:
+    """Pick ``option`` in the select box ``key``; wait until ``then`` (a selector) is shown.
+
+    The box is opened by its combobox once the script is idle; a click that a rerun's redraw
+    swallowed (the list never opened: seen on a loaded machine) is made again, up to
+    ``tries`` times, each waiting for the list rather than for a time."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    choice = page.get_by_role("option", name=option).first
+    for attempt in range(tries):
+        harness.wait_rendered(page, f".st-key-{key}")
+        page.locator(f".st-key-{key}").get_by_role("combobox").click()
+        try:
+            choice.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+    choice.click()
     harness.wait_rendered(page, then)
 
 
