@@ -346,7 +346,8 @@ def named_set_run(browser, url: str, path: Path, keras_home: Path) -> Action:
     action.via += "; Feature maps opened"
     refused = action.messages
     if not refused:  # added and current: Feature maps reads its test images, or says why not
-        classroom.go(page, "Feature maps", f"{INFOS}, {ERRORS}")
+        harness.open_page(page, "Feature maps")
+        harness.wait_page(page, "Feature maps", timeout=180)  # its heading, its script idle
     notes = [t.strip() for t in page.locator(INFOS).all_inner_texts() if "not here" in t]
     downloads = keras_home / "datasets"
     fetched = sorted(str(p.relative_to(downloads)) for p in downloads.rglob("*")) \
