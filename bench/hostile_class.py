@@ -5,9 +5,10 @@ reload while hostile sessions repeat every probe of the issue, all against one
     python bench/hostile_class.py             # 4 honest students, the issue's full-size files
     python bench/hostile_class.py --smoke     # 1 honest student, tiny files and limits (~2 min)
 
-Every action goes through the browser, as a student would do it (no probe needs a direct HTTP
-or library call): a fresh browser context per student, uploads through the Train and Build
-pages' file inputs. In order:
+Every action goes through the browser, as a student would do it (no probe needs a library
+call; the one request made outside a page, the live feed's, goes through the student's browser
+context): a fresh browser context per student, uploads through the Train and Build pages' file
+inputs. In order:
 
 1. a warm-up student trains once (1 epoch); the server's RSS then is the baseline
    (TensorFlow, Keras and Streamlit loaded, one training done);
@@ -19,9 +20,16 @@ pages' file inputs. In order:
    of 100,000 empty members; four zero-weight 9.4M-parameter run zips, one per workspace; a
    zip of 200 4096×4096 PNGs; a large network (two 256-filter convs) imported on Build and
    trained at batch 512; a run zip whose run and data-set names are Markdown and HTML; many
-   fresh visits without ``?w=`` (no workspace folder may appear); a ``?w=`` holding Markdown.
-   Between any two of them an idle student goes Home -> Build, timed (target: median <= 1.5 s);
-4. the honest students' last runs finish the same way;
+   fresh visits without ``?w=`` (no workspace folder may appear); a ``?w=`` holding Markdown;
+   a run zip whose record names cifar-10, made current, then Feature maps (it must say the
+   set is not here and load or download nothing); fresh tabs of one computer (the header
+   deploy/'s nginx sends) each pressing Train until one is refused (the per-computer queue
+   limit, ``CNNLAB_MAX_QUEUE_PER_CLIENT``). Between any two of them an idle student goes
+   Home -> Build, timed (target: median <= 1.5 s);
+4. the honest students' last runs finish the same way; the live-feed URL the first student's
+   Train page polled is asked again through its context (404: its run is saved); and every
+   message shown above is searched for a server path (``CNNLAB_HOME``, a temporary folder,
+   the app's folder, an ``.upload-`` name): an action showing one is not refused;
 5. the server's peak RSS (``VmHWM`` of its process, target: within the baseline plus the
    budget), and disk use and inodes under ``CNNLAB_HOME`` counted as the disk does
    (``st_blocks``, every file and folder), per workspace against the quotas.
@@ -53,6 +61,10 @@ import hostile_files  # noqa: E402
 
 UPLOAD = "my own images (a zip upload)"
 ERRORS = "[data-testid=stMain] [data-testid=stAlertContentError]"
+INFOS = "[data-testid=stMain] [data-testid=stAlertContentInfo]"
+# One classroom computer as deploy/'s nginx forwards it (the server counts a proxy's
+# X-Forwarded-For only from this machine; a page opened on 127.0.0.1 itself counts as no one).
+CLIENT = "10.0.0.7"
 TARGET_IDLE_S = 1.5
 MB = 2**20
 
@@ -135,9 +147,15 @@ def errors(page) -> list[str]:
     return [text.strip() for text in page.locator(ERRORS).all_inner_texts()]
 
 
-def fresh(browser, url: str, path: str = ""):
-    """A new student: a fresh context at ``url/path``, Home (or the page) rendered."""
-    page = classroom.new_page(browser, url, path)
+def fresh(browser, url: str, path: str = "", headers: dict[str, str] | None = None):
+    """A new student: a fresh context at ``url/path`` (sending ``headers`` with every
+    request, its websocket's included), Home (or the page) rendered."""
+    if headers:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                   extra_http_headers=headers).new_page()
+        page.goto(f"{url}/{path}", wait_until="commit")
+    else:
+        page = classroom.new_page(browser, url, path)
     page.set_default_timeout(180_000)
     harness.wait_rendered(page, "[data-testid=stSidebarNav]")
     return page
@@ -319,6 +337,105 @@ def markdown_link(browser, url: str) -> Action:
     return action
 
 
+def named_set_run(browser, url: str, path: Path, keras_home: Path) -> Action:
+    """A run zip whose record names cifar-10, made current, then Feature maps: the page must
+    say the data set is not here, and load or download nothing (the ``datasets`` folder of
+    the server's KERAS_HOME, where a download would go, stays empty; Keras itself writes its
+    ``keras.json`` beside it)."""
+    action, page = run_zip_upload(browser, url, path, "a run zip whose record names cifar-10")
+    action.via += "; Feature maps opened"
+    refused = action.messages
+    if not refused:  # added and current: Feature maps reads its test images, or says why not
+        harness.open_page(page, "Feature maps")
+        harness.wait_page(page, "Feature maps", timeout=180)  # its heading, its script idle
+    notes = [t.strip() for t in page.locator(INFOS).all_inner_texts() if "not here" in t]
+    downloads = keras_home / "datasets"
+    fetched = sorted(str(p.relative_to(downloads)) for p in downloads.rglob("*")) \
+        if downloads.is_dir() else []
+    action.messages = refused + errors(page) * (not refused) + notes + [
+        f"files in the server's KERAS_HOME/datasets: {len(fetched)}"
+        + (f" ({', '.join(fetched[:3])})" if fetched else "")]
+    action.ok = not refused and bool(notes) and not errors(page) and not fetched
+    action.outcome = ("not here, nothing loaded" if action.ok else
+                      "THE UPLOAD WAS REFUSED: not probed" if refused else "NOT AS ASKED")
+    page.context.close()
+    return action
+
+
+def queue_per_client(browser, url: str, dataset: str | None, tabs: int) -> Action:
+    """Fresh tabs of one computer (:data:`CLIENT`) each press Train (100 epochs, stopped
+    afterwards) until the server refuses one: past the training slots, at most
+    ``CNNLAB_MAX_QUEUE_PER_CLIENT`` jobs of one computer may wait. ``tabs``: slots + limit + 1,
+    the most it can take. Every job started is stopped again (queued ones first)."""
+    action = Action(f"Train pressed in fresh tabs of one computer, up to {tabs}",
+                    f"Chromium, X-Forwarded-For {CLIENT} (deploy/'s nginx): a tab each")
+    pages = []
+    try:
+        for _ in range(tabs):  # all set up first, so the presses follow each other closely
+            page = fresh(browser, url, headers={"X-Forwarded-For": CLIENT})
+            to_train(page)
+            classroom.setup_training(page, dataset, epochs=100)
+            pages.append(page)
+        started = 0
+        for page in pages:
+            page.locator(".st-key-train_start button").click()
+            wait_for(page, f".st-key-train_stop, {ERRORS}")
+            action.messages = errors(page)
+            if action.messages:
+                break
+            started += 1
+        action.ok = bool(action.messages)
+        action.outcome = (f"refused after {started} jobs started" if action.ok else
+                          f"NOT REFUSED: {started} jobs started")
+    finally:
+        for page in reversed(pages):  # the waiting ones first: none starts when others stop
+            stop = page.locator(".st-key-train_stop button")
+            if stop.count():
+                stop.click()
+                wait_for(page, ".st-key-train_start button")
+            page.context.close()
+    return action
+
+
+def feed_after_saved(student: Student) -> Action:
+    """The live-feed URL an honest student's Train page polled while its job trained, asked
+    again through that student's context once the run is saved: 404."""
+    action = Action("a saved run's live-feed URL, asked again",
+                    "the honest student's context: GET /cnnlab-live/<id> its page polled")
+    answered = [status for _, status in student.feeds]
+    if not student.feeds:
+        action.outcome = "NOT PROBED: the page polled no feed"
+        return action
+    url = student.feeds[0][0].split("?")[0] + "?after=0&per=1"
+    response = student.page.request.get(url)
+    body = response.json() if response.status == 404 else {}
+    action.messages = [f"{answered.count(200)} polls answered while it trained; after: HTTP "
+                       f"{response.status}: {body.get('error', response.text()[:80])}"]
+    action.ok = response.status == 404 and 200 in answered
+    action.outcome = "404" if action.ok else "NOT 404"
+    return action
+
+
+def server_paths(actions: list[Action], home: Path, tmp: Path) -> Action:
+    """Marks every action whose messages show a server path (``CNNLAB_HOME``, a temporary
+    folder, the app's folder, an ``.upload-`` name) and says so in one more action."""
+    needles = {str(home), str(home.resolve()), str(tmp), tempfile.gettempdir() + "/",
+               str(HERE.parent) + "/", ".upload-"}
+    said = [m for a in actions for m in a.messages]
+    for action in actions:
+        shown = sorted({n for n in needles for m in action.messages if n in m})
+        if shown:
+            action.ok, action.outcome = False, action.outcome + "; SERVER PATH SHOWN: " + \
+                ", ".join(shown)
+    bad = [m for m in said if any(n in m for n in needles)]
+    action = Action(f"the {len(said)} messages of the {len(actions)} actions above",
+                    "CNNLAB_HOME, temporary folders, the app's folder, .upload- names looked for")
+    action.ok = not bad
+    action.outcome = "user's file names only" if action.ok else "SERVER PATHS SHOWN"
+    action.messages = [f"messages showing a server path: {len(bad)}"] + bad[:2]
+    return action
+
+
 # --- honest students -------------------------------------------------------------------------
 
 def token_of(page) -> str:
@@ -335,6 +452,9 @@ class Student:
         self.names: list[str] = []
         self.checks: list[bool] = []  # one per run: listed after a reload and saved on disk
         self.before: str | None = None  # the results heading before the running training
+        self.feeds: list[tuple[str, int]] = []  # the live feed's answers: (URL, HTTP status)
+        page.on("response", lambda r: self.feeds.append((r.url, r.status))
+                if "/cnnlab-live/" in r.url else None)
 
     def train(self) -> None:
         to_train(self.page)
@@ -393,6 +513,7 @@ def make_files(folder: Path, config: Config) -> dict[str, Path]:
     files = {
         "copies": folder / "copies.zip", "huge": folder / "huge.zip",
         "run": folder / "zeros-run.zip", "markdown": folder / "markdown-run.zip",
+        "cifar": folder / "cifar-run.zip",
         **{f"empty-{n}": folder / f"empty-{n}.zip" for n in config.empty}}
     files["copies"].write_bytes(hostile_files.copies_zip(config.copies, config.side))
     files["huge"].write_bytes(hostile_files.huge_png_zip(config.huge))
@@ -402,6 +523,9 @@ def make_files(folder: Path, config: Config) -> dict[str, Path]:
     files["markdown"].write_bytes(hostile_files.zero_run_zip(
         scratch=folder, side=28, units=16, epochs=1, name="named",
         run_name=hostile_files.MARKDOWN_NAME, dataset_label=hostile_files.MARKDOWN_NAME))
+    files["cifar"].write_bytes(hostile_files.zero_run_zip(
+        scratch=folder, side=32, channels=3, units=16, epochs=1, name="cifar",
+        named="cifar-10"))
     return files
 
 
@@ -409,7 +533,8 @@ def measure(config: Config, smoke: bool, tmp: Path, browser) -> dict:
     files = make_files(tmp, config)
     home = tmp / "home"
     dataset = None
-    env = {"CNNLAB_HOME": str(home), "CNNLAB_MEMORY_MB": str(config.memory_mb), **config.env}
+    env = {"CNNLAB_HOME": str(home), "CNNLAB_MEMORY_MB": str(config.memory_mb),
+           "KERAS_HOME": str(tmp / "keras"), **config.env}  # where a download would go
     if smoke:
         import run  # bench/run.py: the tiny IDX folder
 
@@ -474,9 +599,16 @@ def measure(config: Config, smoke: bool, tmp: Path, browser) -> dict:
         hostile(lambda: [markdown_run(browser, server.url, files["markdown"])])
         hostile(lambda: [fresh_visits(browser, server.url, home, config.visits)])
         hostile(lambda: [markdown_link(browser, server.url)])
+        hostile(lambda: [named_set_run(browser, server.url, files["cifar"], tmp / "keras")])
+        slots = int(env.get("CNNLAB_MAX_JOBS") or os.cpu_count() or 1)
+        per_client = int(env.get("CNNLAB_MAX_QUEUE_PER_CLIENT") or 2)
+        hostile(lambda: [queue_per_client(browser, server.url, dataset,
+                                          slots + per_client + 1)])
         for student in students:  # the last runs, started while hostile work was left
             if student.before is not None:
                 student.finish(timeout)
+        actions.append(feed_after_saved(students[0]))
+        actions.append(server_paths(actions, home, tmp))
         results = [(sum(s.checks), len(s.checks), s.names) for s in students]
         honest = students
         idle_visit()

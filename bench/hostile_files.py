@@ -67,7 +67,8 @@ def huge_png(side: int = 4096) -> bytes:
 
 
 def zero_run(side: int = 48, units: int = 4076, epochs: int = 5, name: str = "zeros",
-             classes: int = 10, run_name: str | None = None, dataset_label: str | None = None):
+             classes: int = 10, run_name: str | None = None, dataset_label: str | None = None,
+             named: str | None = None, channels: int = 1):
     """A valid run of a dense network (``side``×``side`` grey in, ``units`` dense, ``classes``
     out) whose weights, and every epoch's, are zeros. The defaults are issue 21's: 9.44M
     parameters (48×48 in, 4,076 units: the dense layer's cap is 4,096), 37.7 MB of weights,
@@ -76,7 +77,9 @@ def zero_run(side: int = 48, units: int = 4076, epochs: int = 5, name: str = "ze
     takes one model's memory. Imports TensorFlow.
 
     ``run_name`` and ``dataset_label`` (a recorded data set) default to ``name`` and
-    ``zeros (48×48)``; give :data:`MARKDOWN_NAME` to make a run with hostile names.
+    ``zeros (48×48)``; give :data:`MARKDOWN_NAME` to make a run with hostile names. ``named``
+    (one of ``cnnlab.data.refs.NAMES``, e.g. ``cifar-10`` with ``side=32, channels=3``) makes
+    the record name that data set instead, as a run trained on it elsewhere does.
     """
     from cnnlab.architecture.spec import Architecture, make_layer
     from cnnlab.data import kinds, refs
@@ -85,7 +88,7 @@ def zero_run(side: int = 48, units: int = 4076, epochs: int = 5, name: str = "ze
     from cnnlab.runs.records import EpochRecord, Hyperparameters, Run
 
     arch = Architecture(name=name, layers=(make_layer("flatten"), make_layer("dense", units=units)),
-                        input_shape=(side, side, 1), num_classes=classes)
+                        input_shape=(side, side, channels), num_classes=classes)
     model = builder.build_model(arch)
     zeros = [np.zeros(w.shape, np.float32) for w in model.weights]
     model.set_weights(zeros)
@@ -99,7 +102,8 @@ def zero_run(side: int = 48, units: int = 4076, epochs: int = 5, name: str = "ze
                       misclassified_count=classes - 1, epochs_completed=epochs)
     return Run(name=run_name or name, architecture=arch, model=model,
                hyperparameters=Hyperparameters(epochs=epochs, validation_fraction=0.0),
-               dataset=refs.recorded(dataset_label or f"{name} ({side}×{side})"),
+               dataset=refs.named(named) if named else
+               refs.recorded(dataset_label or f"{name} ({side}×{side})"),
                class_names=tuple(str(c) for c in range(classes)),
                history=history, metrics=metrics, input_preparation=kinds.RESIZE,
                epoch_weights={e: zeros for e in range(1, epochs + 1)})
