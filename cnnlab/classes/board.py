@@ -238,13 +238,10 @@ def results_csv(code: str, key: str) -> str:
 def own_row(token: str) -> Row | None:
     """The board's row of the student of workspace ``token`` (their own work only), or None
     outside a class."""
-    member = members.membership(token)
-    if member is None:
+    found = members.class_of(token)
+    if found is None:
         return None
-    try:
-        info = store.open_local(member.code)
-    except store.NoSuchClass:
-        return None
+    member, info = found
     mine = members.student(member)
     challenge_id = None if info.challenge is None else info.challenge.id
     return None if mine is None else _row(mine, challenge_id, time.time())
@@ -263,12 +260,9 @@ class Standing:
 def student_leaderboard(token: str) -> list[Standing]:
     """The leaderboard of the class workspace ``token`` is in: names and scores only, nothing
     else of other students; empty outside a class."""
-    member = members.membership(token)
-    if member is None:
+    found = members.class_of(token)
+    if found is None:
         return []
-    try:
-        info = store.open_local(member.code)
-    except store.NoSuchClass:
-        return []
+    member, info = found
     return [Standing(row.name, row.score, row.rank, row.student_id == member.student_id)
             for row in board_of(info).leaderboard]

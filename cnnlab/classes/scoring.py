@@ -245,13 +245,10 @@ def run_saved(token: str, run_folder: str | os.PathLike[str]) -> dict[str, Any] 
     Returns:
         The result kept for the board (score or reason), or None outside a class.
     """
-    member = members.membership(token)
-    if member is None:
+    found = members.class_of(token)
+    if found is None:
         return None
-    try:
-        info = store.open_local(member.code)
-    except store.NoSuchClass:
-        return None
+    member, info = found
     return record_run(info, members.student_folder(member.code, member.student_id),
                       Path(run_folder))
 
