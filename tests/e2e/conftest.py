@@ -208,6 +208,19 @@ class AppPage:
         self.check()
         return results.inner_text().removeprefix("Results of ").split(" ")[0]
 
+    def draw_digit(self, points: list[tuple[float, float]]) -> None:
+        """Open Draw, draw one stroke through ``points`` (fractions of the canvas) and wait
+        until the prediction is shown and the script is idle."""
+        from playwright.sync_api import expect
+
+        self.nav("Draw")
+        canvas = self.page.locator("canvas.upper-canvas")
+        expect(canvas).to_be_visible()
+        stroke(self.page, canvas.bounding_box(), points)
+        expect(self.main.get_by_role("heading", name=re.compile(r"^Prediction: "))
+               ).to_be_visible()
+        self.idle()
+
     def close(self) -> None:
         self.context.close()
 

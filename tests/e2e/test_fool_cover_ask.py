@@ -23,7 +23,7 @@ from PIL import Image
 
 from tests.test_colour_runs import colour_dataset, train
 
-from .conftest import SHOTS, AppPage, import_expect, stroke
+from .conftest import SHOTS, AppPage, import_expect
 
 expect = import_expect()
 
@@ -42,13 +42,7 @@ def lab(browser, app_url):
         opened.open()
         opened.train_small_model()
         add_strong_run(opened)
-        opened.nav("Draw")
-        canvas = opened.page.locator("canvas.upper-canvas")
-        expect(canvas).to_be_visible()
-        stroke(opened.page, canvas.bounding_box(), [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)])
-        expect(opened.main.get_by_role("heading", name=re.compile(r"^Prediction: "))
-               ).to_be_visible()
-        opened.idle()
+        opened.draw_digit([(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)])
         opened.check()
         yield opened
         opened.check()

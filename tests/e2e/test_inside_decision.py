@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .conftest import AppPage, import_expect, stroke
+from .conftest import AppPage, import_expect
 
 expect = import_expect()
 
@@ -29,13 +29,7 @@ def lab(browser, app_url):
         opened.train_small_model()
         load_preset(opened, "two-conv")
         opened.train_small_model()
-        opened.nav("Draw")
-        canvas = opened.page.locator("canvas.upper-canvas")
-        expect(canvas).to_be_visible()
-        stroke(opened.page, canvas.bounding_box(), [(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
-        expect(opened.main.get_by_role("heading", name=re.compile(r"^Prediction: "))
-               ).to_be_visible()
-        opened.idle()
+        opened.draw_digit([(0.52, 0.15), (0.5, 0.5), (0.48, 0.85)])
         opened.check()
         yield opened
         opened.check()
