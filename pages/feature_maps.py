@@ -77,7 +77,7 @@ def choose_input(run) -> tuple[np.ndarray, str] | None:
 def _class_picked(data) -> None:
     """A class was picked: show its first test image unless the one shown is of it already."""
     label, index = st.session_state.fm_class, st.session_state.get("fm_index", 0)
-    usable = float(index).is_integer() and 0 <= index < len(data.y_test)
+    usable = numbers.out_of_range("test image", index, 0, len(data.y_test) - 1) is None
     if label == "any" or (usable and data.class_names[data.y_test[int(index)]] == label):
         return
     first = int(np.flatnonzero(data.y_test == data.class_names.index(label))[0])
@@ -91,7 +91,7 @@ def _index_typed(data) -> None:
     """An index was typed: the image it names is shown, and a class filter it does not match
     goes back to "any" (said in words, not silently undone)."""
     label, index = st.session_state.get("fm_class", "any"), st.session_state.fm_index
-    if label == "any" or not (float(index).is_integer() and 0 <= index < len(data.y_test)):
+    if label == "any" or numbers.out_of_range("test image", index, 0, len(data.y_test) - 1):
         return  # out of range: answered under the box
     index = int(index)
     if data.class_names[data.y_test[index]] == label:
