@@ -4,9 +4,11 @@ in-process default (1 replica, no scheduler, still behind nginx).
 
     python bench/classroom_stack.py             # 16 sessions, mnist-5k, 1 epoch each
     python bench/classroom_stack.py --smoke     # 2 sessions on 512 digits, to check it runs
+    python bench/classroom_stack.py --sessions 3 --epochs 5  # three students' Quick starts
 
 In one Chromium, N browser contexts (N students) open the app through nginx, each press Train
-at once (1 epoch), while one more, idle, student goes Home -> Build -> Home. Reported per stack:
+at once (1 epoch, or ``--epochs``: with 5, the Quick start's recipe on the default network),
+while one more, idle, student goes Home -> Build -> Home. Reported per stack:
 whether all finished and each lists only its own run (the idle one none), the wall time, the
 idle student's Build page render time (median, target <= 1.5 s), and the app replicas' CPU
 (psutil, each replica's process and children) in CPU seconds per wall second divided by the
@@ -86,8 +88,8 @@ def heading(page) -> str:
 
 
 def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMeter,
-          workers: CpuMeter, timeout: float) -> dict:
-    """``sessions`` contexts train 1 epoch at once while an idle one moves between pages."""
+          workers: CpuMeter, timeout: float, epochs: int = 1) -> dict:
+    """``sessions`` contexts train ``epochs`` at once while an idle one moves between pages."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     idle = classroom.new_page(browser, url, "")
@@ -99,7 +101,7 @@ def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMe
     for page in pages:
         harness.wait_rendered(page, ".st-key-home_quick button")
         classroom.go(page, "Train", ".st-key-train_start button")
-        classroom.setup_training(page, dataset, epochs=1)
+        classroom.setup_training(page, dataset, epochs=epochs)
     cpu_replicas, cpu_workers = replicas.total(), workers.total()
     start = time.perf_counter()
     befores = [classroom.start_training(page) for page in pages]
@@ -131,7 +133,7 @@ def crowd(browser, url: str, dataset: str | None, sessions: int, replicas: CpuMe
 
 
 def measure(name: str, extra: list[str], dataset: str | None, sessions: int, tmp: Path,
-            browser, timeout: float) -> dict:
+            browser, timeout: float, epochs: int = 1) -> dict:
     state, port = tmp / f"state-{len(extra)}-{time.monotonic_ns()}", harness.free_port()
     env = {"CNNLAB_HOME": str(tmp / "home"), "CNNLAB_DATA_DIRS": str(tmp)}
     recorded = up(state, port, extra, env)
@@ -139,7 +141,7 @@ def measure(name: str, extra: list[str], dataset: str | None, sessions: int, tmp
         pids = {kind: [p["pid"] for p in recorded["processes"] if p["name"].startswith(kind)]
                 for kind in ("replica", "worker")}
         result = crowd(browser, f"http://127.0.0.1:{port}", dataset, sessions,
-                       CpuMeter(pids["replica"]), CpuMeter(pids["worker"]), timeout)
+                       CpuMeter(pids["replica"]), CpuMeter(pids["worker"]), timeout, epochs)
     finally:
         down(state)
     return {"stack": name, **result}
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="2 sessions on 512 digits")
     parser.add_argument("--sessions", type=int, help="students training at once (default 16)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs each (default 1)")
     parser.add_argument("--markdown", action="store_true", help="the table as Markdown")
     args = parser.parse_args(argv)
     if not harness.chromium_available():
@@ -186,10 +189,10 @@ def main(argv: list[str] | None = None) -> int:
             import run  # bench/run.py: the tiny IDX folder
 
             dataset = str(run.write_idx_folder(Path(tmp, "tiny"), 512))
-        results = [measure(name, extra, dataset, sessions, Path(tmp), browser, timeout)
-                   for name, extra in STACKS.items()]
+        results = [measure(name, extra, dataset, sessions, Path(tmp), browser, timeout,
+                           args.epochs) for name, extra in STACKS.items()]
     data = "512 digits" if args.smoke else "mnist-5k"
-    print(f"{sessions} sessions train 1 epoch each at once ({data}), through nginx; "
+    print(f"{sessions} sessions train {args.epochs} epoch(s) each at once ({data}), through nginx; "
           f"{datetime.date.today().isoformat()}, "
           f"{os.cpu_count()} cores")
     print(table(results, sessions, args.markdown))

@@ -2,6 +2,7 @@
 and what a trained model keeps; progress arithmetic; the checks done up front."""
 
 import math
+import re
 import threading
 import types
 
@@ -12,7 +13,7 @@ import pytest
 from cnnlab.architecture import presets, spec, spec_json
 from cnnlab.models import builder
 from cnnlab.runs.records import EpochRecord, Hyperparameters
-from cnnlab.training import evaluation, feeding, memory, routine
+from cnnlab.training import compiled, evaluation, feeding, memory, routine
 from cnnlab.training.progress import CurveBuilder, Progress, TrainingEvent
 
 TINY = presets.get("tutorial-1conv")
@@ -50,16 +51,40 @@ def test_epoch_weights_start_before_training_and_end_with_the_model(tiny_run):
 
 
 def test_curve_is_the_batches_own_values(tiny_run):
+    """A point per call of the traced step (its batches' own mean loss), and the epoch's mean
+    loss is the sample-weighted mean of them."""
     curve = tiny_run.curve
     per_epoch = curve.batches_per_epoch
+    per_call = compiled.batches_per_call(tiny_run.architecture, 32)
     assert per_epoch == -(-tiny_run.metrics.train_samples // 32)
-    assert curve.steps == tuple(range(1, 2 * per_epoch + 1))
+    ends = [*range(per_call, per_epoch, per_call), per_epoch]
+    assert curve.steps == tuple(ends + [per_epoch + end for end in ends])
     assert curve.loss[-1] < curve.loss[0]
-    # The epoch's mean loss is the sample-weighted mean of its batches' own losses.
-    last = tiny_run.metrics.train_samples - (per_epoch - 1) * 32
-    sizes = np.array([32] * (per_epoch - 1) + [last])
-    first_epoch = np.average(curve.loss[:per_epoch], weights=sizes)
+    samples = np.minimum(np.array([0, *ends]) * 32, tiny_run.metrics.train_samples)
+    first_epoch = np.average(curve.loss[:len(ends)], weights=np.diff(samples))
     assert first_epoch == pytest.approx(tiny_run.history[0].loss, rel=1e-4)
+
+
+def test_progress_turns_a_calls_running_means_into_its_batches_mean():
+    """Reports after batches 2 and 3 of 3 (4, 4 and 2 images): the first covers two batches,
+    the curve weighs it so, and the epoch's samples add up."""
+    progress = Progress(epochs=1)
+    progress.configure(batches_per_epoch=3, batch_size=4, train_samples=10)
+    progress.epoch_begin(1)
+    progress.batch_end(2, 2.0, 0.5)  # batches 1-2: 8 images, mean 2
+    progress.batch_end(3, (8 * 2.0 + 2 * 7.0) / 10, 0.5)  # batch 3: 2 images of 7
+    progress.batch_end(3, 0.0, 0.0)  # a report repeated changes nothing
+    curve = progress.numbers()["curve"]
+    assert curve.steps == (2, 3) and curve.loss == pytest.approx((2.0, 7.0))
+    assert progress.numbers()["batch"] == 3
+
+
+def test_curve_builder_weighs_a_point_by_its_batches():
+    curve = CurveBuilder(max_points=2)
+    for step, value in ((8, 1.0), (16, 2.0), (17, 5.0)):  # 8, 8 and 1 batches
+        curve.add(step, value, 0.5, batches=8 if step < 17 else 1)
+    points = curve.curve(batches_per_epoch=17)
+    assert points.steps == (16, 17) and points.loss == pytest.approx((1.5, 5.0))
 
 
 def keras_schedule(name: str, rate: float, total: int):
@@ -80,7 +105,8 @@ def test_the_history_is_a_plain_keras_fit_of_the_same_seed(tiny_dataset, schedul
     """The trusted reference: Keras's own ``fit`` on the same model, seed, split and batches,
     with Keras's own learning-rate schedule and no callback of ours, gives the routine's
     history, in either precision."""
-    hp = Hyperparameters(epochs=2, batch_size=32, validation_fraction=0.2, seed=7,
+    # batch 12: 27 batches an epoch (the last of 8 images), two calls of the traced step (16, 11)
+    hp = Hyperparameters(epochs=2, batch_size=12, validation_fraction=0.2, seed=7,
                          learning_rate=3e-3, lr_schedule=schedule, precision=precision)
     run = routine.train(TINY, tiny_dataset, hp)
     assert run.metrics.precision == precision
@@ -92,9 +118,11 @@ def test_the_history_is_a_plain_keras_fit_of_the_same_seed(tiny_dataset, schedul
     steps = math.ceil(len(train_idx) / hp.batch_size)
     builder.compile_model(model, hp.optimizer, hp.learning_rate,
                           keras_schedule(schedule, hp.learning_rate, hp.epochs * steps))
-    plain = model.fit(feeding.training_batches(data.x_train, data.y_train, train_idx,
-                                               hp.batch_size, hp.epochs, hp.seed),
-                      epochs=hp.epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
+    assert compiled.batches_per_call(arch, hp.batch_size) > 1  # the routine: several per call
+    feed = feeding.training_batches(data.x_train, data.y_train, train_idx, hp.batch_size,
+                                    hp.seed)
+    plain = model.fit(feed.dataset, callbacks=[feed],  # Keras's default: one batch per call
+                      epochs=hp.epochs, verbose=0, shuffle=False,
                       validation_data=(data.x_train[val_idx], data.y_train[val_idx]),
                       validation_batch_size=evaluation.EVAL_BATCH_SIZE)
     tolerance = 1e-5 if precision == "float32" else 1e-3  # bfloat16 rounds a tiny rate apart
@@ -113,25 +141,31 @@ def test_events_tell_the_phases_the_split_every_batch_and_every_epoch(tiny_datas
     configure = events[kinds.index("configure")]
     assert [e.phase for e in events if e.kind == "phase"] == ["building", "training",
                                                              "evaluating"]
-    assert configure.batches == kinds.count("batch") == run.curve.batches_per_epoch
+    per_call = compiled.batches_per_call(run.architecture, 64)
+    reported = [e.batch for e in events if e.kind == "batch"]
+    assert configure.batches == run.curve.batches_per_epoch == reported[-1]
+    assert reported == [*range(per_call, configure.batches, per_call), configure.batches]
     assert configure.train_samples == run.metrics.train_samples
     [epoch] = [e for e in events if e.kind == "epoch"]
     assert epoch.record == run.history[0] and run.name == "mine"
     np.testing.assert_array_equal(epoch.weights[0], run.epoch_weights[1][0])
 
 
-def test_a_stop_takes_effect_within_one_batch(tiny_dataset):
+def test_a_stop_takes_effect_within_one_call_of_a_few_batches(tiny_dataset):
     stop = threading.Event()
+    per_call = compiled.batches_per_call(TINY.with_data(tiny_dataset.image_shape,
+                                                        tiny_dataset.num_classes), 4)
 
-    def stop_at_batch_5(event):
-        if event.kind == "batch" and event.batch == 5:
+    def stop_at_the_second_report(event):
+        if event.kind == "batch" and event.batch == 2 * per_call:
             stop.set()
 
     run = routine.train(TINY, tiny_dataset, Hyperparameters(epochs=3, batch_size=4),
-                        listener=stop_at_batch_5, stop=stop)
+                        listener=stop_at_the_second_report, stop=stop)
+    assert 1 < per_call and 2 * per_call < run.curve.batches_per_epoch
     assert run.metrics.stopped is True and run.metrics.epochs_completed == 0
-    assert run.metrics.stopped_at == {"epoch": 1, "batch": 5}
-    assert run.history[-1].complete is False and run.history[-1].batches == 5
+    assert run.metrics.stopped_at == {"epoch": 1, "batch": 2 * per_call}
+    assert run.history[-1].complete is False and run.history[-1].batches == 2 * per_call
     assert list(run.epoch_weights) == [0, 1]
     assert run.model.predict(tiny_dataset.x_test[:3], verbose=0).shape == (3, 4)
 
@@ -162,8 +196,9 @@ def test_a_diverging_run_is_a_value_error_saying_where(tiny_dataset):
     with pytest.raises(ValueError) as info:
         routine.train(DIVERGING, tiny_dataset, Hyperparameters(
             epochs=2, batch_size=16, optimizer="sgd", learning_rate=1.0, validation_fraction=0))
-    assert str(info.value).startswith("training diverged: the loss became NaN or infinite at "
-                                      "epoch 1, batch ")
+    # the call of the traced step it happened in: "batch 3" or "batches 1-16"
+    assert re.match(r"training diverged: the loss became NaN or infinite at epoch 1, "
+                    r"(batch \d+|batches \d+-\d+);", str(info.value))
     assert "smaller learning rate" in str(info.value)
 
 

@@ -6,11 +6,12 @@ calls :func:`cnnlab.training.routine.train` — the same routine a job in the se
 process runs — with a listener that publishes every
 :class:`~cnnlab.training.progress.TrainingEvent` to the job's ``distributed.Queue`` (the
 server replays them into the job's progress, so curves and rates are the same as a local
-job's), a stop signal that reads the job's ``distributed.Event`` after every batch, and keeps
-the last finished epoch's weights in the job's ``distributed.Variable``: if the worker dies,
-Dask runs the task again on another worker, which resumes from there (``start_epoch``,
-``start_weights``). The run comes back as plain data: its final weights, test metrics and
-mistakes (the server holds the history, the curve and the epoch weights from the events).
+job's), a stop signal that reads the job's ``distributed.Event`` after every call of a few
+batches, and keeps the last finished epoch's weights in the job's ``distributed.Variable``: if
+the worker dies, Dask runs the task again on another worker, which resumes from there
+(``start_epoch``, ``start_weights``). The run comes back as plain data: its final weights,
+test metrics and mistakes (the server holds the history, the curve and the epoch weights from
+the events).
 
 Queue and Variable values are msgpack, so weights travel as ``.npz`` bytes (read back with
 ``allow_pickle=False``). TensorFlow is imported when the task runs, not with this module.
@@ -107,7 +108,8 @@ def load_data(spec: dict[str, Any], worker: str) -> Any:
 
 
 class _StopFlag:
-    """The job's ``distributed.Event`` behind the ``is_set()`` the routine asks per batch."""
+    """The job's ``distributed.Event`` behind the ``is_set()`` the routine asks every few
+    batches."""
 
     def __init__(self, event: Any) -> None:
         self.event, self.seen = event, False

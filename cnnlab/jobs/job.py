@@ -294,7 +294,8 @@ class Job:
     # --- what runners use -------------------------------------------------------------------
     @property
     def stop_signal(self) -> threading.Event:
-        """Set once a stop is asked for: the routine checks it after every batch."""
+        """Set once a stop is asked for: the routine checks it after every call of the traced
+        step (a few batches)."""
         return self._stop
 
     def launch(self) -> None:

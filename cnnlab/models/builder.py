@@ -103,13 +103,16 @@ def _model_name(name: str) -> str:
 
 
 def compile_model(model: keras.Model, optimizer: str = "adam", learning_rate: float = 1e-3,
-                  schedule: Any = None) -> keras.Model:
+                  schedule: Any = None, batches_per_call: int = 1) -> keras.Model:
     """Compile with sparse categorical cross-entropy and accuracy (the optimizer by its name in
     :data:`cnnlab.models.optimizers.NAMES`, at ``learning_rate``, or following ``schedule``
-    from :func:`cnnlab.models.optimizers.make_schedule` if given); returns the model."""
+    from :func:`cnnlab.models.optimizers.make_schedule` if given), each call of the traced
+    step training ``batches_per_call`` batches (Keras's ``steps_per_execution``); returns the
+    model."""
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0; received {learning_rate}")
     model.compile(optimizer=optimizers.make(optimizer, learning_rate if schedule is None
                                             else schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=batches_per_call)
     return model

@@ -214,10 +214,11 @@ def epochs_trained(history: Sequence[EpochRecord], planned: int,
 class Curve:
     """Per-batch training loss and accuracy, thinned to at most a few hundred points.
 
-    Each point averages ``batches_per_point`` consecutive batches' own values (not Keras's
-    running epoch means); ``steps[i]`` is the number of batches trained at the end of point
-    ``i``, so ``steps[i] / batches_per_epoch`` places it in epochs. The last point may
-    average fewer batches.
+    Each point averages at least ``batches_per_point`` consecutive batches' own values (not
+    Keras's running epoch means; a training reports a few batches at a time, see
+    :mod:`cnnlab.training.progress`); ``steps[i]`` is the number of batches trained at the end
+    of point ``i``, so ``steps[i] / batches_per_epoch`` places it in epochs. The last point
+    may average fewer batches.
     """
 
     steps: tuple[int, ...] = ()

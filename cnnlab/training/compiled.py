@@ -10,10 +10,19 @@ state a fresh model of its seed would have (:func:`reset`), trains it, and gives
 kept model is never shared with a page or a saved run.
 
 What "the same network" means is :func:`key`: the layers, the input shape, the class count,
-the optimizer, the learning-rate schedule's kind and the precision. The learning rate and the
-training's length are variables of the schedule (:func:`cnnlab.models.optimizers.make_schedule`)
-and the batch size is an input shape TensorFlow keeps a trace per, so none of them is in the
-key. Reset, checked by ``tests/test_recipe.py``: the weights and the dropout layers' seed-generator
+the optimizer, the learning-rate schedule's kind, the precision and how many batches one call
+of the traced step runs (:func:`batches_per_call`). The learning rate and the training's length
+are variables of the schedule (:func:`cnnlab.models.optimizers.make_schedule`) and the batch
+size is an input shape TensorFlow keeps a trace per, so none of them is in the key.
+
+Batches per call (Keras's ``steps_per_execution``): a call of the traced step that trains one
+batch costs about 0.8 ms of Python and dispatch around the arithmetic here, a fifth of a
+two-conv batch of 64 in bfloat16; a call that trains several batches in a loop inside
+TensorFlow pays it once. The training's callbacks (its progress, its stop signal) then run
+after every call, not every batch, so a call is kept short: about :data:`CALL_FLOP` of
+arithmetic, at most :data:`MAX_BATCHES_PER_CALL` batches (``bench/precision_bench.py``).
+
+Reset, checked by ``tests/test_recipe.py``: the weights and the dropout layers' seed-generator
 states are copied from the fresh seeded model (``model.variables`` holds both), the optimizer's
 variables go back to their values as built (zero moments, iteration 0; or the resumed
 iteration), the learning-rate schedule is set; ``fit`` resets the metrics and
@@ -35,10 +44,14 @@ from typing import Any
 import keras
 import numpy as np
 
+from cnnlab.architecture import shapes
 from cnnlab.architecture.spec import Architecture
 from cnnlab.memory.budget import ByteCache
 from cnnlab.runs.records import Hyperparameters
 
+CALL_FLOP = 10e9  # a call's training arithmetic: ~0.03-0.1 s here, ~0.3 s on a busy machine
+MAX_BATCHES_PER_CALL = 16
+FLOP_PER_MAC = 6  # 2 per multiply-accumulate forward, twice that backward
 TRACE_BYTES = 8 * 2**20  # a model's traced train and test functions (measured: ~5 MB)
 _IDLE = ByteCache("compiled models")
 _LOCK = threading.Lock()
@@ -61,11 +74,20 @@ class Compiled:
                                  for v in variables)
 
 
+def batches_per_call(arch: Architecture, batch_size: int) -> int:
+    """How many batches of ``batch_size`` one call of ``arch``'s traced training step trains
+    (Keras's ``steps_per_execution``; see the module): 1 to :data:`MAX_BATCHES_PER_CALL`,
+    about :data:`CALL_FLOP` of arithmetic. ``arch`` has its input shape filled in."""
+    flop = FLOP_PER_MAC * shapes.summarize(arch).total_macs * batch_size
+    return max(1, min(MAX_BATCHES_PER_CALL, int(CALL_FLOP // max(flop, 1))))
+
+
 def key(arch: Architecture, hyperparameters: Hyperparameters, precision: str) -> str:
     """What a kept model must share with a training to be reused by it (see the module)."""
     network = {k: v for k, v in arch.to_dict().items() if k != "name"}
     return json.dumps([network, hyperparameters.optimizer, hyperparameters.lr_schedule,
-                       precision], sort_keys=True)
+                       precision, batches_per_call(arch, hyperparameters.batch_size)],
+                      sort_keys=True)
 
 
 def take(wanted: str) -> Compiled | None:

@@ -7,10 +7,13 @@ history and curve that snapshots copy. The routine keeps one for the run it retu
 keeps one for its pages (fed by the same events, in its thread or replayed from a worker).
 
 Per-batch values: in Keras 3 the ``loss`` and ``accuracy`` a batch callback receives are
-running means over the epoch so far, weighted by samples. :class:`Progress` turns them back
-into each batch's own value, ``b_i = (S_i·m_i − S_(i−1)·m_(i−1)) / n_i`` (``S`` samples so far,
-``m`` the running mean, ``n_i`` the batch's samples), and the curve shows those, averaged
-into at most :data:`MAX_CURVE_POINTS` points. Per-epoch values are Keras's epoch means.
+running means over the epoch so far, weighted by samples. The routine reports them after
+every call of the traced step, which trains a few batches (see :mod:`cnnlab.training.routine`).
+:class:`Progress` turns them back into those batches' own mean,
+``b_i = (S_i·m_i − S_(i−1)·m_(i−1)) / n_i`` (``S`` samples so far, ``m`` the running mean,
+``n_i`` the samples since the last report), and the curve shows those, weighted by their
+batches and averaged into at most :data:`MAX_CURVE_POINTS` points. Per-epoch values are
+Keras's epoch means.
 
 No TensorFlow here.
 """
@@ -28,7 +31,7 @@ import numpy as np
 from cnnlab.runs.records import Curve, EpochRecord
 
 MAX_CURVE_POINTS = 500
-RATE_WINDOW = 50  # batches the samples-per-second estimate looks back over
+RATE_WINDOW = 50  # reports (of a call's batches) the samples-per-second estimate looks back over
 PHASES = ("waiting", "building", "training", "evaluating")
 
 
@@ -80,23 +83,24 @@ class TrainingEvent:
 
 
 class CurveBuilder:
-    """Averages per-batch values into at most ``max_points`` points, doubling the bucket."""
+    """Averages per-batch values into at most ``max_points`` points, doubling the bucket: a
+    point takes values until it holds at least ``per_point`` batches."""
 
     def __init__(self, max_points: int = MAX_CURVE_POINTS) -> None:
         self.max_points = max(2, max_points)
         self.per_point = 1
         self._points: list[list[float]] = []  # [step, loss sum, accuracy sum, count]
 
-    def add(self, step: int, loss: float, accuracy: float) -> None:
-        """Add batch ``step``'s own loss and accuracy."""
+    def add(self, step: int, loss: float, accuracy: float, batches: int = 1) -> None:
+        """Add the own mean loss and accuracy of ``batches`` batches ending at ``step``."""
         last = self._points[-1] if self._points else None
         if last is not None and last[3] < self.per_point:
             last[0] = step
-            last[1] += loss
-            last[2] += accuracy
-            last[3] += 1
+            last[1] += loss * batches
+            last[2] += accuracy * batches
+            last[3] += batches
         else:
-            self._points.append([step, loss, accuracy, 1])
+            self._points.append([step, loss * batches, accuracy * batches, batches])
         if len(self._points) > self.max_points:
             merged = []
             for i in range(0, len(self._points) - 1, 2):
@@ -190,18 +194,25 @@ class Progress:
             self._rate.clear()
 
     def batch_end(self, batch: int, mean_loss: float, mean_accuracy: float) -> None:
-        """Batch ``batch`` (1-based in the epoch) ended with these running epoch means."""
+        """Batch ``batch`` (1-based in the epoch) ended with these running epoch means; the
+        batches since the last report (one, or a call's few) count together."""
         with self._lock:
-            size = self._last_batch if batch == self.batches_per_epoch else self._full_batch
-            before, after = self._epoch_samples, self._epoch_samples + size
+            if batch <= self.batch:
+                return  # reported already
+            before = self._epoch_samples
+            if self.batches_per_epoch and batch >= self.batches_per_epoch:
+                after = (self.batches_per_epoch - 1) * self._full_batch + self._last_batch
+            else:
+                after = batch * self._full_batch
+            size = after - before
             loss = (after * mean_loss - before * self._prev_means[0]) / size
             accuracy = (after * mean_accuracy - before * self._prev_means[1]) / size
             self._prev_means = (mean_loss, mean_accuracy)
             self._epoch_samples = after
             self._samples_seen += size
-            self.batch = batch
+            batches, self.batch = batch - self.batch, batch
             step = (self.epoch - 1) * self.batches_per_epoch + batch
-            self._builder.add(step, loss, min(max(accuracy, 0.0), 1.0))
+            self._builder.add(step, loss, min(max(accuracy, 0.0), 1.0), batches)
             self._curve_cache = None
             self._rate.append((time.monotonic(), self._samples_seen))
 

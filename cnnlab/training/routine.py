@@ -3,13 +3,17 @@
 :func:`train` is the only place a model is trained. A job's thread calls it
 (:mod:`cnnlab.jobs.local`), a Dask worker calls it (:mod:`cnnlab.cluster.task`), and the CLI
 through a job. It tells its ``listener`` what happens as
-:class:`~cnnlab.training.progress.TrainingEvent` values (phases, the split, every batch's
-running means, every epoch's record and weights), checks its ``stop`` signal after every batch,
-and returns a :class:`cnnlab.runs.records.Run`; a loss that becomes NaN or infinite is a
-``ValueError`` saying where and what to try. ``start_epoch`` and ``start_weights`` resume a
-training part-way (a Dask worker taking over from a lost one).
+:class:`~cnnlab.training.progress.TrainingEvent` values (phases, the split, the running means
+after every call of the traced step, every epoch's record and weights), checks its ``stop``
+signal after every call, and returns a :class:`cnnlab.runs.records.Run`; a loss that becomes
+NaN or infinite is a ``ValueError`` saying where and what to try. ``start_epoch`` and
+``start_weights`` resume a training part-way (a Dask worker taking over from a lost one).
 
 Data stay uint8 (see :mod:`cnnlab.training.feeding`): no float copy of a data set is ever made.
+
+A call of the traced step trains a few batches, about 0.1 s of work
+(:func:`cnnlab.training.compiled.batches_per_call`): the events come, and a stop takes effect,
+after each call; the batches and their order, and so the run, are those of one batch per call.
 
 Reproducibility: the routine seeds Keras (``keras.utils.set_random_seed``) and builds its model
 under a process-wide lock, so weight initialisers and dropout draw the same seeds even when
@@ -53,8 +57,8 @@ _BUILD_LOCK = threading.Lock()  # seeding + building must not interleave between
 
 
 class StopSignal(Protocol):
-    """What the routine asks after every batch: a ``threading.Event``, or a Dask worker's
-    view of the job's ``distributed.Event``."""
+    """What the routine asks after every call of the traced step (a few batches): a
+    ``threading.Event``, or a Dask worker's view of the job's ``distributed.Event``."""
 
     def is_set(self) -> bool: ...
 
@@ -104,10 +108,12 @@ class EpochWeights:
 
 class _Callback(keras.callbacks.Callback):
     """Tells the listener what Keras does, keeps each epoch's weights, and stops training
-    within one batch.
+    within one call of the traced step.
 
-    Keras 3.15's TensorFlow ``fit`` loop checks ``model.stop_training`` after every batch
-    (and then still validates and ends the epoch), so setting it here is enough.
+    Keras 3.15's TensorFlow ``fit`` loop calls ``on_train_batch_end`` after every call, with
+    the call's last batch index (past the epoch's end when its last call ran short), and checks
+    ``model.stop_training`` after it (and then still validates and ends the epoch), so setting
+    it here is enough.
     """
 
     def __init__(self, emit: Listener, stop: StopSignal, batches_per_epoch: int,
@@ -115,7 +121,7 @@ class _Callback(keras.callbacks.Callback):
         super().__init__()
         self.emit, self.stop, self.keep_weights = emit, stop, keep_weights
         self.batches_per_epoch = batches_per_epoch
-        self.diverged_at: tuple[int, int] | None = None
+        self.diverged_at: tuple[int, int, int] | None = None  # epoch, first and last batch
         self._epoch = self._batch = 0
         self._epoch_started = 0.0
 
@@ -130,10 +136,10 @@ class _Callback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         loss, accuracy = float(logs.get("loss", math.nan)), float(logs.get("accuracy", 0.0))
-        self._batch = batch + 1
+        first, self._batch = self._batch + 1, min(batch + 1, self.batches_per_epoch)
         if not math.isfinite(loss) and self.diverged_at is None:
-            self.diverged_at = (self._epoch, batch + 1)
-        self.emit(TrainingEvent("batch", epoch=self._epoch, batch=batch + 1, loss=loss,
+            self.diverged_at = (self._epoch, first, self._batch)
+        self.emit(TrainingEvent("batch", epoch=self._epoch, batch=self._batch, loss=loss,
                                 accuracy=accuracy))
         # Checked after the listener, so a stop asked for in it takes effect at once.
         if self.stop.is_set() or self.diverged_at is not None:
@@ -173,7 +179,8 @@ def _trainer(arch: Architecture, hp: Hyperparameters, trained_in: str, total_ste
         return wanted, kept
     model = _seeded_model(arch, hp.seed, trained_in)
     schedule = optimizers.make_schedule(hp.lr_schedule, hp.learning_rate, total_steps)
-    builder.compile_model(model, hp.optimizer, hp.learning_rate, schedule)
+    builder.compile_model(model, hp.optimizer, hp.learning_rate, schedule,
+                          compiled.batches_per_call(arch, hp.batch_size))
     memory.create_training_variables(model, np.zeros((1, *arch.input_shape), np.uint8),
                                      np.zeros(1, np.int64))
     return wanted, compiled.remember_start(model, schedule)
@@ -196,8 +203,9 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
         data: a :class:`cnnlab.data.datasets.Dataset` (uint8 images, integer labels).
         hyperparameters: how to train.
         listener: called with every :class:`TrainingEvent`, in this thread: keep it quick.
-        stop: asked after every batch; once set, training ends after that batch and the
-            model trained so far is evaluated (the run says it stopped).
+        stop: asked after every call of the traced step (a few batches, see the module);
+            once set, training ends after that call and the model trained so far is
+            evaluated (the run says it stopped).
         start_epoch: epochs already trained (a resumed training starts after them).
         start_weights: the weights to start from (those after ``start_epoch``); default the
             seeded initial weights.
@@ -240,19 +248,18 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
         emit(TrainingEvent("phase", phase="training"))
         validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
         feed = feeding.training_batches(data.x_train, data.y_train, train_idx, hp.batch_size,
-                                        hp.epochs, hp.seed, hp.augment)
-        if start_epoch:
-            feed = feed.skip(start_epoch * batches)  # the same shuffles as the first worker's
-        trainer.model.fit(feed, epochs=hp.epochs, initial_epoch=start_epoch,
-                          steps_per_epoch=batches, validation_data=validation,
+                                        hp.seed, hp.augment)
+        trainer.model.fit(feed.dataset, epochs=hp.epochs, initial_epoch=start_epoch,
+                          validation_data=validation,
                           validation_batch_size=evaluation.EVAL_BATCH_SIZE,
-                          callbacks=[callback], verbose=0, shuffle=False)
+                          callbacks=[feed, callback], verbose=0, shuffle=False)
     model.set_weights(trainer.model.get_weights())
     compiled.give(wanted, trainer)  # only after a fit that returned: its state is known
     if callback.diverged_at is not None:
-        epoch, batch = callback.diverged_at
+        epoch, first, last = callback.diverged_at
+        where = f"batch {last}" if first == last else f"batches {first}-{last}"
         raise ValueError(f"training diverged: the loss became NaN or infinite at epoch "
-                         f"{epoch}, batch {batch}; try a smaller learning rate")
+                         f"{epoch}, {where}; try a smaller learning rate")
     emit(TrainingEvent("phase", phase="evaluating"))
     test, misclassified = evaluation.evaluate(model, data.x_test, data.y_test)
     return make_run(name or arch.name, arch, hp, data, model, progress, kept.kept, test,
