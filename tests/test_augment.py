@@ -82,9 +82,9 @@ def test_augmented_examples_refuses_bad_input(kwargs, message):
 
 
 def batches(images, labels, augment_name, seed, epochs=2):
-    feed = feeding.training_batches(images, labels, np.arange(len(labels)), 4, seed,
-                                    augment_name)
-    return [batch for epoch in range(epochs) for batch in feed.epoch_batches(epoch)]
+    dataset = feeding.training_batches(images, labels, np.arange(len(labels)), 4, epochs, seed,
+                                       augment_name)
+    return [(x.numpy(), y.numpy()) for x, y in dataset]
 
 
 def test_training_batches_are_augmented_keep_shape_dtype_labels_and_repeat_by_seed():

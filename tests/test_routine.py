@@ -119,10 +119,9 @@ def test_the_history_is_a_plain_keras_fit_of_the_same_seed(tiny_dataset, schedul
     builder.compile_model(model, hp.optimizer, hp.learning_rate,
                           keras_schedule(schedule, hp.learning_rate, hp.epochs * steps))
     assert compiled.batches_per_call(arch, hp.batch_size) > 1  # the routine: several per call
-    feed = feeding.training_batches(data.x_train, data.y_train, train_idx, hp.batch_size,
-                                    hp.seed)
-    plain = model.fit(feed.dataset, callbacks=[feed],  # Keras's default: one batch per call
-                      epochs=hp.epochs, verbose=0, shuffle=False,
+    plain = model.fit(feeding.training_batches(data.x_train, data.y_train, train_idx,
+                                               hp.batch_size, hp.epochs, hp.seed),
+                      epochs=hp.epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
                       validation_data=(data.x_train[val_idx], data.y_train[val_idx]),
                       validation_batch_size=evaluation.EVAL_BATCH_SIZE)
     tolerance = 1e-5 if precision == "float32" else 1e-3  # bfloat16 rounds a tiny rate apart

@@ -15,12 +15,19 @@ of the traced step runs (:func:`batches_per_call`). The learning rate and the tr
 are variables of the schedule (:func:`cnnlab.models.optimizers.make_schedule`) and the batch
 size is an input shape TensorFlow keeps a trace per, so none of them is in the key.
 
-Batches per call (Keras's ``steps_per_execution``): a call of the traced step that trains one
-batch costs about 0.8 ms of Python and dispatch around the arithmetic here, a fifth of a
-two-conv batch of 64 in bfloat16; a call that trains several batches in a loop inside
-TensorFlow pays it once. The training's callbacks (its progress, its stop signal) then run
-after every call, not every batch, so a call is kept short: about :data:`CALL_FLOP` of
-arithmetic, at most :data:`MAX_BATCHES_PER_CALL` batches (``bench/precision_bench.py``).
+Batches per call: a call of the traced step that trains one batch costs about 0.8 ms of Python
+and dispatch around the arithmetic here, a fifth of a two-conv batch of 64 in bfloat16; a
+call that trains several batches in a loop inside TensorFlow pays it once. The training's
+callbacks (its progress, its stop signal) then run after every call, not every batch, so a
+call is kept short: about :data:`CALL_FLOP` of arithmetic, at most
+:data:`MAX_BATCHES_PER_CALL` batches (``bench/precision_bench.py``). Keras's own
+``steps_per_execution`` runs a fixed number of batches per call, and the training's batches
+come as one stream over all its epochs (:mod:`cnnlab.training.feeding`), so an epoch whose
+batches it does not divide would end inside a call; :class:`Calls` is the compiled model's
+training function instead: each call trains ``steps_per_execution`` batches or, at the
+epoch's end, the batches left (the same ``train_step`` Keras calls, in a TensorFlow loop).
+Keras's ``fit`` uses it as it uses its own (``model.train_function``) and tells it, through
+``on_train_batch_begin``, where in the epoch a call begins.
 
 Reset, checked by ``tests/test_recipe.py``: the weights and the dropout layers' seed-generator
 states are copied from the fresh seeded model (``model.variables`` holds both), the optimizer's
@@ -43,6 +50,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from cnnlab.architecture import shapes
 from cnnlab.architecture.spec import Architecture
@@ -58,12 +66,48 @@ _LOCK = threading.Lock()
 _SERIAL = itertools.count()
 
 
+class Calls(keras.callbacks.Callback):
+    """A compiled model's training function: each call trains the model's
+    ``steps_per_execution`` batches, or at the end of an epoch of :attr:`batches_per_epoch`
+    the batches left (see the module). Pass it among ``fit``'s callbacks.
+
+    Args:
+        model: a compiled model; its ``train_function`` becomes this one's :meth:`train`.
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        super().__init__()
+        self.per_call = int(model.steps_per_execution)
+        self.batches_per_epoch = self.per_call
+        self._begin = 0
+
+        def train_steps(iterator: Any, count: tf.Tensor) -> dict[str, tf.Tensor]:
+            logs = model.train_step(iterator.get_next())
+            for _ in tf.range(count - 1):
+                logs = model.train_step(iterator.get_next())
+            return logs
+
+        self._steps = tf.function(train_steps, reduce_retracing=True,
+                                  jit_compile=bool(model.jit_compile))
+        model.train_function = self.train
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._begin = batch  # the call's first batch in the epoch, 0-based
+
+    def train(self, iterator: Any) -> dict[str, tf.Tensor]:
+        """Train the next call's batches from ``iterator``; their running metrics."""
+        count = min(self.per_call, self.batches_per_epoch - self._begin)
+        return self._steps(iterator, tf.constant(max(count, 1), dtype=tf.int32))
+
+
 @dataclass
 class Compiled:
-    """A compiled training model, its learning-rate schedule, and its optimizer's variables
-    as they were built (the state :func:`reset` puts back)."""
+    """A compiled training model, its training function (:class:`Calls`), its learning-rate
+    schedule, and its optimizer's variables as they were built (the state :func:`reset`
+    puts back)."""
 
     model: keras.Model
+    calls: Calls
     schedule: Any
     optimizer_start: list[np.ndarray]
 
@@ -117,12 +161,13 @@ def clear() -> None:
 
 def remember_start(model: keras.Model, schedule: Any) -> Compiled:
     """A freshly compiled ``model`` (its optimizer's variables built, see
-    :func:`cnnlab.training.memory.create_training_variables`) with its start state noted."""
-    return Compiled(model, schedule, [v.numpy() for v in model.optimizer.variables])
+    :func:`cnnlab.training.memory.create_training_variables`) with its training function and
+    its start state noted."""
+    return Compiled(model, Calls(model), schedule, [v.numpy() for v in model.optimizer.variables])
 
 
 def reset(compiled: Compiled, fresh: keras.Model, learning_rate: float, total_steps: int,
-          iteration: int = 0) -> None:
+          batches_per_epoch: int, iteration: int = 0) -> None:
     """Put ``compiled`` in the state a new model would start a training in.
 
     Args:
@@ -130,6 +175,7 @@ def reset(compiled: Compiled, fresh: keras.Model, learning_rate: float, total_st
         fresh: a model of the same network built from the training's seed: its weights and
             seed-generator states are copied.
         learning_rate, total_steps: the schedule's learning rate and length in batches.
+        batches_per_epoch: the training's batches per epoch (where its calls end).
         iteration: the optimizer's step count to start from (a resumed training's).
     Raises:
         ValueError: the two models' variables do not line up (a bug, never silent).
@@ -144,3 +190,4 @@ def reset(compiled: Compiled, fresh: keras.Model, learning_rate: float, total_st
         variable.assign(start)
     model.optimizer.iterations.assign(iteration)
     compiled.schedule.set(learning_rate, total_steps)
+    compiled.calls.batches_per_epoch = batches_per_epoch

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -49,35 +48,31 @@ def split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
 
 
 def training_batches(images: np.ndarray, labels: np.ndarray, indices: np.ndarray,
-                     batch_size: int, seed: int, augment: str = "off") -> EpochFeed:
-    """One epoch of batches over ``images[indices]``, shuffled anew for every epoch.
+                     batch_size: int, epochs: int, seed: int,
+                     augment: str = "off") -> tf.data.Dataset:
+    """Batches for ``epochs`` epochs over ``images[indices]``, reshuffled every epoch.
 
     Args:
         images: uint8 ``(n, height, width, channels)``.
         labels: ``(n,)`` class indices.
         indices: which images to train on (e.g. the training part of a validation split).
-        batch_size: images per batch; the epoch ends with one smaller batch if needed.
+        batch_size: images per batch; each epoch ends with one smaller batch if needed.
+        epochs: how many epochs of batches to yield (pass ``steps_per_epoch`` to ``fit``).
         seed: the shuffle's seed; epoch ``e`` uses ``stateless_shuffle`` with ``(seed, e)``,
-            so no global random state is read or changed, and a training resumed at epoch
-            ``e`` gets the same order as the one it takes over from.
+            so no global random state is read or changed.
         augment: a strength of :mod:`cnnlab.training.augment` (``off``: none); each batch is
             shifted, rotated and zoomed by Keras's layers seeded from ``seed``, still uint8.
-            The layers' seed generators go on from epoch to epoch (a resumed training's start
-            afresh).
     Returns:
-        An :class:`EpochFeed`: pass its ``dataset`` to ``fit`` (no ``steps_per_epoch``) and
-        the feed itself among the callbacks.
+        A ``tf.data.Dataset`` of ``(uint8 images, labels)`` batches.
     """
     full, rest = divmod(len(indices), batch_size)
     data = (tf.convert_to_tensor(images), tf.convert_to_tensor(labels))
     index_tensor = tf.constant(indices, dtype=tf.int64)
     seed_tensor = tf.constant(seed, dtype=tf.int64)
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
 
-    def epoch_batches(_: tf.Tensor) -> tf.data.Dataset:
-        # read when a pass over the data set begins: after Keras's on_epoch_begin
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
         order = tf.random.experimental.stateless_shuffle(
-            index_tensor, seed=tf.stack([seed_tensor, epoch.read_value()]))
+            index_tensor, seed=tf.stack([seed_tensor, epoch]))
         # Reshaping into full batches beats Dataset.batch (Keras's array adapter does this).
         batches = tf.data.Dataset.from_tensor_slices(
             tf.reshape(order[:full * batch_size], [full, batch_size]))
@@ -88,36 +83,12 @@ def training_batches(images: np.ndarray, labels: np.ndarray, indices: np.ndarray
     def gather(batch: tf.Tensor, arrays: tuple[tf.Tensor, tf.Tensor]):
         return tf.gather(arrays[0], batch), tf.gather(arrays[1], batch)  # (batch, h, w, c)
 
-    batches = tf.data.Dataset.range(1).flat_map(epoch_batches)
+    batches = tf.data.Dataset.range(epochs).flat_map(epoch_batches)
     dataset = tf.data.Dataset.zip((batches, tf.data.Dataset.from_tensors(data).repeat()))
     dataset = dataset.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     augmenter = augmentation.pipeline_map(augment, seed)
     if augmenter is not None:  # sequential: the layers' seed generators advance in batch order
         dataset = dataset.map(augmenter)
-    # known length, so Keras ends the epoch there (also inside a call of several batches)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(full + bool(rest)))
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
-    return EpochFeed(dataset.with_options(options).prefetch(tf.data.AUTOTUNE), epoch)
-
-
-class EpochFeed(keras.callbacks.Callback):
-    """One epoch's batches (``dataset``, a new pass for every epoch) and the Keras callback
-    that tells the pass which epoch it is (the shuffle's), set as each epoch begins.
-
-    Why a pass per epoch, not one stream of every epoch's batches: a call of the traced
-    training step runs several batches (:func:`cnnlab.training.compiled.batches_per_call`),
-    and only a pass that ends tells such a call where the epoch ends.
-    """
-
-    def __init__(self, dataset: tf.data.Dataset, epoch: tf.Variable) -> None:
-        super().__init__()
-        self.dataset, self.epoch = dataset, epoch
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch.assign(epoch)
-
-    def epoch_batches(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Epoch ``epoch``'s batches as arrays (for tests and previews)."""
-        self.on_epoch_begin(epoch)
-        return [(x.numpy(), y.numpy()) for x, y in self.dataset]
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -233,7 +233,7 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
     batches = math.ceil(len(train_idx) / hp.batch_size)
     model = _seeded_model(arch, hp.seed)  # float32: the run's model, and the start state
     wanted, trainer = _trainer(arch, hp, trained_in, hp.epochs * batches)
-    compiled.reset(trainer, model, hp.learning_rate, hp.epochs * batches,
+    compiled.reset(trainer, model, hp.learning_rate, hp.epochs * batches, batches,
                    iteration=start_epoch * batches)
     if start_weights is not None:
         trainer.model.set_weights(start_weights)
@@ -248,11 +248,13 @@ def train(arch: Architecture, data: Any, hyperparameters: Hyperparameters, *,
         emit(TrainingEvent("phase", phase="training"))
         validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
         feed = feeding.training_batches(data.x_train, data.y_train, train_idx, hp.batch_size,
-                                        hp.seed, hp.augment)
-        trainer.model.fit(feed.dataset, epochs=hp.epochs, initial_epoch=start_epoch,
-                          validation_data=validation,
+                                        hp.epochs, hp.seed, hp.augment)
+        if start_epoch:
+            feed = feed.skip(start_epoch * batches)  # the same shuffles as the first worker's
+        trainer.model.fit(feed, epochs=hp.epochs, initial_epoch=start_epoch,
+                          steps_per_epoch=batches, validation_data=validation,
                           validation_batch_size=evaluation.EVAL_BATCH_SIZE,
-                          callbacks=[feed, callback], verbose=0, shuffle=False)
+                          callbacks=[trainer.calls, callback], verbose=0, shuffle=False)
     model.set_weights(trainer.model.get_weights())
     compiled.give(wanted, trainer)  # only after a fit that returned: its state is known
     if callback.diverged_at is not None:
