@@ -357,7 +357,6 @@ def test_a_seeded_build_does_not_read_pythons_shared_random(monkeypatch):
     a seeded model's weights and dropout seeds must not depend on it."""
     import random
 
-    monkeypatch.setattr(builder.keras.utils, "set_random_seed", lambda seed: None)
     built = []
     for disturbance in (1, 2):
         random.seed(disturbance)
@@ -367,3 +366,18 @@ def test_a_seeded_build_does_not_read_pythons_shared_random(monkeypatch):
     random.seed(1)
     other = builder.build_model(DROPOUT, seed=4)
     assert not np.array_equal(other.variables[0].numpy(), built[0][0])
+
+
+def test_a_training_sets_no_global_seed(monkeypatch, data):
+    """Setting TensorFlow's global seed clears the process's kernel cache, slowing the next
+    call of every traced function, any user's: builds and trainings seed each layer instead
+    (and still repeat, see the tests above)."""
+    import tensorflow as tf
+
+    def refuse(seed):
+        raise AssertionError(f"a global seed was set ({seed})")
+
+    monkeypatch.setattr(tf.random, "set_seed", refuse)
+    monkeypatch.setattr(builder.keras.utils, "set_random_seed", refuse)
+    run = routine.train(DROPOUT, data, Hyperparameters(epochs=1, batch_size=32))
+    assert run.metrics.epochs_completed == 1

@@ -80,8 +80,6 @@ def build_model(
     """
     # batch 1: the feature maps' memory is checked where the batch size is chosen (training)
     summary = checked_summary(arch, input_shape, num_classes, batch_size=1)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
     if precision not in POLICIES:
         raise ValueError(f"precision must be one of {', '.join(POLICIES)}; received {precision!r}")
     policy = POLICIES[precision]

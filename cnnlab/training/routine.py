@@ -15,12 +15,15 @@ A call of the traced step trains a few batches, about 0.1 s of work
 (:func:`cnnlab.training.compiled.batches_per_call`): the events come, and a stop takes effect,
 after each call; the batches and their order, and so the run, are those of one batch per call.
 
-Reproducibility: the routine seeds Keras (``keras.utils.set_random_seed``) and builds its model
-under a process-wide lock, so weight initialisers and dropout draw the same seeds even when
-other trainings start at the same time; the validation split and the per-epoch shuffle come
-from the run's own seed (NumPy and ``tf.random.experimental.stateless_shuffle``), not from
-global state. With the same seed and settings, a run on this CPU repeats its history exactly,
-as long as TensorFlow's CPU kernels do (they do here; tested). Op determinism
+Reproducibility: every random part of the model (weight initialisers, dropout) gets its own
+seed drawn from the run's (:func:`cnnlab.models.builder.seeded_arguments`), and builds happen
+one at a time under a process-wide lock; no global seed is set.
+(``keras.utils.set_random_seed`` also sets TensorFlow's global seed, which clears the process's
+whole kernel cache: the first call of every traced function afterwards, any user's, took ~0.15
+s longer here.) The validation split and the per-epoch shuffle come from the run's own seed
+(NumPy and ``tf.random.experimental.stateless_shuffle``), not from global state. With the same
+seed and settings, a run on this CPU repeats its history exactly, as long as TensorFlow's CPU
+kernels do (they do here; tested). Op determinism
 (``tf.config.experimental.enable_op_determinism``) is not switched on: it is process-wide and
 slows every user's training.
 
@@ -165,7 +168,6 @@ class _Callback(keras.callbacks.Callback):
 def _seeded_model(arch: Architecture, seed: int, precision: str = "float32") -> keras.Model:
     """A fresh model of ``arch``, its weights drawn from ``seed`` whatever else is building."""
     with _BUILD_LOCK:
-        keras.utils.set_random_seed(seed)
         return builder.build_model(arch, seed=seed, precision=precision)
 
 
