@@ -372,3 +372,31 @@ def test_names_are_unique_in_the_process():
     first, second = start.reserve_name("net"), start.reserve_name("net")
     assert first != second and first.startswith("net-") and second.startswith("net-")
     assert start.reserve_name("net", "mine") == "mine"
+
+
+def test_a_job_on_a_server_warming_up_waits_for_the_warm_up_then_trains(tiny_dataset,
+                                                                        monkeypatch):
+    """The warm-up traces the Quick start's model and leaves it for the first job: a job
+    started meanwhile waits for it (instead of tracing the same on the same cores)."""
+    from cnnlab.training import warmup
+
+    class Warming(threading.Event):
+        def __init__(self):
+            super().__init__()
+            self.waited_on = threading.Event()
+
+        def wait(self, timeout=None):
+            self.waited_on.set()
+            return super().wait(timeout)
+
+    warming, batches = Warming(), []
+    monkeypatch.setattr(warmup, "_thread", threading.current_thread())  # one is under way
+    monkeypatch.setattr(warmup, "finished", warming)
+    job = start.start_job(TINY, tiny_dataset, Hyperparameters(epochs=1, batch_size=32),
+                          save=discard, listeners=[lambda e: batches.append(e)
+                                                   if e.kind == "batch" else None])
+    assert warming.waited_on.wait(TIMEOUT)  # the job's thread waits for the warm-up ...
+    assert batches == [] and job.state is State.RUNNING  # ... before it trains
+    warming.set()
+    assert job.wait(TIMEOUT) and job.state is State.SAVED, job.message
+    assert batches

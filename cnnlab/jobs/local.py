@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlab.jobs.job import Outcome
 from cnnlab.jobs.job_queue import JOBS
 from cnnlab.memory.budget import BUDGET
-from cnnlab.training import memory, routine
+from cnnlab.training import memory, routine, warmup
 
 if TYPE_CHECKING:
     from cnnlab.jobs.job import Job
@@ -44,6 +44,7 @@ class LocalRunner:
         try:
             if not job.begin():
                 return None
+            warmup.wait_for_it()  # a fresh server's: its kept model is this job's to take
             hp = job.hyperparameters
             need = memory.training_bytes(job.architecture, hp)
             with BUDGET.reserve(need, f"training {job.name} at batch size {hp.batch_size}"):

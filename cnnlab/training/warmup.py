@@ -31,6 +31,10 @@ Who calls it:
 - a Dask worker, through its ``--preload cnnlab.cluster.warm`` (:mod:`cnnlab.cluster.warm`),
   before it joins the scheduler.
 
+A server's job that begins while the warm-up is under way waits for it (:func:`wait_for_it`,
+called by :mod:`cnnlab.jobs.local`), so that the first Train on a fresh server takes the
+warm-up's kept model instead of tracing the same network beside it on the same cores.
+
 A failure is kept in :data:`outcome` (a server) or logged (a worker): a cold process still
 trains, only later. Nothing of the warm-up's own run is kept except the compiled model.
 
@@ -55,6 +59,7 @@ from typing import Any
 
 _log = logging.getLogger(__name__)
 GRACE_SECONDS = 10.0  # the warm-up begins this long after start() if no page has been drawn
+JOB_WAIT_SECONDS = 20.0  # a job waits this long at most for a warm-up under way
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _page_shown = threading.Event()
@@ -174,6 +179,17 @@ def start(grace: float = GRACE_SECONDS) -> threading.Thread:
                                        daemon=True)
             _thread.start()
         return _thread
+
+
+def wait_for_it(timeout: float = JOB_WAIT_SECONDS) -> bool:
+    """Before a job trains in a server whose warm-up is under way: wait for it to end (at most
+    ``timeout`` seconds). The first Train on a fresh server otherwise traces its own model
+    while the warm-up traces the same one on the same cores, instead of taking the warm-up's
+    kept model once it is done. Returns at once where no warm-up was started (the CLI, a
+    Dask worker's task) or it has ended; True if none is under way now."""
+    if _thread is None:
+        return True
+    return finished.wait(timeout)
 
 
 def page_shown() -> None:
