@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tensorflow as tf  # noqa: E402
 
-from cnnlab.architecture import presets, shapes  # noqa: E402
+from cnnlab.architecture import presets  # noqa: E402
 from cnnlab.data import datasets, refs  # noqa: E402
 from cnnlab.jobs import start  # noqa: E402
 from cnnlab.models import precision  # noqa: E402
@@ -59,7 +59,6 @@ from cnnlab.training import compiled, routine, warmup  # noqa: E402
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 SECTIONS = ("peak", "speed", "accuracy", "latency", "cluster")
 FLOPS_GOAL, ACCURACY_POINTS, CLUSTER_GOAL = 0.6, 0.5, 1.5
-FLOPS_PER_MAC = 6  # 2 per multiply-accumulate forward, twice that backward
 
 
 def load_average() -> str:
@@ -115,7 +114,7 @@ def speed(args, data, peak: dict[str, float]) -> None:
           f"{'img/CPU s f32':>13} {'img/CPU s auto':>14}")
     for name in args.presets:
         arch = routine.prepare_architecture(presets.get(name), data)
-        flop = FLOPS_PER_MAC * shapes.summarize(arch).total_macs
+        flop = compiled.training_flop(arch)
         rates: dict[str, list[tuple[float, float]]] = {"float32": [], "auto": []}
         trained = "float32"
         for pair in range(args.pairs):

@@ -121,11 +121,17 @@ class Compiled:
                                  for v in variables)
 
 
+def training_flop(arch: Architecture) -> int:
+    """Floating-point operations to train ``arch`` (its input shape filled in) on one image:
+    :data:`FLOP_PER_MAC` per multiply-accumulate of the network."""
+    return FLOP_PER_MAC * shapes.summarize(arch).total_macs
+
+
 def batches_per_call(arch: Architecture, batch_size: int) -> int:
     """How many batches of ``batch_size`` one call of ``arch``'s traced training step trains
     (Keras's ``steps_per_execution``; see the module): 1 to :data:`MAX_BATCHES_PER_CALL`,
     about :data:`CALL_FLOP` of arithmetic. ``arch`` has its input shape filled in."""
-    flop = FLOP_PER_MAC * shapes.summarize(arch).total_macs * batch_size
+    flop = training_flop(arch) * batch_size
     return max(1, min(MAX_BATCHES_PER_CALL, int(CALL_FLOP // max(flop, 1))))
 
 
